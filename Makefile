@@ -1,0 +1,35 @@
+# The two commands a new user types: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install system-deps lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve the portal and the API on http://127.0.0.1:8000 with demo data (embedded SQLite).
+run: $(STAMP)
+	$(BIN)/partnerdesk serve --demo
+
+## Install what the tests need (PostgreSQL, Chromium) when missing, then run the whole suite.
+test: $(STAMP) system-deps
+	PARTNERDESK_REQUIRE_POSTGRES=1 PARTNERDESK_REQUIRE_BROWSER=1 $(BIN)/pytest
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+bench: $(STAMP)
+	bash bench/run.sh
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,1 @@
+"""Partners, agents with roles, passwords and API tokens."""

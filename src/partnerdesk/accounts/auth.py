@@ -1,0 +1,113 @@
+"""Who may call what: bearer-token authentication and the per-route role declaration.
+
+Each route names the roles it admits with `allow(...)`; `role_matrix(app)` reads those
+declarations back, so the matrix can be printed (`partnerdesk roles`) and tested.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+
+from partnerdesk.accounts import service as accounts_service
+from partnerdesk.accounts.models import Role
+from partnerdesk.accounts.service import Principal
+from partnerdesk.core.clock import Clock
+from partnerdesk.core.deps import ClockDep, DbSession, DeskDep
+from partnerdesk.core.desk import Desk
+from partnerdesk.core.errors import AuthenticationRequired, Forbidden
+
+
+@dataclass
+class RequestContext:
+    """Everything a route hands to a service: the caller, the session, the clock, the request ids."""
+
+    db: Session
+    principal: Principal
+    clock: Clock
+    desk: Desk
+    request_id: str | None
+    correlation_id: str | None
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+def bearer_principal(request: Request, db: DbSession) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationRequired("Send an API token as 'Authorization: Bearer <token>'.")
+    principal = accounts_service.authenticate_token(db, token.strip())
+    if principal is None:
+        raise AuthenticationRequired("The API token is unknown or has been revoked.")
+    return principal
+
+
+class RoleGuard:
+    """A dependency that admits only the listed roles and returns the request context."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    def __call__(
+        self,
+        request: Request,
+        db: DbSession,
+        clock: ClockDep,
+        desk: DeskDep,
+        principal: Principal = Depends(bearer_principal),
+    ) -> RequestContext:
+        if principal.role not in self.roles:
+            raise Forbidden(
+                f"The {principal.role.value} role may not do this; it is for: "
+                + ", ".join(sorted(role.value for role in self.roles))
+                + ".",
+                [principal.role.value],
+            )
+        return RequestContext(
+            db=db,
+            principal=principal,
+            clock=clock,
+            desk=desk,
+            request_id=request.headers.get("ms-requestid"),
+            correlation_id=request.headers.get("ms-correlationid"),
+        )
+
+
+def allow(*roles: Role) -> Any:
+    return Depends(RoleGuard(*roles))
+
+
+ANY_ROLE = tuple(Role)
+ANY_AGENT = (Role.admin_agent, Role.sales_agent, Role.helpdesk_agent, Role.billing_admin)
+
+
+def _guard_of(dependant) -> RoleGuard | None:
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, RoleGuard):
+            return dependency.call
+        found = _guard_of(dependency)
+        if found:
+            return found
+    return None
+
+
+def role_matrix(app: FastAPI) -> list[tuple[str, str, frozenset[Role] | None]]:
+    """(method, path, admitted roles) for every API route; None means public.
+
+    Reads the routers the app factory recorded in `app.state.api_routers`.
+    """
+    rows = []
+    for route in (route for router in app.state.api_routers for route in router.routes):
+        if isinstance(route, APIRoute) and route.path.startswith("/v1"):
+            guard = _guard_of(route.dependant)
+            for method in sorted(route.methods):
+                rows.append((method, route.path, guard.roles if guard else None))
+    return sorted(rows, key=lambda row: (row[1], row[0]))

@@ -1,0 +1,63 @@
+"""The ASGI app factory: `partnerdesk.app:create_app` (uvicorn --factory)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from partnerdesk import __version__
+from partnerdesk.config import Settings
+from partnerdesk.core.clock import Clock
+from partnerdesk.core.desk import Desk
+from partnerdesk.core.errors import install_error_handlers
+from partnerdesk.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+
+log = logging.getLogger("partnerdesk")
+
+
+def _include_routers(app: FastAPI, settings: Settings) -> None:
+    from partnerdesk.audit.api import router as audit_router
+    from partnerdesk.customers.api import router as customers_router
+    from partnerdesk.web import install_portal
+
+    routers = [customers_router, audit_router, *_optional_domain_routers()]
+    if settings.sandbox:
+        from partnerdesk.sandbox.api import router as sandbox_router
+
+        routers.append(sandbox_router)
+    for router in routers:
+        app.include_router(router)
+    # Kept so the role matrix can be read back from the routes' declarations.
+    app.state.api_routers = routers
+    if settings.bench_routes:
+        from partnerdesk.bench_routes import router as bench_router
+
+        app.include_router(bench_router)
+    install_portal(app)
+
+
+def _optional_domain_routers() -> list:
+    """Routers of the domains beyond the foundation, each registered in `partnerdesk.domains`."""
+    from partnerdesk.domains import api_routers
+
+    return api_routers()
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, desk: Desk | None = None) -> FastAPI:
+    settings = settings or (desk.settings if desk else Settings())
+    desk = desk or Desk.from_settings(settings, clock=clock)
+    app = FastAPI(
+        title="Partner Desk",
+        version=__version__,
+        description="Partner Center-compatible REST API for selling software and reserved capacity through resellers.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.desk = desk
+    install_error_handlers(app)
+    _include_routers(app, settings)
+    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

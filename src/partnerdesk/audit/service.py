@@ -1,0 +1,82 @@
+"""Writing and reading the activity log. Callers must never put secrets in `details`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from partnerdesk.accounts.service import Principal
+from partnerdesk.audit.models import ActivityRecord
+from partnerdesk.core.errors import Forbidden
+
+
+def record(
+    db: Session,
+    *,
+    principal: Principal | None,
+    now: datetime,
+    action: str,
+    object_type: str,
+    object_id: str | None = None,
+    partner_id: str | None = None,
+    customer_id: str | None = None,
+    request_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> ActivityRecord:
+    """Appends one record. `partner_id` defaults to the acting agent's partner."""
+    if principal is None:
+        operator_type = "system"
+    else:
+        operator_type = "operator" if principal.is_operator else "agent"
+    entry = ActivityRecord(
+        occurred_at=now,
+        partner_id=partner_id if partner_id is not None else (principal.partner_id if principal else None),
+        agent_id=principal.agent_id if principal else None,
+        agent_email=principal.email if principal else "",
+        operator_type=operator_type,
+        customer_id=customer_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        request_id=request_id,
+        details=details or {},
+    )
+    db.add(entry)
+    return entry
+
+
+@dataclass(frozen=True)
+class ActivityFilter:
+    partner_id: str | None = None
+    customer_id: str | None = None
+    action: str | None = None
+    agent_email: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def query(principal: Principal, filters: ActivityFilter) -> Select:
+    """The records `principal` may read, newest first; agents see only their partner's."""
+    statement = select(ActivityRecord)
+    if principal.is_operator:
+        if filters.partner_id:
+            statement = statement.where(ActivityRecord.partner_id == filters.partner_id)
+    else:
+        if filters.partner_id and filters.partner_id != principal.partner_id:
+            raise Forbidden("An agent may read only its own partner's activity.", [filters.partner_id])
+        statement = statement.where(ActivityRecord.partner_id == principal.partner_id)
+    if filters.customer_id:
+        statement = statement.where(ActivityRecord.customer_id == filters.customer_id)
+    if filters.action:
+        statement = statement.where(ActivityRecord.action == filters.action)
+    if filters.agent_email:
+        statement = statement.where(ActivityRecord.agent_email == filters.agent_email.strip().lower())
+    if filters.start:
+        statement = statement.where(ActivityRecord.occurred_at >= filters.start)
+    if filters.end:
+        statement = statement.where(ActivityRecord.occurred_at < filters.end)
+    return statement.order_by(ActivityRecord.occurred_at.desc(), ActivityRecord.id.desc())

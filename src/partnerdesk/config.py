@@ -1,0 +1,39 @@
+"""Settings read from `PARTNERDESK_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARTNERDESK_", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    sandbox: bool = False
+    base_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Given in the environment, it wins over the generated key file in the data dir.
+    secret_key: str | None = None
+    max_body_bytes: int = 1_048_576
+    # Extra routes used only by the benchmarks in bench/ (a constant and a naive INSERT).
+    bench_routes: bool = False
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'partnerdesk.db').resolve()}"
+
+    @property
+    def public_base_url(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces every domain uses: database, clock, errors, secrets, API conventions."""

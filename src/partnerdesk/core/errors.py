@@ -1,0 +1,141 @@
+"""Business errors: one class per kind, each with its HTTP status and a stable numeric code.
+
+Routes never build error responses by hand; they raise these, and `install_error_handlers`
+maps every one (and FastAPI's own validation errors) to `{"code", "description", "data"}`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("partnerdesk.errors")
+
+
+class DeskError(Exception):
+    status_code: ClassVar[int] = 400
+    code: ClassVar[int] = 1000
+
+    def __init__(self, description: str, data: list[Any] | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.data = data or []
+
+    def body(self) -> dict[str, Any]:
+        return {"code": self.code, "description": self.description, "data": self.data}
+
+
+class InvalidInput(DeskError):
+    status_code = 400
+    code = 1000
+
+
+class MalformedJson(DeskError):
+    status_code = 400
+    code = 1001
+
+
+class PayloadTooLarge(DeskError):
+    status_code = 413
+    code = 1002
+
+
+class InvalidRequestId(DeskError):
+    status_code = 400
+    code = 1003
+
+
+class AuthenticationRequired(DeskError):
+    status_code = 401
+    code = 1100
+
+
+class Forbidden(DeskError):
+    status_code = 403
+    code = 1101
+
+
+class NotFound(DeskError):
+    status_code = 404
+    code = 1200
+
+
+class Conflict(DeskError):
+    status_code = 409
+    code = 1300
+
+
+class IdempotencyKeyReused(DeskError):
+    status_code = 409
+    code = 1301
+
+
+class SandboxDisabled(DeskError):
+    status_code = 404
+    code = 1400
+
+
+# Customers: 15xx
+class DomainTaken(DeskError):
+    status_code = 409
+    code = 1500
+
+
+class InvalidDomain(DeskError):
+    status_code = 400
+    code = 1501
+
+
+class UnknownCountry(DeskError):
+    status_code = 400
+    code = 1502
+
+
+def _validation_description(errors: list[dict[str, Any]]) -> tuple[str, list[str]]:
+    sentences: list[str] = []
+    fields: list[str] = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
+        field = ".".join(location) or "request"
+        fields.append(field)
+        message = error.get("msg", "is invalid")
+        sentences.append(f"{field}: {message}")
+    return "Invalid request. " + "; ".join(sentences) + ".", fields
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DeskError)
+    async def _desk_error(_request: Request, exc: DeskError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        if any(error.get("type") == "json_invalid" for error in errors):
+            error = MalformedJson("The request body is not valid JSON.")
+        else:
+            description, fields = _validation_description(errors)
+            error = InvalidInput(description, fields)
+        return JSONResponse(error.body(), status_code=error.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: NotFound.code, 405: 1201, 401: AuthenticationRequired.code, 403: Forbidden.code}
+        description = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        if exc.status_code == 404 and description == "Not Found":
+            description = "No such resource."
+        body = {"code": codes.get(exc.status_code, 1000), "description": description, "data": []}
+        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        # A 5xx is always a defect: log the type and place, never request bodies (they may hold secrets).
+        log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
+        body = {"code": 9000, "description": "Internal error; it has been logged.", "data": []}
+        return JSONResponse(body, status_code=500)

@@ -1,0 +1,98 @@
+"""Retried writes do their work once: answers are remembered per partner and `MS-RequestId`.
+
+The key is claimed inside the request's own transaction, before the work runs. A second
+request with the same key waits on the unique index (PostgreSQL) or on the write lock
+(SQLite's BEGIN IMMEDIATE) until the first one commits, then replays its answer. A first
+attempt that fails rolls back its claim with everything else, so the retry really runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from sqlalchemy import JSON, Integer, String, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from partnerdesk.core.db import Base, IdColumn, UTCDateTime, new_id
+from partnerdesk.core.errors import IdempotencyKeyReused
+
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("scope", "request_id"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    # The partner id (or the operator agent) the key belongs to: keys never collide across partners.
+    scope: Mapped[str] = mapped_column(String(80))
+    request_id: Mapped[str] = mapped_column(String(36))
+    operation: Mapped[str] = mapped_column(String(120))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[Any] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def fingerprint(operation: str, payload: Any) -> str:
+    canonical = json.dumps([operation, payload], sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _find(db: Session, scope: str, request_id: str) -> IdempotencyRecord | None:
+    return db.scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.request_id == request_id)
+    )
+
+
+def _replay(record: IdempotencyRecord, operation: str, digest: str, request_id: str) -> JSONResponse:
+    if record.operation != operation or record.fingerprint != digest:
+        raise IdempotencyKeyReused(
+            f"MS-RequestId {request_id} was already used for a different request; send a new one.",
+            [request_id],
+        )
+    return JSONResponse(record.response_body, status_code=record.status_code or 200, headers={REPLAY_HEADER: "true"})
+
+
+def run_once(
+    db: Session,
+    *,
+    scope: str,
+    request_id: str | None,
+    operation: str,
+    payload: Any,
+    now: datetime,
+    work: Callable[[], tuple[int, Any]],
+) -> JSONResponse:
+    """Runs `work` (returning status and JSON body) unless this request id already did."""
+    if request_id is None:
+        status, body = work()
+        return JSONResponse(body, status_code=status)
+    request_id = request_id.lower()
+    digest = fingerprint(operation, payload)
+    existing = _find(db, scope, request_id)
+    if existing is not None:
+        return _replay(existing, operation, digest, request_id)
+    record = IdempotencyRecord(
+        scope=scope, request_id=request_id, operation=operation, fingerprint=digest, created_at=now
+    )
+    try:
+        with db.begin_nested():
+            db.add(record)
+            db.flush()
+    except IntegrityError:
+        existing = _find(db, scope, request_id)
+        if existing is None:  # pragma: no cover - the winner rolled back; let the client retry
+            raise
+        return _replay(existing, operation, digest, request_id)
+    status, body = work()
+    record.status_code = status
+    record.response_body = body
+    db.flush()
+    return JSONResponse(body, status_code=status)

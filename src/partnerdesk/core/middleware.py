@@ -1,0 +1,100 @@
+"""ASGI middleware: request/correlation ids echoed on every answer, and a cap on body size."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from partnerdesk.core.errors import InvalidRequestId, PayloadTooLarge
+
+REQUEST_ID_HEADER = "ms-requestid"
+CORRELATION_ID_HEADER = "ms-correlationid"
+
+
+async def _send_error(send: Send, status: int, body: dict) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RequestIdMiddleware:
+    """Checks that `MS-RequestId` / `MS-CorrelationId` are UUIDs and echoes them back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        echoed: list[tuple[bytes, bytes]] = []
+        for name, value in scope["headers"]:
+            if name.decode("latin-1") in (REQUEST_ID_HEADER, CORRELATION_ID_HEADER):
+                text = value.decode("latin-1")
+                try:
+                    uuid.UUID(text)
+                except ValueError:
+                    error = InvalidRequestId(f"The {name.decode('latin-1')} header must be a UUID.", [text[:64]])
+                    await _send_error(send, error.status_code, error.body())
+                    return
+                echoed.append((name, value))
+
+        async def send_with_ids(message: Message) -> None:
+            if message["type"] == "http.response.start" and echoed:
+                message["headers"] = list(message.get("headers", [])) + echoed
+            await send(message)
+
+        await self.app(scope, receive, send_with_ids)
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies over the limit with 413, whether or not Content-Length was sent."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        error = PayloadTooLarge(f"The request body is larger than {self.max_bytes} bytes.")
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await _send_error(send, error.status_code, error.body())
+                return
+        received = 0
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not response_started:
+                await _send_error(send, error.status_code, error.body())
+
+
+class _BodyTooLarge(Exception):
+    pass

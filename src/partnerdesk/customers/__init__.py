@@ -1,0 +1,1 @@
+"""Customers: the partners' client companies (tenants), each with a domain and a market."""

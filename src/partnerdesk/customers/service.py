@@ -1,0 +1,139 @@
+"""Rules for customers: validation and normalisation, partner scoping, search."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from partnerdesk.accounts.service import Principal, normalise_email
+from partnerdesk.audit import service as audit
+from partnerdesk.core.errors import DomainTaken, Forbidden, InvalidDomain, InvalidInput, NotFound
+from partnerdesk.core.markets import normalise_country, normalise_culture, normalise_language
+from partnerdesk.customers.models import Customer
+from partnerdesk.customers.schemas import CustomerIn
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def normalise_domain(domain: str) -> str:
+    """Lower-cased, trailing dot dropped, international names in their ASCII (IDNA) form."""
+    candidate = domain.strip().rstrip(".").lower()
+    try:
+        candidate = candidate.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidDomain(f"companyProfile.domain: '{domain}' is not a domain name.", ["companyProfile.domain"]) \
+            from None
+    labels = candidate.split(".")
+    if len(candidate) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels) \
+            or labels[-1].isdigit():
+        raise InvalidDomain(
+            f"companyProfile.domain: '{domain}' is not a domain name such as fabrikam.onmicrosoft.com.",
+            ["companyProfile.domain"],
+        )
+    return candidate
+
+
+def _text(value: str, field: str) -> str:
+    cleaned = value.strip()
+    if not cleaned:
+        raise InvalidInput(f"{field} must not be blank.", [field])
+    return cleaned
+
+
+def create_customer(
+    db: Session, *, principal: Principal, data: CustomerIn, now, request_id: str | None = None
+) -> Customer:
+    if principal.partner_id is None:
+        raise Forbidden("Customers belong to a partner; only a partner's agents add them.")
+    billing = data.billing_profile
+    address = billing.default_address
+    domain = normalise_domain(data.company_profile.domain)
+    company_name = _text(data.company_profile.company_name, "companyProfile.companyName")
+    customer = Customer(
+        partner_id=principal.partner_id,
+        domain=domain,
+        company_name=company_name,
+        company_name_folded=company_name.casefold(),
+        billing_company_name=_text(billing.company_name, "billingProfile.companyName"),
+        email=_email(billing.email),
+        culture=normalise_culture(billing.culture, field="billingProfile.culture"),
+        language=normalise_language(billing.language, field="billingProfile.language"),
+        first_name=(billing.first_name or address.first_name).strip(),
+        last_name=(billing.last_name or address.last_name).strip(),
+        phone_number=address.phone_number.strip(),
+        country=normalise_country(address.country, field="billingProfile.defaultAddress.country"),
+        region=(address.region or address.state).strip(),
+        city=address.city.strip(),
+        address_line1=address.address_line1.strip(),
+        address_line2=address.address_line2.strip(),
+        postal_code=address.postal_code.strip(),
+        created_at=now,
+    )
+    if db.scalar(select(Customer.id).where(Customer.domain == domain)) is not None:
+        raise DomainTaken(f"The domain {domain} already belongs to a customer.", [domain])
+    try:
+        with db.begin_nested():
+            db.add(customer)
+            db.flush()
+    except IntegrityError:
+        # Two requests raced for the same domain; the unique index decided.
+        raise DomainTaken(f"The domain {domain} already belongs to a customer.", [domain]) from None
+    audit.record(
+        db,
+        principal=principal,
+        now=now,
+        action="customer.created",
+        object_type="customer",
+        object_id=customer.id,
+        customer_id=customer.id,
+        request_id=request_id,
+        details={"domain": domain, "country": customer.country},
+    )
+    return customer
+
+
+def _email(value: str) -> str:
+    try:
+        return normalise_email(value)
+    except InvalidInput:
+        raise InvalidInput(
+            f"billingProfile.email: '{value}' is not an email address.", ["billingProfile.email"]
+        ) from None
+
+
+def get_customer(db: Session, *, principal: Principal, customer_id: str) -> Customer:
+    """The customer, if `principal` may see it; another partner's customer is simply not found."""
+    customer = db.get(Customer, customer_id)
+    if customer is None or not principal.can_see_partner(customer.partner_id):
+        raise NotFound(f"No customer with id {customer_id}.", [customer_id])
+    return customer
+
+
+@dataclass(frozen=True)
+class CustomerSearch:
+    company_name_prefix: str | None = None
+    domain_prefix: str | None = None
+    text: str | None = None
+
+
+def search(principal: Principal, criteria: CustomerSearch) -> Select:
+    statement = select(Customer)
+    if not principal.is_operator:
+        statement = statement.where(Customer.partner_id == principal.partner_id)
+    if criteria.company_name_prefix:
+        statement = statement.where(Customer.company_name_folded.startswith(criteria.company_name_prefix.casefold(),
+                                                                             autoescape=True))
+    if criteria.domain_prefix:
+        statement = statement.where(Customer.domain.startswith(criteria.domain_prefix.strip().lower(),
+                                                               autoescape=True))
+    if criteria.text:
+        needle = criteria.text.strip()
+        statement = statement.where(
+            Customer.company_name_folded.contains(needle.casefold(), autoescape=True)
+            | Customer.domain.contains(needle.lower(), autoescape=True)
+        )
+    return statement.order_by(Customer.company_name_folded, Customer.id)

@@ -1,0 +1,1 @@
+"""Alembic migrations, applied with `partnerdesk db upgrade` (and by `serve` on SQLite)."""
