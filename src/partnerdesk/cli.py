@@ -47,18 +47,19 @@ def open_desk() -> Desk:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+def db_upgrade(revision: str = typer.Argument("heads", help="Target revision.")) -> None:
     """Apply pending migrations."""
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     runner.upgrade(settings.resolved_database_url, revision)
-    out.print(f"database at revision {runner.current_revision(settings.resolved_database_url)}")
+    revisions = runner.current_revisions(settings.resolved_database_url)
+    out.print(f"database at revision {', '.join(sorted(revisions))}")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Print the schema revision of the database."""
-    out.print(runner.current_revision(Settings().resolved_database_url) or "empty")
+    out.print(", ".join(sorted(runner.current_revisions(Settings().resolved_database_url))) or "empty")
 
 
 @agents_app.command("add")

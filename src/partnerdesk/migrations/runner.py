@@ -21,22 +21,22 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
-def current_revision(url: str) -> str | None:
+def current_revisions(url: str) -> set[str]:
     engine = unpooled_engine(url)
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            return set(MigrationContext.configure(connection).get_current_heads())
     finally:
         engine.dispose()
 
 
 def is_up_to_date(url: str) -> bool:
-    return current_revision(url) == head_revision()
+    return current_revisions(url) == head_revisions()
