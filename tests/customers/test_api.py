@@ -127,7 +127,8 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_written(actors, d
 
 def test_malformed_json_and_oversized_bodies_are_refused(actors, desk):
     admin = actors(Role.admin_agent)
-    malformed = admin.post("/v1/customers", content=b'{"companyProfile": ', headers={"content-type": "application/json"})
+    json_header = {"content-type": "application/json"}
+    malformed = admin.post("/v1/customers", content=b'{"companyProfile": ', headers=json_header)
     assert malformed.status_code == 400 and malformed.json()["code"] == 1001
     huge = customer_body()
     huge["companyProfile"]["companyName"] = "x" * 2_000_000
