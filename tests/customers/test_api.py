@@ -150,3 +150,15 @@ def test_a_domain_belongs_to_one_customer_only(actors, desk):
 def test_unknown_customer_is_404(actors):
     response = actors(Role.admin_agent).get("/v1/customers/00000000-0000-0000-0000-000000000000")
     assert response.status_code == 404 and response.json()["code"] == 1200
+
+
+def test_an_oversized_body_sent_in_chunks_is_refused_too(actors, desk):
+    def chunks():
+        for _ in range(1500):
+            yield b"x" * 1000
+
+    response = actors(Role.admin_agent).post(
+        "/v1/customers", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413 and response.json()["code"] == 1002
+    assert count_customers(desk) == 0
