@@ -167,8 +167,10 @@ def serve(
         _print_demo_hints(desk)
     desk.database.dispose()
     out.print(f"Partner Desk on {desk.settings.public_base_url}/ (API docs at /docs)")
+    from partnerdesk.core.logging import uvicorn_log_config
+
     uvicorn.run("partnerdesk.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_level="info", log_config=uvicorn_log_config())
 
 
 @sandbox_app.command("advance")
