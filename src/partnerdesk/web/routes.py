@@ -1,0 +1,104 @@
+"""The portal shell's own pages: home, sign-in, sign-out and the language switch."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from partnerdesk.accounts import service as accounts_service
+from partnerdesk.web import session
+from partnerdesk.web.errors import PageError
+from partnerdesk.web.forms import text_value
+from partnerdesk.web.i18n import LANGUAGES, N_, supported_language, translations_for
+from partnerdesk.web.pages import PublicContext, local_path, portal_router, public_page
+from partnerdesk.web.registry import navigation
+from partnerdesk.web.rendering import gettext_for, redirect, render
+
+router = portal_router()
+
+SIGN_IN_REFUSED = N_("The email address or the password is not right.")
+SIGN_IN_INCOMPLETE = N_("Enter your email address and your password.")
+
+
+class UnknownLanguage(PageError):
+    title = N_("This language is not offered")
+
+
+def _landing_path(ctx: PublicContext) -> str | None:
+    """The first page the signed-in agent's role may open, in navigation order."""
+    if ctx.viewer is None:
+        return None
+    links = navigation.visible(ctx.viewer.principal.role, "/")
+    return links[0].url if links else None
+
+
+@router.get("/")
+def home(ctx: PublicContext = public_page) -> Response:
+    if ctx.viewer is None:
+        return redirect("/signin")
+    landing = _landing_path(ctx)
+    if landing is not None:
+        return redirect(landing)
+    return render(ctx.request, "home.html")
+
+
+def _after_sign_in(next_path: str | None) -> str:
+    target = local_path(next_path)
+    if target is None or target.split("?")[0] in ("/signin", "/signout"):
+        return "/"
+    return target
+
+
+@router.get("/signin")
+def sign_in_form(request: Request, ctx: PublicContext = public_page) -> Response:
+    next_path = request.query_params.get("next")
+    if ctx.viewer is not None:
+        return redirect(_after_sign_in(next_path))
+    return render(request, "signin.html", {"email": "", "next": local_path(next_path) or "", "error": None})
+
+
+@router.post("/signin")
+def sign_in(ctx: PublicContext = public_page, form: FormData = Depends(session.read_form)) -> Response:
+    request = ctx.request
+    email = text_value(form, "email", max_length=320)
+    password = form.get("password")
+    next_path = local_path(text_value(form, "next", max_length=2000)) or ""
+    principal = None
+    if email and isinstance(password, str) and password:
+        # A read-only transaction: checking a password takes a while and must not hold a write lock.
+        with ctx.desk.database.session(write=False) as db:
+            principal = accounts_service.authenticate_password(db, email, password)
+    if principal is None:
+        error = SIGN_IN_REFUSED if email and password else SIGN_IN_INCOMPLETE
+        return render(request, "signin.html", {"email": email, "next": next_path, "error": error}, status_code=400)
+    session.begin(request, principal.agent_id)
+    response = redirect(_after_sign_in(next_path))
+    preferred = supported_language(principal.preferred_language)
+    if preferred:
+        session.set_language_cookie(response, preferred, secure=session.uses_https(ctx.desk))
+    return response
+
+
+@router.post("/signout")
+def sign_out(ctx: PublicContext = public_page) -> Response:
+    was_signed_in = ctx.viewer is not None
+    gettext = gettext_for(ctx.request)
+    session.end(ctx.request)
+    if was_signed_in:
+        session.flash(ctx.request, gettext("You have signed out."))
+    return redirect("/signin")
+
+
+@router.post("/language")
+def switch_language(ctx: PublicContext = public_page, form: FormData = Depends(session.read_form)) -> Response:
+    language = text_value(form, "language", max_length=16)
+    if language not in LANGUAGES:
+        raise UnknownLanguage(f"Choose one of: {', '.join(LANGUAGES)}.")
+    if ctx.viewer is not None:
+        with ctx.desk.database.session() as db:
+            accounts_service.set_preferred_language(db, ctx.viewer.principal.agent_id, language)
+    session.flash(ctx.request, translations_for(language).gettext(N_("The portal is now in English.")))
+    response = redirect(local_path(text_value(form, "next", max_length=2000)) or "/")
+    session.set_language_cookie(response, language, secure=session.uses_https(ctx.desk))
+    return response
