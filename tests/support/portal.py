@@ -135,7 +135,7 @@ class PortalBrowser:
             self.email = email
             # Signing in starts a new session with a new token; load a page to learn it.
             self.csrf_token = None
-            self.get(response.headers["location"])
+            self.get(response.headers["location"], follow_redirects=True)
         return response
 
     def _remember_token(self, response) -> None:

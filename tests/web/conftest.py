@@ -29,3 +29,13 @@ def browser_type_launch_args() -> dict:
                         "run scripts/install-system-deps.sh", pytrace=False)
         pytest.skip(f"{CHROMIUM} is missing; install Debian's chromium to run the browser tests")
     return {"executable_path": str(CHROMIUM), "headless": True, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def base_url() -> None:
+    """Browser tests go to the `live_server` address they are given; no fixed base URL.
+
+    Defined here so pytest-playwright's fallback fixture (an instance method that pytest
+    deprecates) is not used.
+    """
+    return None
