@@ -32,6 +32,7 @@ from partnerdesk.web import (
     explain,
     list_page,
     portal_router,
+    read_form,
     redirect,
     register_nav,
     register_templates,
@@ -39,7 +40,6 @@ from partnerdesk.web import (
     text_value,
 )
 from partnerdesk.web.i18n import country_choices, culture_choices, language_choices
-from partnerdesk.web.session import read_form
 
 HERE = Path(__file__).parent
 router = portal_router()

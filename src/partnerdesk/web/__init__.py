@@ -44,7 +44,7 @@ from partnerdesk.web.pages import (
 )
 from partnerdesk.web.registry import LinkRegistry, register_nav, register_templates
 from partnerdesk.web.rendering import STATIC_DIR, STATIC_PATH, redirect, render
-from partnerdesk.web.session import install_sessions
+from partnerdesk.web.session import install_sessions, read_form
 
 __all__ = [
     "LANGUAGES",
@@ -70,6 +70,7 @@ __all__ = [
     "page_role_matrix",
     "portal_router",
     "public_page",
+    "read_form",
     "redirect",
     "register_nav",
     "register_templates",

@@ -65,7 +65,8 @@ def sign_in(ctx: PublicContext = public_page, form: FormData = Depends(session.r
     password = form.get("password")
     next_path = local_path(text_value(form, "next", max_length=2000)) or ""
     principal = None
-    if email and isinstance(password, str) and password:
+    # No stored email holds a NUL, and PostgreSQL refuses one in a query: such input simply fails.
+    if email and isinstance(password, str) and password and "\x00" not in email:
         # A read-only transaction: checking a password takes a while and must not hold a write lock.
         with ctx.desk.database.session(write=False) as db:
             principal = accounts_service.authenticate_password(db, email, password)
