@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from partnerdesk.accounts.models import Role
-from tests.support.portal import signed_in
+from tests.support.portal import Page, signed_in
 
 # Any text a form can carry (lone surrogates cannot be encoded, so no browser sends them).
 form_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=300)
@@ -55,3 +55,22 @@ def test_malformed_bodies_and_queries_get_pages(app, desk):
     for query in ("page=%FF", "q=%FF%FE", "q=" + "x" * 5000, "page=1e9&q=[]", "q=%5C%25"):
         assert admin.get(f"/customers?{query}").status_code == 200, query
     assert admin.get("/customers/" + "x" * 500).status_code == 404
+
+
+def test_a_defect_on_a_page_is_a_logged_500_page_and_the_api_keeps_json(app, desk, actors, monkeypatch, caplog):
+    from partnerdesk.customers import service
+
+    def broken_search(*_args, **_kwargs):
+        raise RuntimeError("a defect")
+
+    admin = signed_in(app, desk, Role.admin_agent, accept_language="fr")
+    monkeypatch.setattr(service, "search", broken_search)
+    response = admin.get("/customers?q=secret-looking-text")
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("text/html")
+    assert Page.of(response).h1 == "Une erreur s’est produite"
+    assert any("RuntimeError" in record.getMessage() for record in caplog.records)
+    assert not any("secret-looking-text" in record.getMessage() for record in caplog.records)
+    api = actors(Role.admin_agent).get("/v1/customers")
+    assert api.status_code == 500
+    assert api.json()["code"] == 9000

@@ -61,12 +61,13 @@ def sign_in_form(request: Request, ctx: PublicContext = public_page) -> Response
 @router.post("/signin")
 def sign_in(ctx: PublicContext = public_page, form: FormData = Depends(session.read_form)) -> Response:
     request = ctx.request
-    email = text_value(form, "email", max_length=320)
+    email = text_value(form, "email")
     password = form.get("password")
     next_path = local_path(text_value(form, "next", max_length=2000)) or ""
     principal = None
-    # No stored email holds a NUL, and PostgreSQL refuses one in a query: such input simply fails.
-    if email and isinstance(password, str) and password and "\x00" not in email:
+    # No stored email holds a NUL or is that long, and PostgreSQL refuses a NUL in a query:
+    # such input simply fails to sign in.
+    if email and len(email) <= 320 and "\x00" not in email and isinstance(password, str) and password:
         # A read-only transaction: checking a password takes a while and must not hold a write lock.
         with ctx.desk.database.session(write=False) as db:
             principal = accounts_service.authenticate_password(db, email, password)
@@ -99,7 +100,7 @@ def switch_language(ctx: PublicContext = public_page, form: FormData = Depends(s
     if ctx.viewer is not None:
         with ctx.desk.database.session() as db:
             accounts_service.set_preferred_language(db, ctx.viewer.principal.agent_id, language)
-    session.flash(ctx.request, translations_for(language).gettext(N_("The portal is now in English.")))
+    session.flash(ctx.request, translations_for(language).gettext("The portal is now in English."))
     response = redirect(local_path(text_value(form, "next", max_length=2000)) or "/")
     session.set_language_cookie(response, language, secure=session.uses_https(ctx.desk))
     return response
