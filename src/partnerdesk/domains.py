@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 
 # Modules holding tables, imported before Alembic or the tests read `Base.metadata`.
-MODEL_MODULES: tuple[str, ...] = ()
+MODEL_MODULES: tuple[str, ...] = (
+    "partnerdesk.policies.models", "partnerdesk.catalog.models",
+)
 # Modules with `router`, in the order they appear in the OpenAPI document.
 API_MODULES: tuple[str, ...] = ()
 # Typer apps added to the CLI: (module with `app`, command name).
