@@ -9,21 +9,27 @@ MODEL_MODULES: tuple[str, ...] = (
     "partnerdesk.policies.models", "partnerdesk.catalog.models",
     "partnerdesk.jobs.models",
     "partnerdesk.webhooks.models",
+    "partnerdesk.reservations.models", "partnerdesk.orders.models", "partnerdesk.billing.models",
 )
 # Modules with `router`, in the order they appear in the OpenAPI document.
 API_MODULES: tuple[str, ...] = (
     "partnerdesk.webhooks.api",
+    # Before orders: its `/subscriptions/azureplan` must win over orders' `/subscriptions/{subscriptionId}`.
+    "partnerdesk.reservations.api", "partnerdesk.orders.api", "partnerdesk.billing.api",
 )
 # Typer apps added to the CLI: (module with `app`, command name).
 CLI_MODULES: tuple[tuple[str, str], ...] = (
     ("partnerdesk.jobs.cli", "jobs"),
     ("partnerdesk.jobs.worker_cli", "worker"),
     ("partnerdesk.webhooks.cli", "webhooks"),
+    ("partnerdesk.billing.cli", "billing"),
 )
 
 
 # Functions `load(db, now, log)` that add a domain's demo data idempotently, in this order.
-DEMO_LOADERS: tuple[str, ...] = ()
+DEMO_LOADERS: tuple[str, ...] = (
+    "partnerdesk.reservations.demo.load",
+)
 
 # Background job handlers: (job kind, "module.function" called as `handler(desk, job)`).
 JOB_HANDLERS: tuple[tuple[str, str], ...] = (

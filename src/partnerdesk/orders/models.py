@@ -40,6 +40,8 @@ class CartLineItem(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     catalog_item_id: Mapped[str] = mapped_column(String(64))
     friendly_name: Mapped[str] = mapped_column(String(200), default="")
+    # The currency of the price when the line was added; checkout charges the price in force then.
+    currency: Mapped[str] = mapped_column(String(3))
     quantity: Mapped[int] = mapped_column(Integer)
     billing_cycle: Mapped[str] = mapped_column(String(16))
     term_duration: Mapped[str | None] = mapped_column(String(8))
