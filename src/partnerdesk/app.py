@@ -13,7 +13,8 @@ from partnerdesk.config import Settings
 from partnerdesk.core.clock import Clock
 from partnerdesk.core.desk import Desk
 from partnerdesk.core.errors import install_error_handlers
-from partnerdesk.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from partnerdesk.core.middleware import BodySizeLimitMiddleware, NulCharacterMiddleware, RequestIdMiddleware
+from partnerdesk.core.openapi import install_openapi
 
 log = logging.getLogger("partnerdesk")
 
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.desk = desk
     install_error_handlers(app)
     _include_routers(app, settings)
+    install_openapi(app)
+    app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

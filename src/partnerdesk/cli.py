@@ -65,7 +65,7 @@ def db_current() -> None:
 @agents_app.command("add")
 def agents_add(
     email: str,
-    role: Annotated[Role, typer.Option("--role", help="operator, admin_agent, sales_agent, helpdesk_agent, billing_admin")],
+    role: Annotated[Role, typer.Option("--role", help="One of the roles of DESIGN.md.")],
     partner: Annotated[str | None, typer.Option("--partner", help="Partner name; created if new.")] = None,
     name: Annotated[str, typer.Option("--name", help="Full name.")] = "",
     password_prompt: Annotated[bool, typer.Option("--password-prompt", help="Ask for a portal password.")] = False,
@@ -175,8 +175,10 @@ def serve(
         _print_demo_hints(desk)
     desk.database.dispose()
     out.print(f"Partner Desk on {desk.settings.public_base_url}/ (API docs at /docs)")
+    from partnerdesk.core.logging import uvicorn_log_config
+
     uvicorn.run("partnerdesk.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_level="info", log_config=uvicorn_log_config())
 
 
 @sandbox_app.command("advance")

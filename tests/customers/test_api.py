@@ -127,7 +127,8 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_written(actors, d
 
 def test_malformed_json_and_oversized_bodies_are_refused(actors, desk):
     admin = actors(Role.admin_agent)
-    malformed = admin.post("/v1/customers", content=b'{"companyProfile": ', headers={"content-type": "application/json"})
+    json_header = {"content-type": "application/json"}
+    malformed = admin.post("/v1/customers", content=b'{"companyProfile": ', headers=json_header)
     assert malformed.status_code == 400 and malformed.json()["code"] == 1001
     huge = customer_body()
     huge["companyProfile"]["companyName"] = "x" * 2_000_000
@@ -149,3 +150,15 @@ def test_a_domain_belongs_to_one_customer_only(actors, desk):
 def test_unknown_customer_is_404(actors):
     response = actors(Role.admin_agent).get("/v1/customers/00000000-0000-0000-0000-000000000000")
     assert response.status_code == 404 and response.json()["code"] == 1200
+
+
+def test_an_oversized_body_sent_in_chunks_is_refused_too(actors, desk):
+    def chunks():
+        for _ in range(1500):
+            yield b"x" * 1000
+
+    response = actors(Role.admin_agent).post(
+        "/v1/customers", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413 and response.json()["code"] == 1002
+    assert count_customers(desk) == 0

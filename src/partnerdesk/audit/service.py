@@ -28,10 +28,7 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> ActivityRecord:
     """Appends one record. `partner_id` defaults to the acting agent's partner."""
-    if principal is None:
-        operator_type = "system"
-    else:
-        operator_type = "operator" if principal.is_operator else "agent"
+    operator_type = "system" if principal is None else "operator" if principal.is_operator else "agent"
     entry = ActivityRecord(
         occurred_at=now,
         partner_id=partner_id if partner_id is not None else (principal.partner_id if principal else None),

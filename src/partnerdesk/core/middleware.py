@@ -7,7 +7,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from partnerdesk.core.errors import InvalidRequestId, PayloadTooLarge
+from partnerdesk.core.errors import InvalidInput, InvalidRequestId, PayloadTooLarge
 
 REQUEST_ID_HEADER = "ms-requestid"
 CORRELATION_ID_HEADER = "ms-correlationid"
@@ -55,6 +55,22 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_ids)
 
 
+class NulCharacterMiddleware:
+    """Refuses NUL characters in the path or query: no database stores them, PostgreSQL refuses them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = scope.get("query_string", b"").lower()
+            if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
+                error = InvalidInput("The request URL contains a NUL character.")
+                await _send_error(send, error.status_code, error.body())
+                return
+        await self.app(scope, receive, send)
+
+
 class BodySizeLimitMiddleware:
     """Refuses bodies over the limit with 413, whether or not Content-Length was sent."""
 
@@ -96,5 +112,5 @@ class BodySizeLimitMiddleware:
                 await _send_error(send, error.status_code, error.body())
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(BaseException):
+    """A BaseException so that body parsing's `except Exception` cannot turn it into a 400."""

@@ -25,7 +25,7 @@ class PageRequest:
 
 
 def page_params(
-    offset: int = Query(0, ge=0, description="How many items to skip."),
+    offset: int = Query(0, ge=0, le=2_000_000_000, description="How many items to skip."),
     size: int = Query(100, ge=1, le=MAX_PAGE_SIZE, description="How many items to return."),
 ) -> PageRequest:
     return PageRequest(offset=offset, size=size)

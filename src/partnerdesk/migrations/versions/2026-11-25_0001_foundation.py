@@ -5,11 +5,11 @@ Revises:
 Create Date: 2026-11-25 04:52:24.329787
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import partnerdesk.core.db
 from partnerdesk.migrations.helpers import drop_append_only, make_append_only
-
 
 revision = '0001_foundation'
 down_revision = None
