@@ -20,7 +20,6 @@ from tests.orders.factories import (
     OFFICE_FR,
     OFFICE_US,
     RI_BR_1Y,
-    RI_FR_1Y,
     RI_FR_3Y,
     VISIO_FR_ANNUAL,
     ri_line,

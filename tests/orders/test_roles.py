@@ -8,15 +8,15 @@ from partnerdesk.accounts.auth import role_matrix
 from partnerdesk.accounts.models import Role
 from tests.orders.factories import ri_line, software_line
 
-O, A, S, H, B = Role.operator, Role.admin_agent, Role.sales_agent, Role.helpdesk_agent, Role.billing_admin
+OP, A, S, H, B = Role.operator, Role.admin_agent, Role.sales_agent, Role.helpdesk_agent, Role.billing_admin
 BUYERS = {A, S}
-PURCHASE_READERS = {O, A, S, H}
-INVOICE_READERS = {B, O}
+PURCHASE_READERS = {OP, A, S, H}
+INVOICE_READERS = {B, OP}
 
 # (method, path, roles admitted): every route of the orders, reservations and billing domains.
 MATRIX = [
     ("POST", "/v1/customers/{customerId}/carts", BUYERS),
-    ("GET", "/v1/customers/{customerId}/carts/{cartId}", {O, A, S}),
+    ("GET", "/v1/customers/{customerId}/carts/{cartId}", {OP, A, S}),
     ("PUT", "/v1/customers/{customerId}/carts/{cartId}", BUYERS),
     ("POST", "/v1/customers/{customerId}/carts/{cartId}/checkout", BUYERS),
     ("GET", "/v1/customers/{customerId}/orders", PURCHASE_READERS),
@@ -31,11 +31,11 @@ MATRIX = [
     ("GET", "/v1/invoices", INVOICE_READERS),
     ("GET", "/v1/invoices/{invoiceId}", INVOICE_READERS),
     ("GET", "/v1/invoices/{invoiceId}/lineitems", INVOICE_READERS),
-    ("POST", "/v1/invoices/{invoiceId}/payments", {O}),
+    ("POST", "/v1/invoices/{invoiceId}/payments", {OP}),
     ("GET", "/v1/profiles/billing", INVOICE_READERS),
     ("PUT", "/v1/profiles/billing", {B}),
-    ("PUT", "/v1/partners/{partnerId}/creditlimits/{currency}", {O}),
-    ("DELETE", "/v1/partners/{partnerId}/creditlimits/{currency}", {O}),
+    ("PUT", "/v1/partners/{partnerId}/creditlimits/{currency}", {OP}),
+    ("DELETE", "/v1/partners/{partnerId}/creditlimits/{currency}", {OP}),
 ]
 
 
@@ -81,7 +81,7 @@ def test_every_route_admits_exactly_its_roles(actors, purchase, role):
         if "registration" in path:
             ids["subscriptionId"] = purchase["azure"]
         url = path.format(**ids)
-        if role is O and path == "/v1/profiles/billing":
+        if role is OP and path == "/v1/profiles/billing":
             url += f"?partnerId={purchase['partnerId']}"
         response = caller.request(method, url, json=_body(method, path))
         if role in roles:
@@ -110,7 +110,7 @@ def test_another_partner_sees_none_of_it(actors, purchase, role):
 
 
 def test_the_operator_reads_but_does_not_buy(actors, purchase):
-    operator = actors(O)
+    operator = actors(OP)
     customer = purchase["customerId"]
     assert operator.get(f"/v1/customers/{customer}/orders/{purchase['orderId']}").status_code == 200
     assert operator.post(f"/v1/customers/{customer}/carts", json={"lineItems": [software_line()]}).status_code == 403

@@ -44,7 +44,9 @@ def list_invoices(
 
 
 @router.get("/invoices/{invoiceId}", response_model=InvoiceOut)
-def get_invoice(invoice_id: str = Path(alias="invoiceId"), ctx: RequestContext = allow(*INVOICE_READERS)) -> InvoiceOut:
+def get_invoice(
+    invoice_id: str = Path(alias="invoiceId"), ctx: RequestContext = allow(*INVOICE_READERS)
+) -> InvoiceOut:
     invoice = service.get_invoice(ctx.db, principal=ctx.principal, invoice_id=invoice_id)
     return InvoiceOut.of(service.summaries(ctx.db, [invoice])[0], ctx.now)
 
@@ -62,7 +64,9 @@ def list_invoice_lines(
 
 
 @router.post("/invoices/{invoiceId}/payments", response_model=InvoiceOut)
-def record_payment(invoice_id: str = Path(alias="invoiceId"), ctx: RequestContext = allow(Role.operator)) -> InvoiceOut:
+def record_payment(
+    invoice_id: str = Path(alias="invoiceId"), ctx: RequestContext = allow(Role.operator)
+) -> InvoiceOut:
     invoice = service.mark_paid(ctx.db, principal=ctx.principal, invoice_id=invoice_id, now=ctx.now,
                                 request_id=ctx.request_id)
     return InvoiceOut.of(service.summaries(ctx.db, [invoice])[0], ctx.now)
@@ -84,7 +88,9 @@ def get_billing_profile(
 
 
 @router.put("/profiles/billing", response_model=BillingProfileOut)
-def update_billing_profile(body: BillingProfileIn, ctx: RequestContext = allow(Role.billing_admin)) -> BillingProfileOut:
+def update_billing_profile(
+    body: BillingProfileIn, ctx: RequestContext = allow(Role.billing_admin)
+) -> BillingProfileOut:
     service.update_profile(ctx.db, principal=ctx.principal, company_name=body.company_name, email=body.email,
                            country=body.country, now=ctx.now, request_id=ctx.request_id)
     return _profile_out(ctx, ctx.principal.partner_id or "")

@@ -144,11 +144,12 @@ def parse_amount(text: str, currency: str, *, field: str = "amount") -> Decimal:
         raise InvalidCreditLimit(f"{field}: '{text}' is not an amount such as 5000.00.", [field]) from None
     if not amount.is_finite() or amount < 0:
         raise InvalidCreditLimit(f"{field} must be zero or more.", [field])
-    if amount != amount.quantize(minor_unit(currency)):
-        raise InvalidCreditLimit(f"{field}: {currency} amounts have at most {abs(minor_unit(currency).as_tuple().exponent)}"
-                                 " decimals.", [field])
     if amount >= Decimal("1e14"):
         raise InvalidCreditLimit(f"{field} is too large.", [field])
+    minor = minor_unit(currency)
+    if amount != amount.quantize(minor):
+        raise InvalidCreditLimit(f"{field}: {currency} amounts have at most {-minor.as_tuple().exponent} decimals.",
+                                 [field])
     return amount
 
 
