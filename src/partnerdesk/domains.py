@@ -9,7 +9,9 @@ MODEL_MODULES: tuple[str, ...] = (
     "partnerdesk.policies.models", "partnerdesk.catalog.models",
 )
 # Modules with `router`, in the order they appear in the OpenAPI document.
-API_MODULES: tuple[str, ...] = ()
+API_MODULES: tuple[str, ...] = (
+    "partnerdesk.policies.api", "partnerdesk.catalog.api",
+)
 # Typer apps added to the CLI: (module with `app`, command name).
 CLI_MODULES: tuple[tuple[str, str], ...] = ()
 

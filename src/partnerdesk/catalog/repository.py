@@ -12,32 +12,82 @@ from partnerdesk.catalog.models import Availability, Product, Sku
 from partnerdesk.catalog.vocabulary import AZURE, TargetView
 
 PRODUCT_COLUMNS = (
-    Product.id, Product.title, Product.description, Product.product_type_id, Product.sub_type_id,
+    Product.id,
+    Product.title,
+    Product.description,
+    Product.product_type_id,
+    Product.sub_type_id,
     Product.publisher,
 )
 SKU_COLUMNS = (
-    Sku.product_id, Sku.id, Sku.title, Sku.description, Sku.unit_of_measure, Sku.min_quantity,
-    Sku.max_quantity, Sku.supported_billing_cycles, Sku.purchase_prerequisites, Sku.provisioning_variables,
-    Sku.versions, Sku.languages, Sku.file_types, Sku.arm_sku_name, Sku.instance_series, Sku.regions,
+    Sku.product_id,
+    Sku.id,
+    Sku.title,
+    Sku.description,
+    Sku.unit_of_measure,
+    Sku.min_quantity,
+    Sku.max_quantity,
+    Sku.supported_billing_cycles,
+    Sku.purchase_prerequisites,
+    Sku.provisioning_variables,
+    Sku.versions,
+    Sku.languages,
+    Sku.file_types,
+    Sku.arm_sku_name,
+    Sku.instance_series,
+    Sku.regions,
 )
 AVAILABILITY_COLUMNS = (
-    Availability.product_id, Availability.sku_id, Availability.id, Availability.country,
-    Availability.currency, Availability.segment, Availability.term_duration, Availability.billing_plan,
-    Availability.unit_price, Availability.erp_price, Availability.tier_min, Availability.tier_max,
-    Availability.tags, Availability.effective_start, Availability.effective_end,
+    Availability.product_id,
+    Availability.sku_id,
+    Availability.id,
+    Availability.country,
+    Availability.currency,
+    Availability.segment,
+    Availability.term_duration,
+    Availability.billing_plan,
+    Availability.unit_price,
+    Availability.erp_price,
+    Availability.tier_min,
+    Availability.tier_max,
+    Availability.tags,
+    Availability.effective_start,
+    Availability.effective_end,
 )
 # One row per availability with its SKU's and product's columns, labelled so they never clash.
 PURCHASABLE_COLUMNS = (
-    Product.title.label("product_title"), Product.product_type_id, Product.sub_type_id,
-    Product.publisher, Product.description.label("product_description"),
-    Sku.title.label("sku_title"), Sku.description.label("sku_description"), Sku.unit_of_measure,
-    Sku.min_quantity, Sku.max_quantity, Sku.supported_billing_cycles, Sku.purchase_prerequisites,
-    Sku.provisioning_variables, Sku.versions, Sku.languages, Sku.file_types, Sku.arm_sku_name,
-    Sku.instance_series, Sku.regions,
-    Availability.product_id, Availability.sku_id, Availability.id.label("availability_id"),
-    Availability.country, Availability.currency, Availability.segment, Availability.term_duration,
-    Availability.billing_plan, Availability.unit_price, Availability.erp_price, Availability.tags,
-    Availability.effective_start, Availability.effective_end,
+    Product.title.label("product_title"),
+    Product.product_type_id,
+    Product.sub_type_id,
+    Product.publisher,
+    Product.description.label("product_description"),
+    Sku.title.label("sku_title"),
+    Sku.description.label("sku_description"),
+    Sku.unit_of_measure,
+    Sku.min_quantity,
+    Sku.max_quantity,
+    Sku.supported_billing_cycles,
+    Sku.purchase_prerequisites,
+    Sku.provisioning_variables,
+    Sku.versions,
+    Sku.languages,
+    Sku.file_types,
+    Sku.arm_sku_name,
+    Sku.instance_series,
+    Sku.regions,
+    Availability.product_id,
+    Availability.sku_id,
+    Availability.id.label("availability_id"),
+    Availability.country,
+    Availability.currency,
+    Availability.segment,
+    Availability.term_duration,
+    Availability.billing_plan,
+    Availability.unit_price,
+    Availability.erp_price,
+    Availability.tags,
+    Availability.effective_start,
+    Availability.effective_end,
 )
 
 
@@ -58,7 +108,9 @@ def _purchasable_select() -> Select:
     )
 
 
-def _availability_key(product_id: str, sku_id: str, availability_id: str) -> tuple[ColumnElement[bool], ...]:
+def _availability_key(
+    product_id: str, sku_id: str, availability_id: str
+) -> tuple[ColumnElement[bool], ...]:
     return (
         Availability.product_id == product_id,
         Availability.sku_id == sku_id,
@@ -139,8 +191,10 @@ def skus_of(db: Session, product_id: str, *, country: str | None, now: datetime,
     if country is not None:
         statement = statement.where(
             exists().where(
-                Availability.product_id == Sku.product_id, Availability.sku_id == Sku.id,
-                Availability.country == country, in_force(now),
+                Availability.product_id == Sku.product_id,
+                Availability.sku_id == Sku.id,
+                Availability.country == country,
+                in_force(now),
             )
         )
     return db.execute(statement.order_by(Sku.id)).all()
