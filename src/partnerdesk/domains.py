@@ -13,11 +13,15 @@ API_MODULES: tuple[str, ...] = (
     "partnerdesk.policies.api", "partnerdesk.catalog.api",
 )
 # Typer apps added to the CLI: (module with `app`, command name).
-CLI_MODULES: tuple[tuple[str, str], ...] = ()
+CLI_MODULES: tuple[tuple[str, str], ...] = (
+    ("partnerdesk.policies.cli", "policies"), ("partnerdesk.catalog.cli", "catalog"),
+)
 
 
 # Functions `load(db, now, log)` that add a domain's demo data idempotently, in this order.
-DEMO_LOADERS: tuple[str, ...] = ()
+DEMO_LOADERS: tuple[str, ...] = (
+    "partnerdesk.catalog.demo.load",
+)
 
 
 def api_routers() -> list:
