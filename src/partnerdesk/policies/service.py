@@ -46,8 +46,6 @@ def _market_list(key: str) -> Callable[[Any], list[str]]:
 
 def _whole_number(key: str, minimum: int, maximum: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
             raise InvalidPolicyValue(f"{key} is a whole number from {minimum} to {maximum}.", [key])
         return value
