@@ -23,9 +23,10 @@ from partnerdesk.catalog.schemas import (
     SkuIn,
     SkuOut,
     SkuUpdate,
+    product_json,
 )
 from partnerdesk.core.idempotency import run_once
-from partnerdesk.core.pagination import PageRequest, page_params, to_collection
+from partnerdesk.core.pagination import Page, PageRequest, page_params, to_collection
 from partnerdesk.core.schemas import Collection
 
 router = APIRouter(tags=["catalog"])
@@ -46,6 +47,14 @@ TargetViewQuery = Query(
 )
 
 
+def _product_page(request: Request, page: Page, *, country: str) -> JSONResponse:
+    """A page of products as JSON, built without pydantic models (see `schemas.product_json`)."""
+    # to_collection gives the envelope and its links; the items are added as plain JSON.
+    body = to_collection(page, request.url.path, dict(request.query_params), lambda _row: None).model_dump()
+    body["items"] = [product_json(row, country=country) for row in page.rows]
+    return JSONResponse(body)
+
+
 # Reading by market
 
 
@@ -56,14 +65,11 @@ def list_products(
     page: PageRequest = Depends(page_params),
     country: str | None = Country,
     target_view: str | None = TargetViewQuery,
-) -> Collection[ProductOut]:
+) -> JSONResponse:
     result = service.products_for_market(
         ctx.db, country=country, target_view=target_view, now=ctx.now, page=page
     )
-    market = country.strip().upper() if country else None
-    return to_collection(
-        result, request.url.path, dict(request.query_params), lambda row: ProductOut.of(row, country=market)
-    )
+    return _product_page(request, result, country=service.market(country))
 
 
 @router.get("/v1/products/{productId}", response_model=ProductOut)
@@ -137,7 +143,7 @@ def list_customer_products(
     target_view: str | None = TargetViewQuery,
     ctx: RequestContext = allow(*READERS),
     page: PageRequest = Depends(page_params),
-) -> Collection[ProductOut]:
+) -> JSONResponse:
     country, result = service.products_for_customer(
         ctx.db,
         principal=ctx.principal,
@@ -146,12 +152,7 @@ def list_customer_products(
         now=ctx.now,
         page=page,
     )
-    return to_collection(
-        result,
-        request.url.path,
-        dict(request.query_params),
-        lambda row: ProductOut.of(row, country=country),
-    )
+    return _product_page(request, result, country=country)
 
 
 @router.get("/v1/customers/{customerId}/products/{productId}/skus", response_model=Collection[SkuOut])

@@ -164,15 +164,26 @@ def _on_sale(country: str, now: datetime, sku_id: ColumnElement | None = None) -
 
 def products_on_sale(
     db: Session, *, view: TargetView, country: str, now: datetime, offset: int, size: int
-) -> tuple[int, Sequence[Row]]:
-    """One page of the products of `view` with a price in force in `country`, and how many there are."""
+) -> tuple[int, Sequence[tuple]]:
+    """One page of the products of `view` with a price in force in `country`, and how many there are.
+
+    One statement: the window count rides along with the page, so the EXISTS probe per product runs
+    once (a separate COUNT would run it all again). Rows are plain tuples in PRODUCT_COLUMNS order.
+    """
     conditions = [*_view_filter(view), _on_sale(country, now)]
-    total = db.scalar(select(func.count()).select_from(Product).where(*conditions)) or 0
-    if total <= offset:
-        return total, []
-    statement = select(*PRODUCT_COLUMNS).where(*conditions).order_by(Product.title, Product.id)
-    rows = db.execute(statement.offset(offset).limit(size)).all()
-    return total, rows
+    statement = (
+        select(*PRODUCT_COLUMNS, func.count().over().label("total"))
+        .where(*conditions)
+        .order_by(Product.title, Product.id)
+        .offset(offset)
+        .limit(size)
+    )
+    rows = db.execute(statement).all()
+    if not rows:
+        # Past the last page there is no row to carry the count.
+        total = db.scalar(select(func.count()).select_from(Product).where(*conditions)) if offset else 0
+        return total or 0, []
+    return rows[0][-1], [tuple(row)[:-1] for row in rows]
 
 
 def product_row(db: Session, product_id: str) -> Row | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,25 +39,34 @@ class ProductOut(ResponseModel):
 
     @classmethod
     def of(cls, row, *, country: str | None = None) -> ProductOut:
-        query = f"?country={country}" if country else ""
-        return cls(
-            id=row.id,
-            title=row.title,
-            description=row.description,
-            publisher=row.publisher,
-            product_type=ItemTypeOut(
-                id=row.product_type_id,
-                display_name=DISPLAY_NAMES.get(row.product_type_id, row.product_type_id),
-                sub_type=SubTypeOut(
-                    id=row.sub_type_id, display_name=DISPLAY_NAMES.get(row.sub_type_id, row.sub_type_id)
-                ),
-            ),
-            is_reserved_instance=is_reserved_instance(row.product_type_id),
-            links={
-                "self": Link(uri=f"/v1/products/{row.id}{query}"),
-                "skus": Link(uri=f"/v1/products/{row.id}/skus{query}"),
-            },
-        )
+        return cls.model_validate(product_json(row, country=country))
+
+
+def product_json(row: Sequence[Any], *, country: str | None = None) -> dict[str, Any]:
+    """A product (a row in `repository.PRODUCT_COLUMNS` order) in Partner Center's shape, as plain JSON.
+
+    Lists of products are built from this directly: a page of 100 takes a fraction of the time
+    pydantic models would, and the customer's catalog is the hottest read there is.
+    """
+    product_id, title, description, type_id, sub_type_id, publisher = row
+    query = f"?country={country}" if country else ""
+    return {
+        "id": product_id,
+        "title": title,
+        "description": description,
+        "publisher": publisher,
+        "productType": {
+            "id": type_id,
+            "displayName": DISPLAY_NAMES.get(type_id, type_id),
+            "subType": {"id": sub_type_id, "displayName": DISPLAY_NAMES.get(sub_type_id, sub_type_id)},
+        },
+        "isReservedInstance": is_reserved_instance(type_id),
+        "links": {
+            "self": {"uri": f"/v1/products/{product_id}{query}", "method": "GET", "headers": []},
+            "skus": {"uri": f"/v1/products/{product_id}/skus{query}", "method": "GET", "headers": []},
+        },
+        "attributes": {"objectType": "Product"},
+    }
 
 
 class SkuOut(ResponseModel):
