@@ -13,12 +13,14 @@ MODEL_MODULES: tuple[str, ...] = (
 )
 # Modules with `router`, in the order they appear in the OpenAPI document.
 API_MODULES: tuple[str, ...] = (
+    "partnerdesk.policies.api", "partnerdesk.catalog.api",
     "partnerdesk.webhooks.api",
     # Before orders: its `/subscriptions/azureplan` must win over orders' `/subscriptions/{subscriptionId}`.
     "partnerdesk.reservations.api", "partnerdesk.orders.api", "partnerdesk.billing.api",
 )
 # Typer apps added to the CLI: (module with `app`, command name).
 CLI_MODULES: tuple[tuple[str, str], ...] = (
+    ("partnerdesk.policies.cli", "policies"), ("partnerdesk.catalog.cli", "catalog"),
     ("partnerdesk.jobs.cli", "jobs"),
     ("partnerdesk.jobs.worker_cli", "worker"),
     ("partnerdesk.webhooks.cli", "webhooks"),
@@ -28,6 +30,7 @@ CLI_MODULES: tuple[tuple[str, str], ...] = (
 
 # Functions `load(db, now, log)` that add a domain's demo data idempotently, in this order.
 DEMO_LOADERS: tuple[str, ...] = (
+    "partnerdesk.catalog.demo.load",
     "partnerdesk.reservations.demo.load",
 )
 

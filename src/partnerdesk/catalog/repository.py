@@ -12,32 +12,82 @@ from partnerdesk.catalog.models import Availability, Product, Sku
 from partnerdesk.catalog.vocabulary import AZURE, TargetView
 
 PRODUCT_COLUMNS = (
-    Product.id, Product.title, Product.description, Product.product_type_id, Product.sub_type_id,
+    Product.id,
+    Product.title,
+    Product.description,
+    Product.product_type_id,
+    Product.sub_type_id,
     Product.publisher,
 )
 SKU_COLUMNS = (
-    Sku.product_id, Sku.id, Sku.title, Sku.description, Sku.unit_of_measure, Sku.min_quantity,
-    Sku.max_quantity, Sku.supported_billing_cycles, Sku.purchase_prerequisites, Sku.provisioning_variables,
-    Sku.versions, Sku.languages, Sku.file_types, Sku.arm_sku_name, Sku.instance_series, Sku.regions,
+    Sku.product_id,
+    Sku.id,
+    Sku.title,
+    Sku.description,
+    Sku.unit_of_measure,
+    Sku.min_quantity,
+    Sku.max_quantity,
+    Sku.supported_billing_cycles,
+    Sku.purchase_prerequisites,
+    Sku.provisioning_variables,
+    Sku.versions,
+    Sku.languages,
+    Sku.file_types,
+    Sku.arm_sku_name,
+    Sku.instance_series,
+    Sku.regions,
 )
 AVAILABILITY_COLUMNS = (
-    Availability.product_id, Availability.sku_id, Availability.id, Availability.country,
-    Availability.currency, Availability.segment, Availability.term_duration, Availability.billing_plan,
-    Availability.unit_price, Availability.erp_price, Availability.tier_min, Availability.tier_max,
-    Availability.tags, Availability.effective_start, Availability.effective_end,
+    Availability.product_id,
+    Availability.sku_id,
+    Availability.id,
+    Availability.country,
+    Availability.currency,
+    Availability.segment,
+    Availability.term_duration,
+    Availability.billing_plan,
+    Availability.unit_price,
+    Availability.erp_price,
+    Availability.tier_min,
+    Availability.tier_max,
+    Availability.tags,
+    Availability.effective_start,
+    Availability.effective_end,
 )
 # One row per availability with its SKU's and product's columns, labelled so they never clash.
 PURCHASABLE_COLUMNS = (
-    Product.title.label("product_title"), Product.product_type_id, Product.sub_type_id,
-    Product.publisher, Product.description.label("product_description"),
-    Sku.title.label("sku_title"), Sku.description.label("sku_description"), Sku.unit_of_measure,
-    Sku.min_quantity, Sku.max_quantity, Sku.supported_billing_cycles, Sku.purchase_prerequisites,
-    Sku.provisioning_variables, Sku.versions, Sku.languages, Sku.file_types, Sku.arm_sku_name,
-    Sku.instance_series, Sku.regions,
-    Availability.product_id, Availability.sku_id, Availability.id.label("availability_id"),
-    Availability.country, Availability.currency, Availability.segment, Availability.term_duration,
-    Availability.billing_plan, Availability.unit_price, Availability.erp_price, Availability.tags,
-    Availability.effective_start, Availability.effective_end,
+    Product.title.label("product_title"),
+    Product.product_type_id,
+    Product.sub_type_id,
+    Product.publisher,
+    Product.description.label("product_description"),
+    Sku.title.label("sku_title"),
+    Sku.description.label("sku_description"),
+    Sku.unit_of_measure,
+    Sku.min_quantity,
+    Sku.max_quantity,
+    Sku.supported_billing_cycles,
+    Sku.purchase_prerequisites,
+    Sku.provisioning_variables,
+    Sku.versions,
+    Sku.languages,
+    Sku.file_types,
+    Sku.arm_sku_name,
+    Sku.instance_series,
+    Sku.regions,
+    Availability.product_id,
+    Availability.sku_id,
+    Availability.id.label("availability_id"),
+    Availability.country,
+    Availability.currency,
+    Availability.segment,
+    Availability.term_duration,
+    Availability.billing_plan,
+    Availability.unit_price,
+    Availability.erp_price,
+    Availability.tags,
+    Availability.effective_start,
+    Availability.effective_end,
 )
 
 
@@ -58,7 +108,9 @@ def _purchasable_select() -> Select:
     )
 
 
-def _availability_key(product_id: str, sku_id: str, availability_id: str) -> tuple[ColumnElement[bool], ...]:
+def _availability_key(
+    product_id: str, sku_id: str, availability_id: str
+) -> tuple[ColumnElement[bool], ...]:
     return (
         Availability.product_id == product_id,
         Availability.sku_id == sku_id,
@@ -112,15 +164,26 @@ def _on_sale(country: str, now: datetime, sku_id: ColumnElement | None = None) -
 
 def products_on_sale(
     db: Session, *, view: TargetView, country: str, now: datetime, offset: int, size: int
-) -> tuple[int, Sequence[Row]]:
-    """One page of the products of `view` with a price in force in `country`, and how many there are."""
+) -> tuple[int, Sequence[tuple]]:
+    """One page of the products of `view` with a price in force in `country`, and how many there are.
+
+    One statement: the window count rides along with the page, so the EXISTS probe per product runs
+    once (a separate COUNT would run it all again). Rows are plain tuples in PRODUCT_COLUMNS order.
+    """
     conditions = [*_view_filter(view), _on_sale(country, now)]
-    total = db.scalar(select(func.count()).select_from(Product).where(*conditions)) or 0
-    if total <= offset:
-        return total, []
-    statement = select(*PRODUCT_COLUMNS).where(*conditions).order_by(Product.title, Product.id)
-    rows = db.execute(statement.offset(offset).limit(size)).all()
-    return total, rows
+    statement = (
+        select(*PRODUCT_COLUMNS, func.count().over().label("total"))
+        .where(*conditions)
+        .order_by(Product.title, Product.id)
+        .offset(offset)
+        .limit(size)
+    )
+    rows = db.execute(statement).all()
+    if not rows:
+        # Past the last page there is no row to carry the count.
+        total = db.scalar(select(func.count()).select_from(Product).where(*conditions)) if offset else 0
+        return total or 0, []
+    return rows[0][-1], [tuple(row)[:-1] for row in rows]
 
 
 def product_row(db: Session, product_id: str) -> Row | None:
@@ -139,8 +202,10 @@ def skus_of(db: Session, product_id: str, *, country: str | None, now: datetime,
     if country is not None:
         statement = statement.where(
             exists().where(
-                Availability.product_id == Sku.product_id, Availability.sku_id == Sku.id,
-                Availability.country == country, in_force(now),
+                Availability.product_id == Sku.product_id,
+                Availability.sku_id == Sku.id,
+                Availability.country == country,
+                in_force(now),
             )
         )
     return db.execute(statement.order_by(Sku.id)).all()

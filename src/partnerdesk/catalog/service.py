@@ -7,6 +7,7 @@ Carts and orders call `resolve_purchasable(...)` for each line; pages and the AP
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -14,17 +15,23 @@ from decimal import Decimal
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
-from partnerdesk.catalog import repository
+from partnerdesk.accounts.service import Principal
+from partnerdesk.catalog import repository, vocabulary
 from partnerdesk.catalog.errors import (
+    AvailabilityNotFound,
     CatalogItemNotFound,
     CountryRequired,
     MalformedCatalogItemId,
     NotInForce,
     NotSoldInMarket,
+    ProductNotFound,
     ReservedInstancesNotSold,
+    SkuNotFound,
 )
 from partnerdesk.catalog.vocabulary import ID_PATTERN, TERM_DESCRIPTIONS, is_reserved_instance
 from partnerdesk.core.markets import normalise_country
+from partnerdesk.core.pagination import Page, PageRequest
+from partnerdesk.customers import service as customers
 from partnerdesk.policies import service as policies
 
 
@@ -42,7 +49,7 @@ def terms_of(term_duration: str | None) -> tuple[Term, ...]:
 
 
 def availability_title(product_title: str, sku_title: str, term_duration: str | None) -> str:
-    """"Reserved VM Instance, Dsv5 Series, D4s v5, 1 year": product, SKU and term."""
+    """ "Reserved VM Instance, Dsv5 Series, D4s v5, 1 year": product, SKU and term."""
     parts = [product_title, sku_title, *(term.description for term in terms_of(term_duration))]
     return ", ".join(part for part in parts if part)
 
@@ -142,8 +149,9 @@ def parse_catalog_item_id(catalog_item_id: str, *, field: str = "catalogItemId")
 def market(country: str | None, *, field: str = "country") -> str:
     """A required market code, normalised (400 when missing or not a country)."""
     if country is None or not country.strip():
-        raise CountryRequired(f"{field} is required: the market, an ISO 3166-1 alpha-2 code such as FR.",
-                              [field])
+        raise CountryRequired(
+            f"{field} is required: the market, an ISO 3166-1 alpha-2 code such as FR.", [field]
+        )
     return normalise_country(country, field=field)
 
 
@@ -161,7 +169,9 @@ def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def resolve_purchasable(db: Session, *, catalog_item_id: str, country: str, now: datetime) -> PurchasableItem:
+def resolve_purchasable(
+    db: Session, *, catalog_item_id: str, country: str, now: datetime
+) -> PurchasableItem:
     """The catalog item a customer of `country` would buy at `now`, or the reason it cannot be bought.
 
     Raises MalformedCatalogItemId (400, 2020), CatalogItemNotFound (404, 2003),
@@ -195,3 +205,157 @@ def resolve_purchasable(db: Session, *, catalog_item_id: str, country: str, now:
             [item.catalog_item_id],
         )
     return item
+
+
+# Browsing: what the API's GETs and the portal's pages show.
+
+
+def products_for_market(
+    db: Session, *, country: str | None, target_view: str | None, now: datetime, page: PageRequest
+) -> Page:
+    """One page of the products of a target view on sale in a market now; none that R1 forbids there."""
+    view = vocabulary.target_view(target_view)
+    country = market(country)
+    if is_reserved_instance(view.product_type_id) and not reserved_instances_sold_in(db, country):
+        return Page(total_count=0, rows=[], offset=page.offset, size=page.size)
+    total, rows = repository.products_on_sale(
+        db, view=view, country=country, now=now, offset=page.offset, size=page.size
+    )
+    return Page(total_count=total, rows=rows, offset=page.offset, size=page.size)
+
+
+def get_product(db: Session, *, product_id: str, country: str | None = None, now: datetime) -> Row:
+    """A product; with a country, only if it is on sale there now (and R1 allows it)."""
+    row = repository.product_row(db, product_id)
+    if row is None:
+        raise ProductNotFound(f"No product with id {product_id}.", [product_id])
+    if country is not None:
+        country = market(country)
+        if is_reserved_instance(row.product_type_id):
+            check_reserved_instances_sold_in(db, country)
+        if not repository.product_on_sale(db, product_id, country=country, now=now):
+            raise ProductNotFound(
+                f"Product {product_id} is not on sale in market {country}.", [product_id, country]
+            )
+    return row
+
+
+def list_skus(
+    db: Session, *, product_id: str, country: str | None, now: datetime
+) -> tuple[Row, Sequence[Row]]:
+    """A product and its SKUs on sale in `country` now."""
+    country = market(country)
+    product = get_product(db, product_id=product_id, country=None, now=now)
+    if is_reserved_instance(product.product_type_id):
+        check_reserved_instances_sold_in(db, country)
+    return product, repository.skus_of(db, product_id, country=country, now=now)
+
+
+def get_sku(
+    db: Session, *, product_id: str, sku_id: str, country: str | None = None, now: datetime
+) -> tuple[Row, Row]:
+    """A product and one of its SKUs; with a country, only if that SKU is on sale there now."""
+    product = get_product(db, product_id=product_id, country=None, now=now)
+    if country is not None:
+        country = market(country)
+        if is_reserved_instance(product.product_type_id):
+            check_reserved_instances_sold_in(db, country)
+    rows = repository.skus_of(db, product_id, country=country, now=now, sku_id=sku_id)
+    if not rows:
+        where = f" on sale in market {country}" if country else ""
+        raise SkuNotFound(f"Product {product_id} has no SKU {sku_id}{where}.", [sku_id])
+    return product, rows[0]
+
+
+def list_availabilities(
+    db: Session, *, product_id: str, sku_id: str, country: str | None, now: datetime
+) -> tuple[Row, Row, Sequence[Row]]:
+    """A SKU's prices in force in `country` now, with its product and SKU rows (for titles)."""
+    country = market(country)
+    product, sku = get_sku(db, product_id=product_id, sku_id=sku_id, now=now)
+    if is_reserved_instance(product.product_type_id):
+        check_reserved_instances_sold_in(db, country)
+    return product, sku, repository.availabilities_of(db, product_id, sku_id, country=country, now=now)
+
+
+def get_availability(
+    db: Session, *, product_id: str, sku_id: str, availability_id: str, now: datetime
+) -> tuple[Row, Row, Row]:
+    """One availability by id, whatever its market and dates (a catalogItemId names it for good)."""
+    product, sku = get_sku(db, product_id=product_id, sku_id=sku_id, now=now)
+    row = repository.availability_row(db, product_id, sku_id, availability_id)
+    if row is None:
+        raise AvailabilityNotFound(
+            f"SKU {product_id}:{sku_id} has no availability {availability_id}.", [availability_id]
+        )
+    return product, sku, row
+
+
+# A customer's catalog: the customer's market decides, and the caller must be allowed to see the customer.
+
+
+def customer_market(db: Session, *, principal: Principal, customer_id: str) -> str:
+    return customers.get_customer(db, principal=principal, customer_id=customer_id).country
+
+
+def products_for_customer(
+    db: Session,
+    *,
+    principal: Principal,
+    customer_id: str,
+    target_view: str | None,
+    now: datetime,
+    page: PageRequest,
+) -> tuple[str, Page]:
+    """The customer's market and one page of the products of a view the customer may buy now."""
+    vocabulary.target_view(target_view)
+    country = customer_market(db, principal=principal, customer_id=customer_id)
+    return country, products_for_market(db, country=country, target_view=target_view, now=now, page=page)
+
+
+@dataclass(frozen=True)
+class CustomerCatalog:
+    """Everything a customer may buy now in one target view, priced in the customer's market."""
+
+    customer_id: str
+    country: str
+    target_view: str
+    # True when the view is Reserved Instances and R1 forbids them in the customer's market.
+    hidden_by_rule_r1: bool
+    items: tuple[PurchasableItem, ...]
+
+    def by_product(self) -> list[tuple[str, str, list[PurchasableItem]]]:
+        """(product id, product title, its items) in catalog order: one block per product on a page."""
+        groups: dict[str, list[PurchasableItem]] = {}
+        for item in self.items:
+            groups.setdefault(item.product_id, []).append(item)
+        return [(product_id, items[0].product_title, items) for product_id, items in groups.items()]
+
+
+def browse_for_customer(
+    db: Session,
+    *,
+    principal: Principal,
+    customer_id: str,
+    target_view: str | None,
+    now: datetime,
+    product_id: str | None = None,
+) -> CustomerCatalog:
+    """Every purchasable item (product, SKU, term, price) of a view for one customer; for pages."""
+    view = vocabulary.target_view(target_view)
+    country = customer_market(db, principal=principal, customer_id=customer_id)
+    hidden = is_reserved_instance(view.product_type_id) and not reserved_instances_sold_in(db, country)
+    rows = (
+        []
+        if hidden
+        else repository.purchasable_rows(
+            db, country=country, now=now, view=view, product_ids=[product_id] if product_id else None
+        )
+    )
+    return CustomerCatalog(
+        customer_id=customer_id,
+        country=country,
+        target_view=view.name,
+        hidden_by_rule_r1=hidden,
+        items=tuple(purchasable_of(row) for row in rows),
+    )

@@ -60,8 +60,9 @@ def target_view(name: str | None) -> TargetView:
         raise UnknownTargetView(f"targetView is required; use one of: {valid}.", ["targetView"])
     view = _TARGET_VIEWS_FOLDED.get(name.strip().casefold())
     if view is None:
-        raise UnknownTargetView(f"targetView: '{name}' is not a target view; use one of: {valid}.",
-                                ["targetView"])
+        raise UnknownTargetView(
+            f"targetView: '{name}' is not a target view; use one of: {valid}.", ["targetView"]
+        )
     return view
 
 
@@ -73,7 +74,10 @@ RESERVED_INSTANCE_TERMS = ("P1Y", "P3Y")
 # Billing cycles in their canonical order, with the spelling price lists use for them.
 BILLING_CYCLES = ("one_time", "monthly", "annual", "triennial")
 BILLING_PLAN_NAMES = {
-    "one_time": "OneTime", "monthly": "Monthly", "annual": "Annual", "triennial": "Triennial",
+    "one_time": "OneTime",
+    "monthly": "Monthly",
+    "annual": "Annual",
+    "triennial": "Triennial",
 }
 _BILLING_PLANS_FOLDED = {
     **{name.casefold(): cycle for cycle, name in BILLING_PLAN_NAMES.items()},

@@ -29,7 +29,7 @@ def _market_list(key: str) -> Callable[[Any], list[str]]:
         if isinstance(value, str):
             value = [part for part in value.replace(",", " ").split() if part]
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise InvalidPolicyValue(f"{key} is a list of market codes such as [\"BR\", \"IN\"].", [key])
+            raise InvalidPolicyValue(f'{key} is a list of market codes such as ["BR", "IN"].', [key])
         codes = [item.strip().upper() for item in value]
         unknown = [item for item, code in zip(value, codes, strict=True) if code not in all_markets()]
         if unknown:
@@ -46,8 +46,6 @@ def _market_list(key: str) -> Callable[[Any], list[str]]:
 
 def _whole_number(key: str, minimum: int, maximum: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
             raise InvalidPolicyValue(f"{key} is a whole number from {minimum} to {maximum}.", [key])
         return value
@@ -67,32 +65,61 @@ class PolicyDefinition:
 
 _DEFINITIONS = (
     PolicyDefinition(
-        "ri_excluded_markets", "R1",
+        "ri_excluded_markets",
+        "R1",
         "Markets where Azure Reserved Instances are not sold: the catalog hides them and carts and orders "
         "holding one are refused.",
-        sorted(["AR", "AZ", "BY", "BR", "CN", "IN", "ID", "KZ", "LI", "MY", "MX", "RU", "SA", "ZA", "KR",
-                "TW", "TR", "UA"]),
+        sorted(
+            [
+                "AR",
+                "AZ",
+                "BY",
+                "BR",
+                "CN",
+                "IN",
+                "ID",
+                "KZ",
+                "LI",
+                "MY",
+                "MX",
+                "RU",
+                "SA",
+                "ZA",
+                "KR",
+                "TW",
+                "TR",
+                "UA",
+            ]
+        ),
         _market_list("ri_excluded_markets"),
     ),
     PolicyDefinition(
-        "download_link_days", "R4",
+        "download_link_days",
+        "R4",
         "Days a download link stays valid after it is issued (whichever comes first with the limit).",
-        14, _whole_number("download_link_days", 1, 3650),
+        14,
+        _whole_number("download_link_days", 1, 3650),
     ),
     PolicyDefinition(
-        "download_link_max_downloads", "R4",
+        "download_link_max_downloads",
+        "R4",
         "Downloads one link allows before it stops working (whichever comes first with the days).",
-        50, _whole_number("download_link_max_downloads", 1, 1_000_000),
+        50,
+        _whole_number("download_link_max_downloads", 1, 1_000_000),
     ),
     PolicyDefinition(
-        "cancellation_window_days", "R5",
+        "cancellation_window_days",
+        "R5",
         "Days after the purchase during which an admin agent may cancel it, without fee; never after.",
-        60, _whole_number("cancellation_window_days", 0, 3650),
+        60,
+        _whole_number("cancellation_window_days", 0, 3650),
     ),
     PolicyDefinition(
-        "cart_expiry_hours", "R2",
+        "cart_expiry_hours",
+        "R2",
         "Hours an unpaid cart is kept before it expires (Partner Center keeps carts for 7 days).",
-        168, _whole_number("cart_expiry_hours", 1, 8760),
+        168,
+        _whole_number("cart_expiry_hours", 1, 8760),
     ),
 )
 DEFINITIONS: dict[str, PolicyDefinition] = {definition.key: definition for definition in _DEFINITIONS}
@@ -172,8 +199,16 @@ def set_policy(
     else:
         row.value, row.updated_at, row.updated_by = new_value, now, actor
     db.flush()
-    audit.record(db, principal=principal, now=now, action="policy.updated", object_type="policy",
-                 object_id=found.key, request_id=request_id, details={"old": old_value, "new": new_value})
+    audit.record(
+        db,
+        principal=principal,
+        now=now,
+        action="policy.updated",
+        object_type="policy",
+        object_id=found.key,
+        request_id=request_id,
+        details={"old": old_value, "new": new_value},
+    )
     return _view(found, row)
 
 
@@ -187,13 +222,21 @@ def reset_policy(
         old_value = row.value
         db.delete(row)
         db.flush()
-        audit.record(db, principal=principal, now=now, action="policy.updated", object_type="policy",
-                     object_id=found.key, request_id=request_id,
-                     details={"old": old_value, "new": found.default, "reset": True})
+        audit.record(
+            db,
+            principal=principal,
+            now=now,
+            action="policy.updated",
+            object_type="policy",
+            object_id=found.key,
+            request_id=request_id,
+            details={"old": old_value, "new": found.default, "reset": True},
+        )
     return _view(found, None)
 
 
 # Typed getters: what the other domains call.
+
 
 def ri_excluded_markets(db: Session) -> frozenset[str]:
     """Rule R1: markets where Reserved Instances are not sold."""
@@ -226,7 +269,9 @@ def exclude_market(db: Session, *, country: str, principal: Principal | None, no
     code = country.strip().upper()
     if code in current:
         return get_policy(db, "ri_excluded_markets")
-    return set_policy(db, key="ri_excluded_markets", value=[*current, country], principal=principal, now=now)
+    return set_policy(
+        db, key="ri_excluded_markets", value=[*current, country], principal=principal, now=now
+    )
 
 
 def include_market(db: Session, *, country: str, principal: Principal | None, now: datetime) -> PolicyView:
@@ -236,5 +281,10 @@ def include_market(db: Session, *, country: str, principal: Principal | None, no
     if code not in current:
         DEFINITIONS["ri_excluded_markets"].parse([country])  # an unknown code is an error, not a no-op
         return get_policy(db, "ri_excluded_markets")
-    return set_policy(db, key="ri_excluded_markets", value=[item for item in current if item != code],
-                      principal=principal, now=now)
+    return set_policy(
+        db,
+        key="ri_excluded_markets",
+        value=[item for item in current if item != code],
+        principal=principal,
+        now=now,
+    )
