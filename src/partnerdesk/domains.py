@@ -5,15 +5,39 @@ from __future__ import annotations
 import importlib
 
 # Modules holding tables, imported before Alembic or the tests read `Base.metadata`.
-MODEL_MODULES: tuple[str, ...] = ()
+MODEL_MODULES: tuple[str, ...] = (
+    "partnerdesk.policies.models", "partnerdesk.catalog.models",
+    "partnerdesk.jobs.models",
+    "partnerdesk.webhooks.models",
+    "partnerdesk.reservations.models", "partnerdesk.orders.models", "partnerdesk.billing.models",
+)
 # Modules with `router`, in the order they appear in the OpenAPI document.
-API_MODULES: tuple[str, ...] = ()
+API_MODULES: tuple[str, ...] = (
+    "partnerdesk.policies.api", "partnerdesk.catalog.api",
+    "partnerdesk.webhooks.api",
+    # Before orders: its `/subscriptions/azureplan` must win over orders' `/subscriptions/{subscriptionId}`.
+    "partnerdesk.reservations.api", "partnerdesk.orders.api", "partnerdesk.billing.api",
+)
 # Typer apps added to the CLI: (module with `app`, command name).
-CLI_MODULES: tuple[tuple[str, str], ...] = ()
+CLI_MODULES: tuple[tuple[str, str], ...] = (
+    ("partnerdesk.policies.cli", "policies"), ("partnerdesk.catalog.cli", "catalog"),
+    ("partnerdesk.jobs.cli", "jobs"),
+    ("partnerdesk.jobs.worker_cli", "worker"),
+    ("partnerdesk.webhooks.cli", "webhooks"),
+    ("partnerdesk.billing.cli", "billing"),
+)
 
 
 # Functions `load(db, now, log)` that add a domain's demo data idempotently, in this order.
-DEMO_LOADERS: tuple[str, ...] = ()
+DEMO_LOADERS: tuple[str, ...] = (
+    "partnerdesk.catalog.demo.load",
+    "partnerdesk.reservations.demo.load",
+)
+
+# Background job handlers: (job kind, "module.function" called as `handler(desk, job)`).
+JOB_HANDLERS: tuple[tuple[str, str], ...] = (
+    ("webhook.deliver", "partnerdesk.webhooks.delivery.deliver"),
+)
 
 
 def api_routers() -> list:
@@ -22,6 +46,15 @@ def api_routers() -> list:
 
 def cli_apps() -> list[tuple[object, str]]:
     return [(importlib.import_module(module).app, name) for module, name in CLI_MODULES]
+
+
+def _resolve(dotted: str):
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def job_handlers() -> dict:
+    return {kind: _resolve(dotted) for kind, dotted in JOB_HANDLERS}
 
 
 def demo_loaders() -> list:

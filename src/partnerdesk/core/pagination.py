@@ -16,6 +16,8 @@ from partnerdesk.core.schemas import Collection, Link
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 500
+# Beyond any real list, and within the 64-bit integers both databases accept for OFFSET.
+MAX_OFFSET = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class PageRequest:
 
 
 def page_params(
-    offset: int = Query(0, ge=0, le=2_000_000_000, description="How many items to skip."),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET, description="How many items to skip."),
     size: int = Query(100, ge=1, le=MAX_PAGE_SIZE, description="How many items to return."),
 ) -> PageRequest:
     return PageRequest(offset=offset, size=size)

@@ -1,0 +1,96 @@
+"""Billing tables: one profile per partner, credit limits per currency, invoices per month and currency.
+
+An invoice's total is the sum of its lines, computed when read: checkouts only ever insert lines,
+so concurrent purchases of one partner never wait on a shared running total.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from partnerdesk.core.db import Base, IdColumn, MoneyAmount, UTCDateTime, new_id
+
+
+class BillingProfile(Base):
+    __tablename__ = "billing_profiles"
+
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    company_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CreditLimit(Base):
+    """The most a partner may owe in one currency (unpaid invoices plus the purchase being made)."""
+
+    __tablename__ = "credit_limits"
+
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(MoneyAmount())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(320))
+
+
+class Invoice(Base):
+    """The partner's invoice for one calendar month (UTC) in one currency."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("partner_id", "billing_period", "currency"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    # "2026-11": the month the charges fall in.
+    billing_period: Mapped[str] = mapped_column(String(7))
+    currency: Mapped[str] = mapped_column(String(3))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when the operator records the payment; unpaid invoices count against the credit limit.
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InvoiceLineItem(Base):
+    """One charge (or, later, credit) on an invoice, with what reconciliation needs copied in."""
+
+    __tablename__ = "invoice_line_items"
+    __table_args__ = (
+        Index("ix_invoice_line_items_invoice", "invoice_id", "created_at"),
+        Index("ix_invoice_line_items_partner_currency", "partner_id", "currency"),
+        Index("ix_invoice_line_items_order", "order_id", "order_line_number"),
+    )
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"))
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    customer_id: Mapped[str] = mapped_column(IdColumn())
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_domain: Mapped[str] = mapped_column(String(253))
+    customer_country: Mapped[str] = mapped_column(String(2))
+    order_id: Mapped[str] = mapped_column(IdColumn())
+    order_line_number: Mapped[int] = mapped_column(Integer)
+    subscription_id: Mapped[str | None] = mapped_column(IdColumn())
+    product_id: Mapped[str] = mapped_column(String(20))
+    sku_id: Mapped[str] = mapped_column(String(20))
+    availability_id: Mapped[str] = mapped_column(String(20))
+    product_name: Mapped[str] = mapped_column(String(200))
+    sku_name: Mapped[str] = mapped_column(String(200))
+    # "new" for a purchase; "cancel" for the credit of a cancellation (rule R5), with negative amounts.
+    charge_type: Mapped[str] = mapped_column(String(16))
+    unit_price: Mapped[Decimal] = mapped_column(MoneyAmount())
+    quantity: Mapped[int] = mapped_column(Integer)
+    # Tax-exclusive: unit price times quantity.
+    subtotal: Mapped[Decimal] = mapped_column(MoneyAmount())
+    currency: Mapped[str] = mapped_column(String(3))
+    billing_cycle: Mapped[str] = mapped_column(String(16))
+    term_duration: Mapped[str | None] = mapped_column(String(8))
+    charge_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    charge_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    order_date: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

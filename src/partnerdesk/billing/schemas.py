@@ -1,0 +1,144 @@
+"""API shapes of the partner's billing profile, credit limits, invoices and invoice lines (money as strings)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from partnerdesk.billing.models import BillingProfile, CreditLimit, InvoiceLineItem
+from partnerdesk.billing.service import InvoiceSummary
+from partnerdesk.core.money import money_str
+from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
+
+
+class CreditLimitIn(CamelModel):
+    # A string, so no binary float ever carries money: "5000.00".
+    amount: str = Field(min_length=1, max_length=32)
+
+
+class BillingProfileIn(CamelModel):
+    company_name: str = Field(min_length=1, max_length=200)
+    email: str = Field("", max_length=320)
+    country: str | None = Field(None, max_length=2)
+
+
+class CreditLimitOut(ResponseModel):
+    currency_code: str
+    amount: str
+    unpaid_balance: str
+    available: str
+    updated_at: datetime
+    updated_by: str
+
+
+class BillingProfileOut(ResponseModel):
+    partner_id: str
+    company_name: str
+    email: str
+    country: str
+    credit_limits: list[CreditLimitOut]
+    links: dict[str, Link]
+    attributes: dict[str, Any] = {"objectType": "BillingProfile"}
+
+    @classmethod
+    def of(cls, profile: BillingProfile, limits: list[tuple[CreditLimit, Any]]) -> BillingProfileOut:
+        return cls(
+            partner_id=profile.partner_id,
+            company_name=profile.company_name,
+            email=profile.email,
+            country=profile.country,
+            credit_limits=[
+                CreditLimitOut(
+                    currency_code=limit.currency,
+                    amount=money_str(limit.amount, limit.currency),
+                    unpaid_balance=money_str(owed, limit.currency),
+                    available=money_str(max(limit.amount - owed, 0 * owed), limit.currency),
+                    updated_at=limit.updated_at,
+                    updated_by=limit.updated_by,
+                )
+                for limit, owed in limits
+            ],
+            links={"self": Link(uri="/v1/profiles/billing")},
+        )
+
+
+class InvoiceOut(ResponseModel):
+    id: str
+    partner_id: str
+    billing_period: str
+    billing_period_start_date: datetime
+    billing_period_end_date: datetime
+    invoice_date: datetime
+    currency_code: str
+    total_charges: str
+    paid_amount: str
+    status: str
+    line_item_count: int
+    links: dict[str, Link]
+    attributes: dict[str, Any] = {"objectType": "Invoice"}
+
+    @classmethod
+    def of(cls, summary: InvoiceSummary, now: datetime) -> InvoiceOut:
+        invoice = summary.invoice
+        paid = summary.total if invoice.paid_at is not None else 0 * summary.total
+        return cls(
+            id=invoice.id,
+            partner_id=invoice.partner_id,
+            billing_period=invoice.billing_period,
+            billing_period_start_date=invoice.period_start,
+            billing_period_end_date=invoice.period_end,
+            invoice_date=invoice.period_end,
+            currency_code=invoice.currency,
+            total_charges=money_str(summary.total, invoice.currency),
+            paid_amount=money_str(paid, invoice.currency),
+            status=summary.status(now),
+            line_item_count=summary.line_count,
+            links={"self": Link(uri=f"/v1/invoices/{invoice.id}"),
+                   "lineItems": Link(uri=f"/v1/invoices/{invoice.id}/lineitems")},
+        )
+
+
+class InvoiceLineItemOut(ResponseModel):
+    id: str
+    invoice_number: str
+    partner_id: str
+    customer_id: str
+    customer_name: str
+    customer_domain_name: str
+    customer_country: str
+    order_id: str
+    order_date: datetime
+    line_item_number: int
+    subscription_id: str | None
+    product_id: str
+    sku_id: str
+    availability_id: str
+    product_name: str
+    sku_name: str
+    charge_type: str
+    unit_price: str
+    quantity: int
+    subtotal: str
+    currency: str
+    billing_cycle: str
+    term_duration: str | None
+    charge_start_date: datetime
+    charge_end_date: datetime | None
+    attributes: dict[str, Any] = {"objectType": "OneTimeInvoiceLineItem"}
+
+    @classmethod
+    def of(cls, line: InvoiceLineItem) -> InvoiceLineItemOut:
+        return cls(
+            id=line.id, invoice_number=line.invoice_id, partner_id=line.partner_id, customer_id=line.customer_id,
+            customer_name=line.customer_name, customer_domain_name=line.customer_domain,
+            customer_country=line.customer_country, order_id=line.order_id, order_date=line.order_date,
+            line_item_number=line.order_line_number, subscription_id=line.subscription_id,
+            product_id=line.product_id, sku_id=line.sku_id, availability_id=line.availability_id,
+            product_name=line.product_name, sku_name=line.sku_name, charge_type=line.charge_type,
+            unit_price=money_str(line.unit_price, line.currency), quantity=line.quantity,
+            subtotal=money_str(line.subtotal, line.currency), currency=line.currency,
+            billing_cycle=line.billing_cycle, term_duration=line.term_duration,
+            charge_start_date=line.charge_start, charge_end_date=line.charge_end,
+        )

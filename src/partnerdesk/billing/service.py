@@ -1,0 +1,438 @@
+"""Rules for the partner's billing: credit limits, charging purchases to monthly invoices, reading them.
+
+Checkout calls `check_credit` before it writes anything and `charge` in the same transaction, so a
+purchase and its invoice lines commit or vanish together. Periods are calendar months in UTC, taken
+from the clock the caller passes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from partnerdesk.accounts.models import Partner
+from partnerdesk.accounts.service import Principal
+from partnerdesk.audit import service as audit
+from partnerdesk.billing.errors import (
+    CreditLimitExceeded,
+    InvalidBillingPeriod,
+    InvalidBillingProfile,
+    InvalidCreditLimit,
+    InvoiceNotFound,
+    InvoiceNotPayable,
+    PartnerNotFound,
+)
+from partnerdesk.billing.models import BillingProfile, CreditLimit, Invoice, InvoiceLineItem
+from partnerdesk.core.db import new_id
+from partnerdesk.core.markets import normalise_country
+from partnerdesk.core.money import is_currency, minor_unit, money_str
+
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+CLI_ACTOR = "cli"
+
+
+# Billing periods
+
+@dataclass(frozen=True)
+class BillingPeriod:
+    name: str
+    start: datetime
+    end: datetime
+
+
+def period_of(moment: datetime) -> BillingPeriod:
+    """The calendar month (UTC) holding `moment`."""
+    moment = moment.astimezone(UTC)
+    return _period(moment.year, moment.month)
+
+
+def _period(year: int, month: int) -> BillingPeriod:
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
+    return BillingPeriod(name=f"{year:04d}-{month:02d}", start=start, end=end)
+
+
+def parse_period(text: str) -> BillingPeriod:
+    match = _PERIOD.match(text.strip())
+    if match is None:
+        raise InvalidBillingPeriod(f"'{text}' is not a billing period; write it YYYY-MM, as 2026-11.", ["period"])
+    return _period(int(match.group(1)), int(match.group(2)))
+
+
+# Profile and credit limits
+
+def _partner(db: Session, partner_id: str) -> Partner:
+    partner = db.get(Partner, partner_id)
+    if partner is None:
+        raise PartnerNotFound(f"No partner with id {partner_id}.", [partner_id])
+    return partner
+
+
+def partner_named(db: Session, name: str) -> Partner:
+    partner = db.scalar(select(Partner).where(Partner.name == name.strip()))
+    if partner is None:
+        raise PartnerNotFound(f"No partner named '{name}'.", [name])
+    return partner
+
+
+def profile_of(db: Session, *, partner_id: str, now: datetime) -> BillingProfile:
+    """The partner's billing profile, created with the partner's name on first use."""
+    profile = db.get(BillingProfile, partner_id)
+    if profile is None:
+        partner = _partner(db, partner_id)
+        profile = BillingProfile(partner_id=partner.id, company_name=partner.name, email="", country="",
+                                 created_at=now, updated_at=now)
+        db.add(profile)
+        db.flush()
+    return profile
+
+
+def read_profile(db: Session, *, partner_id: str, now: datetime) -> BillingProfile:
+    """The partner's billing profile for reading: the stored one, or the default it would get (not saved)."""
+    profile = db.get(BillingProfile, partner_id)
+    if profile is not None:
+        return profile
+    partner = _partner(db, partner_id)
+    return BillingProfile(partner_id=partner.id, company_name=partner.name, email="", country="",
+                          created_at=now, updated_at=now)
+
+
+def visible_partner_id(principal: Principal, partner_id: str | None) -> str:
+    """The partner whose billing `principal` reads: its own, or for the operator the one it names."""
+    if principal.is_operator:
+        if not partner_id:
+            raise InvalidBillingProfile("The operator names the partner: add ?partnerId=...", ["partnerId"])
+        return partner_id
+    if partner_id and partner_id != principal.partner_id:
+        raise PartnerNotFound(f"No partner with id {partner_id}.", [partner_id])
+    assert principal.partner_id is not None
+    return principal.partner_id
+
+
+def update_profile(
+    db: Session, *, principal: Principal, company_name: str, email: str, country: str | None, now: datetime,
+    request_id: str | None = None,
+) -> BillingProfile:
+    assert principal.partner_id is not None
+    profile = profile_of(db, partner_id=principal.partner_id, now=now)
+    if not company_name.strip():
+        raise InvalidBillingProfile("companyName must not be blank.", ["companyName"])
+    profile.company_name = company_name.strip()
+    profile.email = email.strip().lower()
+    profile.country = normalise_country(country, field="country") if country else ""
+    profile.updated_at = now
+    audit.record(db, principal=principal, now=now, action="billing_profile.updated", object_type="billing_profile",
+                 object_id=principal.partner_id, request_id=request_id,
+                 details={"companyName": profile.company_name})
+    return profile
+
+
+def parse_amount(text: str, currency: str, *, field: str = "amount") -> Decimal:
+    """An exact, non-negative amount with no more decimals than the currency has."""
+    if not is_currency(currency):
+        raise InvalidCreditLimit(f"'{currency}' is not an ISO 4217 currency code such as EUR.", ["currency"])
+    try:
+        amount = Decimal(text.strip())
+    except (InvalidOperation, AttributeError):
+        raise InvalidCreditLimit(f"{field}: '{text}' is not an amount such as 5000.00.", [field]) from None
+    if not amount.is_finite() or amount < 0:
+        raise InvalidCreditLimit(f"{field} must be zero or more.", [field])
+    if amount >= Decimal("1e14"):
+        raise InvalidCreditLimit(f"{field} is too large.", [field])
+    minor = minor_unit(currency)
+    if amount != amount.quantize(minor):
+        raise InvalidCreditLimit(f"{field}: {currency} amounts have at most {-minor.as_tuple().exponent} decimals.",
+                                 [field])
+    return amount
+
+
+def set_credit_limit(
+    db: Session, *, principal: Principal | None, partner_id: str, currency: str, amount: Decimal, now: datetime,
+    request_id: str | None = None,
+) -> CreditLimit:
+    _partner(db, partner_id)
+    currency = currency.strip().upper()
+    amount = parse_amount(str(amount), currency)
+    limit = db.get(CreditLimit, (partner_id, currency))
+    actor = principal.email if principal else CLI_ACTOR
+    if limit is None:
+        limit = CreditLimit(partner_id=partner_id, currency=currency, amount=amount, updated_at=now, updated_by=actor)
+        db.add(limit)
+    else:
+        limit.amount, limit.updated_at, limit.updated_by = amount, now, actor
+    db.flush()
+    audit.record(db, principal=principal, now=now, action="credit_limit.set", object_type="credit_limit",
+                 object_id=f"{partner_id}:{currency}", partner_id=partner_id, request_id=request_id,
+                 details={"currency": currency, "amount": money_str(amount, currency)})
+    return limit
+
+
+def remove_credit_limit(
+    db: Session, *, principal: Principal | None, partner_id: str, currency: str, now: datetime,
+    request_id: str | None = None,
+) -> bool:
+    _partner(db, partner_id)
+    currency = currency.strip().upper()
+    limit = db.get(CreditLimit, (partner_id, currency))
+    if limit is None:
+        return False
+    db.delete(limit)
+    db.flush()
+    audit.record(db, principal=principal, now=now, action="credit_limit.removed", object_type="credit_limit",
+                 object_id=f"{partner_id}:{currency}", partner_id=partner_id, request_id=request_id,
+                 details={"currency": currency})
+    return True
+
+
+def credit_limits(db: Session, partner_id: str) -> list[CreditLimit]:
+    return list(db.scalars(select(CreditLimit).where(CreditLimit.partner_id == partner_id)
+                           .order_by(CreditLimit.currency)))
+
+
+def unpaid_balance(db: Session, partner_id: str, currency: str) -> Decimal:
+    """What the partner owes in `currency`: every line of its unpaid invoices (credits included)."""
+    # SUM keeps the column's type, so the stored scaled integers come back as an exact Decimal.
+    total = db.scalar(
+        select(func.sum(InvoiceLineItem.subtotal))
+        .join(Invoice, Invoice.id == InvoiceLineItem.invoice_id)
+        .where(InvoiceLineItem.partner_id == partner_id, InvoiceLineItem.currency == currency,
+               Invoice.paid_at.is_(None))
+    )
+    return total if total is not None else Decimal(0)
+
+
+def check_credit(db: Session, *, partner_id: str, purchase: dict[str, Decimal]) -> None:
+    """Refuses a purchase (amount per currency) that would pass a credit limit of the partner.
+
+    The limit rows are locked (PostgreSQL) so two purchases of one partner cannot both squeeze
+    under the same limit; SQLite's write transaction already serialises them.
+    """
+    currencies = sorted(purchase)
+    limits = db.scalars(
+        select(CreditLimit)
+        .where(CreditLimit.partner_id == partner_id, CreditLimit.currency.in_(currencies))
+        .with_for_update()
+    ).all()
+    for limit in limits:
+        owed = unpaid_balance(db, partner_id, limit.currency)
+        wanted = purchase[limit.currency]
+        if owed + wanted > limit.amount:
+            available = max(limit.amount - owed, Decimal(0))
+            raise CreditLimitExceeded(
+                f"This purchase of {money_str(wanted, limit.currency)} {limit.currency} would pass the partner's "
+                f"credit limit of {money_str(limit.amount, limit.currency)} {limit.currency} "
+                f"({money_str(available, limit.currency)} {limit.currency} left); nothing was ordered.",
+                [limit.currency, money_str(limit.amount, limit.currency), money_str(available, limit.currency)],
+            )
+
+
+# Charging
+
+@dataclass(frozen=True)
+class Charge:
+    """One order line charged to the partner, with what reconciliation needs."""
+
+    customer_id: str
+    customer_name: str
+    customer_domain: str
+    customer_country: str
+    order_id: str
+    order_line_number: int
+    subscription_id: str | None
+    product_id: str
+    sku_id: str
+    availability_id: str
+    product_name: str
+    sku_name: str
+    unit_price: Decimal
+    quantity: int
+    currency: str
+    billing_cycle: str
+    term_duration: str | None
+    charge_start: datetime
+    charge_end: datetime | None
+    charge_type: str = "new"
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+def _insert_ignoring_duplicates(db: Session):
+    dialect = db.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(Invoice.__table__).on_conflict_do_nothing()
+
+
+def open_invoice_ids(db: Session, *, partner_id: str, currencies: Iterable[str], now: datetime) -> dict[str, str]:
+    """The partner's invoice id per currency for the period holding `now`, created when missing."""
+    period = period_of(now)
+    wanted = sorted(set(currencies))
+    table = Invoice.__table__
+
+    def existing() -> dict[str, str]:
+        rows = db.execute(
+            select(table.c.currency, table.c.id).where(
+                table.c.partner_id == partner_id, table.c.billing_period == period.name, table.c.currency.in_(wanted)
+            )
+        )
+        return {currency: invoice_id for currency, invoice_id in rows}
+
+    found = existing()
+    missing = [currency for currency in wanted if currency not in found]
+    if missing:
+        # Two first purchases of the month may race: the unique key keeps one invoice, both use it.
+        db.execute(_insert_ignoring_duplicates(db), [
+            {"id": new_id(), "partner_id": partner_id, "billing_period": period.name, "currency": currency,
+             "period_start": period.start, "period_end": period.end, "paid_at": None, "created_at": now}
+            for currency in missing
+        ])
+        found = existing()
+    return found
+
+
+def charge(db: Session, *, partner_id: str, charges: Sequence[Charge], now: datetime) -> dict[str, str]:
+    """Adds one invoice line per charge to the partner's current invoices; returns invoice id per currency."""
+    if not charges:
+        return {}
+    invoices = open_invoice_ids(db, partner_id=partner_id, currencies={c.currency for c in charges}, now=now)
+    db.execute(InvoiceLineItem.__table__.insert(), [
+        {
+            "id": new_id(), "invoice_id": invoices[item.currency], "partner_id": partner_id,
+            "customer_id": item.customer_id, "customer_name": item.customer_name,
+            "customer_domain": item.customer_domain, "customer_country": item.customer_country,
+            "order_id": item.order_id, "order_line_number": item.order_line_number,
+            "subscription_id": item.subscription_id, "product_id": item.product_id, "sku_id": item.sku_id,
+            "availability_id": item.availability_id, "product_name": item.product_name, "sku_name": item.sku_name,
+            "charge_type": item.charge_type, "unit_price": item.unit_price, "quantity": item.quantity,
+            "subtotal": item.subtotal, "currency": item.currency, "billing_cycle": item.billing_cycle,
+            "term_duration": item.term_duration, "charge_start": item.charge_start, "charge_end": item.charge_end,
+            "order_date": now, "created_at": now,
+        }
+        for item in charges
+    ])
+    return invoices
+
+
+# Reading invoices
+
+@dataclass(frozen=True)
+class InvoiceSummary:
+    invoice: Invoice
+    total: Decimal
+    line_count: int
+
+    def status(self, now: datetime) -> str:
+        if self.invoice.paid_at is not None:
+            return "paid"
+        return "open" if now < self.invoice.period_end else "due"
+
+
+def search_invoices(principal: Principal, *, partner_id: str | None = None, period: str | None = None) -> Select:
+    statement = select(Invoice)
+    if principal.is_operator:
+        if partner_id:
+            statement = statement.where(Invoice.partner_id == partner_id)
+    else:
+        statement = statement.where(Invoice.partner_id == principal.partner_id)
+    if period:
+        statement = statement.where(Invoice.billing_period == parse_period(period).name)
+    return statement.order_by(Invoice.billing_period.desc(), Invoice.currency, Invoice.id)
+
+
+def summaries(db: Session, invoices: Sequence[Invoice]) -> list[InvoiceSummary]:
+    """Totals and line counts of some invoices, in one grouped query."""
+    ids = [invoice.id for invoice in invoices]
+    totals: dict[str, tuple[Decimal, int]] = {}
+    if ids:
+        table = InvoiceLineItem.__table__
+        rows = db.execute(
+            select(table.c.invoice_id, func.sum(table.c.subtotal), func.count())
+            .where(table.c.invoice_id.in_(ids)).group_by(table.c.invoice_id)
+        )
+        totals = {invoice_id: (total, count) for invoice_id, total, count in rows}
+    return [InvoiceSummary(invoice, *totals.get(invoice.id, (Decimal(0), 0))) for invoice in invoices]
+
+
+def get_invoice(db: Session, *, principal: Principal, invoice_id: str) -> Invoice:
+    invoice = db.get(Invoice, invoice_id)
+    if invoice is None or not principal.can_see_partner(invoice.partner_id):
+        raise InvoiceNotFound(f"No invoice with id {invoice_id}.", [invoice_id])
+    return invoice
+
+
+def invoice_lines(db: Session, *, principal: Principal, invoice_id: str) -> Select:
+    get_invoice(db, principal=principal, invoice_id=invoice_id)
+    return (
+        select(InvoiceLineItem)
+        .where(InvoiceLineItem.invoice_id == invoice_id)
+        .order_by(InvoiceLineItem.created_at, InvoiceLineItem.order_id, InvoiceLineItem.order_line_number,
+                  InvoiceLineItem.id)
+    )
+
+
+def mark_paid(
+    db: Session, *, principal: Principal | None, invoice_id: str, now: datetime, request_id: str | None = None
+) -> Invoice:
+    """Records an invoice's payment once its period has ended; it then no longer counts against the credit."""
+    invoice = db.get(Invoice, invoice_id)
+    if invoice is None:
+        raise InvoiceNotFound(f"No invoice with id {invoice_id}.", [invoice_id])
+    if invoice.paid_at is not None:
+        return invoice
+    if now < invoice.period_end:
+        raise InvoiceNotPayable(
+            f"Invoice {invoice_id} is for {invoice.billing_period}, which has not ended; it can be paid from "
+            f"{invoice.period_end.date().isoformat()}.",
+            [invoice_id],
+        )
+    invoice.paid_at = now
+    db.flush()
+    audit.record(db, principal=principal, now=now, action="invoice.paid", object_type="invoice", object_id=invoice.id,
+                 partner_id=invoice.partner_id, request_id=request_id, details={"period": invoice.billing_period})
+    return invoice
+
+
+# Reconciliation export
+
+RECONCILIATION_COLUMNS = (
+    "PartnerId", "PartnerName", "CustomerId", "CustomerName", "CustomerDomainName", "CustomerCountry",
+    "InvoiceNumber", "BillingPeriod", "OrderId", "OrderDate", "LineItemNumber", "ProductId", "SkuId",
+    "AvailabilityId", "ProductName", "SkuName", "ChargeType", "UnitPrice", "Quantity", "Subtotal", "Currency",
+    "SubscriptionId", "ChargeStartDate", "ChargeEndDate", "TermAndBillingCycle",
+)
+
+
+def _date(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+def reconciliation_rows(db: Session, *, period: str, partner_name: str | None = None) -> Iterator[list[str]]:
+    """One row per invoice line of the period (every partner's, or one partner's), amounts exact."""
+    billing_period = parse_period(period)
+    statement = (
+        select(InvoiceLineItem, Invoice.billing_period, Partner.name)
+        .join(Invoice, Invoice.id == InvoiceLineItem.invoice_id)
+        .join(Partner, Partner.id == Invoice.partner_id)
+        .where(Invoice.billing_period == billing_period.name)
+        .order_by(Partner.name, Invoice.currency, InvoiceLineItem.created_at, InvoiceLineItem.order_id,
+                  InvoiceLineItem.order_line_number, InvoiceLineItem.id)
+    )
+    if partner_name:
+        statement = statement.where(Invoice.partner_id == partner_named(db, partner_name).id)
+    for line, invoice_period, name in db.execute(statement):
+        term = f"{line.term_duration or 'perpetual'} {line.billing_cycle}"
+        yield [
+            line.partner_id, name, line.customer_id, line.customer_name, line.customer_domain, line.customer_country,
+            line.invoice_id, invoice_period, line.order_id, _date(line.order_date), str(line.order_line_number),
+            line.product_id, line.sku_id, line.availability_id, line.product_name, line.sku_name, line.charge_type,
+            money_str(line.unit_price, line.currency), str(line.quantity), money_str(line.subtotal, line.currency),
+            line.currency, line.subscription_id or "", _date(line.charge_start), _date(line.charge_end), term,
+        ]

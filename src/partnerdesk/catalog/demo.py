@@ -1,0 +1,273 @@
+"""Demo catalog: Windows Server and SQL Server licences, and Azure Reserved VM and SQL instances.
+
+Priced in seven markets, Reserved Instances included in BR and IN: there the price data exists and
+only rule R1 keeps them out of the catalog. Idempotent: only what is missing is added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from partnerdesk.catalog.models import Availability, Product, Sku
+from partnerdesk.catalog.vocabulary import (
+    AZURE,
+    RESERVED_INSTANCE_PREREQUISITES,
+    RESERVED_INSTANCE_PROVISIONING,
+    SOFTWARE,
+)
+from partnerdesk.core.money import round_to_currency
+
+PUBLISHER = "Microsoft Corporation"
+# Market, currency, and the rate from the base price (USD for software, EUR for Reserved Instances).
+MARKETS = (
+    ("US", "USD", Decimal("1"), Decimal("1.08")),
+    ("FR", "EUR", Decimal("0.93"), Decimal("1")),
+    ("DE", "EUR", Decimal("0.93"), Decimal("1")),
+    ("GB", "GBP", Decimal("0.80"), Decimal("0.86")),
+    ("BR", "BRL", Decimal("5.00"), Decimal("5.40")),
+    ("IN", "INR", Decimal("83"), Decimal("90")),
+    ("JP", "JPY", Decimal("150"), Decimal("160")),
+)
+LANGUAGES = ["en-US", "fr-FR"]
+FILE_TYPES = ["ISO x64", "VHD x64"]
+RI_REGIONS = [
+    "westeurope",
+    "northeurope",
+    "francecentral",
+    "germanywestcentral",
+    "uksouth",
+    "eastus",
+    "westus2",
+    "brazilsouth",
+    "centralindia",
+    "japaneast",
+]
+
+
+@dataclass(frozen=True)
+class DemoSku:
+    id: str
+    title: str
+    base_price: Decimal
+    versions: tuple[str, ...] = ()
+    arm_sku_name: str = ""
+
+
+@dataclass(frozen=True)
+class DemoProduct:
+    id: str
+    title: str
+    description: str
+    type_id: str
+    sub_type_id: str
+    skus: tuple[DemoSku, ...]
+    unit_of_measure: str = ""
+    instance_series: str = ""
+
+
+def _software(
+    product_id: str,
+    name: str,
+    editions: tuple[tuple[str, str, str], ...],
+    versions: tuple[str, ...],
+    pack: str,
+) -> DemoProduct:
+    skus = tuple(
+        DemoSku(sku_id, f"{name} {edition} - {pack}", Decimal(price), versions)
+        for sku_id, edition, price in editions
+    )
+    return DemoProduct(
+        product_id,
+        name,
+        f"{name} licences, perpetual, with downgrade rights.",
+        SOFTWARE,
+        "Perpetual",
+        skus,
+        unit_of_measure=pack,
+    )
+
+
+PRODUCTS = (
+    _software(
+        "DG7GMGF0DVT5",
+        "Windows Server 2022",
+        (("0001", "Standard", "1069"), ("0002", "Datacenter", "6155")),
+        ("2022", "2019"),
+        "16 Core License Pack",
+    ),
+    _software(
+        "DG7GMGF0DVSV",
+        "Windows Server 2019",
+        (("0001", "Standard", "972"), ("0002", "Datacenter", "6155")),
+        ("2019", "2016"),
+        "16 Core License Pack",
+    ),
+    _software(
+        "DG7GMGF0FKZV",
+        "SQL Server 2022",
+        (("0001", "Standard", "3945"), ("0002", "Enterprise", "15123")),
+        ("2022", "2019"),
+        "2 Core License Pack",
+    ),
+    _software(
+        "DG7GMGF0FLR2",
+        "SQL Server 2019",
+        (("0001", "Standard", "3717"), ("0002", "Enterprise", "13748")),
+        ("2019", "2017"),
+        "2 Core License Pack",
+    ),
+    DemoProduct(
+        "DG7GMGF0M80J",
+        "SQL Server 2022 Standard subscription",
+        "SQL Server 2022 Standard, two cores, as a one-year subscription.",
+        SOFTWARE,
+        "Subscription",
+        (DemoSku("0001", "SQL Server 2022 Standard - 2 Core - 1 year", Decimal("1418"), ("2022",)),),
+        unit_of_measure="2 Core License Pack",
+    ),
+    DemoProduct(
+        "DZH318Z0BXQ7",
+        "Reserved VM Instance, Dsv5 Series",
+        "General purpose virtual machines, reserved for one or three years.",
+        AZURE,
+        "VirtualMachines",
+        (
+            DemoSku("0001", "D4s v5", Decimal("1234.56"), arm_sku_name="Standard_D4s_v5"),
+            DemoSku("0002", "D2s v5", Decimal("617.28"), arm_sku_name="Standard_D2s_v5"),
+        ),
+        unit_of_measure="1 instance",
+        instance_series="Dsv5 Series",
+    ),
+    DemoProduct(
+        "DZH318Z0BXR1",
+        "Reserved VM Instance, Esv5 Series",
+        "Memory optimised virtual machines, reserved for one or three years.",
+        AZURE,
+        "VirtualMachines",
+        (DemoSku("0001", "E8s v5", Decimal("3209.86"), arm_sku_name="Standard_E8s_v5"),),
+        unit_of_measure="1 instance",
+        instance_series="Esv5 Series",
+    ),
+    DemoProduct(
+        "DZH318Z0BPS6",
+        "SQL Database Reserved vCore, General Purpose Gen5",
+        "Azure SQL Database compute, reserved for one or three years.",
+        AZURE,
+        "SQL",
+        (DemoSku("0001", "8 vCore", Decimal("4870.40"), arm_sku_name="SQLDB_GP_Compute_Gen5"),),
+        unit_of_measure="1 vCore pack",
+        instance_series="General Purpose Gen5",
+    ),
+)
+
+
+def _sku(product: DemoProduct, demo: DemoSku, now: datetime) -> Sku:
+    reserved = product.type_id == AZURE
+    if reserved:
+        cycles = ["one_time", "monthly"]
+    else:
+        cycles = ["annual"] if product.sub_type_id == "Subscription" else ["one_time"]
+    return Sku(
+        product_id=product.id,
+        id=demo.id,
+        title=demo.title,
+        description=f"{product.title}: {demo.title}.",
+        unit_of_measure=product.unit_of_measure,
+        min_quantity=1,
+        max_quantity=100 if reserved else 1000,
+        supported_billing_cycles=cycles,
+        purchase_prerequisites=list(RESERVED_INSTANCE_PREREQUISITES) if reserved else [],
+        provisioning_variables=list(RESERVED_INSTANCE_PROVISIONING) if reserved else [],
+        versions=list(demo.versions),
+        languages=[] if reserved else LANGUAGES,
+        file_types=[] if reserved else FILE_TYPES,
+        arm_sku_name=demo.arm_sku_name,
+        instance_series=product.instance_series,
+        regions=RI_REGIONS if reserved else [],
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _prices(product: DemoProduct, demo: DemoSku) -> list[tuple[str, str, str | None, str, Decimal]]:
+    """(market, currency, term, billing plan, price) in availability-id order.
+
+    Reserved Instances: every market's P1Y and P3Y upfront prices first, then the monthly ones, so
+    the D4s v5 one-year upfront price in FR is DZH318Z0BXQ7:0001:0003, as in DESIGN.md's example.
+    """
+    if product.type_id != AZURE:
+        term, plan = ("P1Y", "annual") if product.sub_type_id == "Subscription" else (None, "one_time")
+        return [
+            (country, currency, term, plan, round_to_currency(demo.base_price * rate, currency))
+            for country, currency, rate, _ri_rate in MARKETS
+        ]
+    upfront = []
+    monthly = []
+    for country, currency, _rate, ri_rate in MARKETS:
+        for term, factor, months in (("P1Y", Decimal("1"), 12), ("P3Y", Decimal("2.1"), 36)):
+            price = round_to_currency(demo.base_price * factor * ri_rate, currency)
+            upfront.append((country, currency, term, "one_time", price))
+            monthly.append(
+                (country, currency, term, "monthly", round_to_currency(price / months, currency))
+            )
+    return upfront + monthly
+
+
+def load(db: Session, now: datetime, log: Callable[[str], None]) -> None:
+    start = datetime(now.year, 1, 1, tzinfo=UTC)
+    known_products = set(db.scalars(select(Product.id)))
+    known_skus = {(row.product_id, row.id) for row in db.execute(select(Sku.product_id, Sku.id))}
+    known_prices = {
+        (row.product_id, row.sku_id, row.id)
+        for row in db.execute(select(Availability.product_id, Availability.sku_id, Availability.id))
+    }
+    added = 0
+    for product in PRODUCTS:
+        if product.id not in known_products:
+            db.add(
+                Product(
+                    id=product.id,
+                    title=product.title,
+                    description=product.description,
+                    product_type_id=product.type_id,
+                    sub_type_id=product.sub_type_id,
+                    publisher=PUBLISHER,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            db.flush()
+        for demo in product.skus:
+            if (product.id, demo.id) not in known_skus:
+                db.add(_sku(product, demo, now))
+                db.flush()
+            for number, (country, currency, term, plan, price) in enumerate(
+                _prices(product, demo), start=1
+            ):
+                availability_id = f"{number:04d}"
+                if (product.id, demo.id, availability_id) in known_prices:
+                    continue
+                db.add(
+                    Availability(
+                        product_id=product.id,
+                        sku_id=demo.id,
+                        id=availability_id,
+                        country=country,
+                        currency=currency,
+                        term_duration=term,
+                        billing_plan=plan,
+                        unit_price=price,
+                        effective_start=start,
+                        updated_at=now,
+                    )
+                )
+                added += 1
+    db.flush()
+    if added:
+        log(f"demo catalog: {len(PRODUCTS)} products, {added} prices added")

@@ -1,0 +1,463 @@
+"""Price lists in Partner Center's CSV layout: import (all or nothing) and export.
+
+One row is one availability: a SKU's price in one market, for one term and billing plan, over an
+effective period. Partner Center's columns are kept, plus `AvailabilityId`, `ProductType` and
+`ProductSubType` so that a file round-trips: export, import into an empty desk, export again, and
+the two files are byte for byte the same.
+
+The import streams the file once inside the caller's transaction: each good row is upserted in
+batches with Core `executemany` (no ORM objects), each bad row adds a line to the report, and if
+there is any bad row the whole import raises `InvalidPriceList` so the caller rolls everything back.
+Rows upsert on their key (ProductId, SkuId, AvailabilityId); nothing absent from the file is removed.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from sqlalchemy import Insert, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from partnerdesk.accounts.service import Principal
+from partnerdesk.audit import service as audit
+from partnerdesk.catalog import validation
+from partnerdesk.catalog.errors import InvalidCatalogEntry, InvalidPriceList
+from partnerdesk.catalog.models import Availability, Product, Sku
+from partnerdesk.catalog.vocabulary import (
+    BILLING_PLAN_NAMES,
+    RESERVED_INSTANCE_PREREQUISITES,
+    RESERVED_INSTANCE_PROVISIONING,
+    is_reserved_instance,
+    ordered_cycles,
+)
+from partnerdesk.core.markets import normalise_country
+from partnerdesk.core.money import money_str
+
+COLUMNS = (
+    "ProductTitle", "ProductId", "SkuId", "SkuTitle", "Publisher", "SkuDescription", "UnitOfMeasure",
+    "TermDuration", "BillingPlan", "Market", "Currency", "UnitPrice", "PricingTierRangeMin",
+    "PricingTierRangeMax", "EffectiveStartDate", "EffectiveEndDate", "Tags", "ERP Price", "Segment",
+    "AvailabilityId", "ProductType", "ProductSubType",
+)  # fmt: skip
+BATCH_ROWS = 5000
+# A report of a million bad rows helps nobody; past this many, the import stops reading.
+MAX_REPORTED_ERRORS = 1000
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    products: int = 0
+    skus: int = 0
+    markets: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Seen:
+    """The first row that named a product or SKU, so later rows can be checked against it."""
+
+    line: int
+    values: tuple[str, ...]
+
+
+def _moment_text(moment: datetime) -> str:
+    moment = moment.astimezone(UTC)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _whole(text: str, column: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 9:
+        raise InvalidCatalogEntry(f"{column}: '{text}' is not a whole number.", [column])
+    return int(text)
+
+
+KEY_COLUMNS = ("ProductId", "SkuId", "AvailabilityId")
+
+
+def _collector(reasons: list[str]) -> Callable[..., Any]:
+    """A `check(function, *args)` that returns the function's value, or notes why not and returns None."""
+
+    def check(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except InvalidCatalogEntry as error:
+            reasons.append(error.description)
+            return None
+
+    return check
+
+
+def _optional(check, function, text: str, column: str) -> Any:
+    return check(function, text, column) if text.strip() else None
+
+
+def _price(record: dict[str, str], kind: tuple[str, str] | None, check) -> dict[str, Any]:
+    """The availability columns of one row, each checked (None where a check failed)."""
+    price = {
+        "country": check(validation.market, record["Market"], "Market"),
+        "currency": check(validation.currency, record["Currency"], "Currency"),
+        "unit_price": check(validation.price, record["UnitPrice"], "UnitPrice"),
+        "erp_price": _optional(check, validation.price, record["ERP Price"], "ERP Price"),
+        "billing_plan": check(validation.billing_plan, record["BillingPlan"], "BillingPlan"),
+        "segment": check(validation.segment, record["Segment"] or "Commercial", "Segment"),
+        "tier_min": check(_whole, record["PricingTierRangeMin"], "PricingTierRangeMin"),
+        "tier_max": check(_whole, record["PricingTierRangeMax"], "PricingTierRangeMax"),
+        "tags": check(validation.text, record["Tags"], "Tags", limit=200, required=False),
+        "effective_start": check(validation.moment, record["EffectiveStartDate"], "EffectiveStartDate"),
+        "effective_end": _optional(
+            check, validation.moment, record["EffectiveEndDate"], "EffectiveEndDate"
+        ),
+        "term_duration": None,
+    }
+    if kind is not None:
+        price["term_duration"] = check(validation.term, *kind, record["TermDuration"], "TermDuration")
+    if price["effective_start"] is not None:
+        check(validation.period, price["effective_start"], price["effective_end"], "EffectiveEndDate")
+    if (
+        price["tier_min"] is not None
+        and price["tier_max"] is not None
+        and price["tier_max"] < price["tier_min"]
+    ):
+        check(_refuse, "PricingTierRangeMax is below PricingTierRangeMin.")
+    return price
+
+
+def _refuse(reason: str) -> None:
+    raise InvalidCatalogEntry(reason)
+
+
+def _upsert(db: Session, table, rows: list[dict[str, Any]], keys: list[str], updated: list[str]) -> None:
+    if not rows:
+        return
+    dialect = db.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement: Insert = module.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={name: statement.excluded[name] for name in updated}
+    )
+    db.execute(statement, rows)
+
+
+class _Importer:
+    """One pass over the rows: checks each, batches the good ones, reports the bad ones by line."""
+
+    def __init__(self, db: Session, now: datetime) -> None:
+        self.db = db
+        self.now = now
+        self.errors: list[str] = []
+        self.report = ImportReport()
+        self.keys: dict[tuple[str, str, str], int] = {}
+        self.products: dict[str, _Seen] = {}
+        self.skus: dict[tuple[str, str], _Seen] = {}
+        self.cycles: dict[tuple[str, str], set[str]] = {}
+        self.pending_products: list[dict[str, Any]] = []
+        self.pending_skus: list[dict[str, Any]] = []
+        self.pending_prices: list[dict[str, Any]] = []
+        self.catalog_types = {
+            row.id: (row.product_type_id, row.sub_type_id)
+            for row in db.execute(select(Product.id, Product.product_type_id, Product.sub_type_id))
+        }
+
+    def fail(self, line: int, reasons: list[str]) -> None:
+        self.errors.append(f"line {line}: " + "; ".join(reasons))
+
+    def row(self, line: int, record: dict[str, str]) -> None:
+        reasons: list[str] = []
+        check = _collector(reasons)
+        ids = tuple(check(validation.catalog_id, record[name], name) for name in KEY_COLUMNS)
+        kind = check(
+            validation.product_type, record["ProductType"], record["ProductSubType"], "ProductType"
+        )
+        price = _price(record, kind, check)
+        names = (
+            check(validation.text, record["ProductTitle"], "ProductTitle", limit=200),
+            check(validation.text, record["SkuTitle"], "SkuTitle", limit=200),
+            check(validation.text, record["Publisher"], "Publisher", limit=200, required=False),
+            check(validation.text, record["UnitOfMeasure"], "UnitOfMeasure", limit=60, required=False),
+        )
+        if all(ids):
+            first = self.keys.setdefault(ids, line)
+            if first != line:
+                reasons.append(f"duplicate key {':'.join(ids)}, first on line {first}.")
+        if not reasons:
+            self._consistent(line, ids, kind, names, record, reasons)
+        if reasons:
+            self.fail(line, reasons)
+        else:
+            self._accept(line, ids, kind, names, record, price)
+
+    def _consistent(self, line, ids, kind, titles, record, reasons: list[str]) -> None:
+        product_id, sku_id, _availability_id = ids
+        product_values = (titles[0], titles[2], *kind)
+        known = self.catalog_types.get(product_id)
+        if known is not None and known[0] != kind[0]:
+            reasons.append(
+                f"product {product_id} is {known[0]} in the catalog; it cannot become {kind[0]}."
+            )
+        seen = self.products.setdefault(product_id, _Seen(line, product_values))
+        if seen.values != product_values:
+            reasons.append(
+                f"ProductTitle, Publisher or ProductType of product {product_id} differ from "
+                f"line {seen.line}."
+            )
+        sku_values = (titles[1], record["SkuDescription"].strip(), titles[3])
+        seen_sku = self.skus.setdefault((product_id, sku_id), _Seen(line, sku_values))
+        if seen_sku.values != sku_values:
+            reasons.append(
+                f"SkuTitle, SkuDescription or UnitOfMeasure of SKU {product_id}:{sku_id} differ from line "
+                f"{seen_sku.line}."
+            )
+
+    def _accept(self, line, key, kind, titles, record, price) -> None:
+        product_id, sku_id, availability_id = key
+        now = self.now
+        # A product and a SKU are written with the first row that names them.
+        if self.products[product_id].line == line:
+            self.pending_products.append(
+                {
+                    "id": product_id,
+                    "title": titles[0],
+                    "description": "",
+                    "publisher": titles[2],
+                    "product_type_id": kind[0],
+                    "sub_type_id": kind[1],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        if self.skus[(product_id, sku_id)].line == line:
+            reserved = is_reserved_instance(kind[0])
+            self.pending_skus.append(
+                {
+                    "product_id": product_id,
+                    "id": sku_id,
+                    "title": titles[1],
+                    "description": record["SkuDescription"].strip(),
+                    "unit_of_measure": titles[3],
+                    "min_quantity": 1,
+                    "max_quantity": 1000,
+                    "supported_billing_cycles": [],
+                    "purchase_prerequisites": list(RESERVED_INSTANCE_PREREQUISITES) if reserved else [],
+                    "provisioning_variables": list(RESERVED_INSTANCE_PROVISIONING) if reserved else [],
+                    "versions": [],
+                    "languages": [],
+                    "file_types": [],
+                    "arm_sku_name": "",
+                    "instance_series": "",
+                    "regions": [],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        self.cycles.setdefault((product_id, sku_id), set()).add(price["billing_plan"])
+        self.pending_prices.append(
+            {"product_id": product_id, "sku_id": sku_id, "id": availability_id, "updated_at": now, **price}
+        )
+        self.report.markets.add(price["country"])
+        if len(self.pending_prices) >= BATCH_ROWS:
+            self.write()
+
+    def write(self) -> None:
+        """Sends the batched rows; products and SKUs first, since prices refer to them."""
+        _upsert(
+            self.db,
+            Product.__table__,
+            self.pending_products,
+            ["id"],
+            ["title", "publisher", "product_type_id", "sub_type_id", "updated_at"],
+        )
+        _upsert(
+            self.db,
+            Sku.__table__,
+            self.pending_skus,
+            ["product_id", "id"],
+            ["title", "description", "unit_of_measure", "updated_at"],
+        )
+        _upsert(
+            self.db,
+            Availability.__table__,
+            self.pending_prices,
+            ["product_id", "sku_id", "id"],
+            [name for name in self.pending_prices[0] if name not in ("product_id", "sku_id", "id")]
+            if self.pending_prices
+            else [],
+        )
+        self.pending_products, self.pending_skus, self.pending_prices = [], [], []
+
+    def finish(self) -> None:
+        """Once every row is in: SKUs are billed in every cycle their prices use, old or new."""
+        self.write()
+        stored = {
+            (row.product_id, row.id): row.supported_billing_cycles
+            for row in self.db.execute(select(Sku.product_id, Sku.id, Sku.supported_billing_cycles))
+            if (row.product_id, row.id) in self.cycles
+        }
+        changes = []
+        for key, cycles in self.cycles.items():
+            merged = ordered_cycles(set(stored.get(key, [])) | cycles)
+            if merged != stored.get(key):
+                changes.append({"key_product": key[0], "key_sku": key[1], "cycles": merged})
+        if changes:
+            self.db.execute(
+                update(Sku.__table__)
+                .where(Sku.product_id == bindparam("key_product"), Sku.id == bindparam("key_sku"))
+                .values(supported_billing_cycles=bindparam("cycles")),
+                changes,
+            )
+        self._check_sub_type_changes()
+        self.report.products = len(self.products)
+        self.report.skus = len(self.skus)
+
+    def _check_sub_type_changes(self) -> None:
+        """A product moved to another sub-type keeps prices outside the file: their terms must still fit."""
+        for product_id, seen in self.products.items():
+            known = self.catalog_types.get(product_id)
+            type_id, sub_type_id = seen.values[2], seen.values[3]
+            if known is None or known[1] == sub_type_id:
+                continue
+            terms = self.db.scalars(
+                select(Availability.term_duration).where(Availability.product_id == product_id).distinct()
+            )
+            for term in terms:
+                try:
+                    validation.term(type_id, sub_type_id, term, "ProductSubType")
+                except InvalidCatalogEntry as error:
+                    self.fail(seen.line, [f"product {product_id}: {error.description}"])
+                    break
+
+
+def import_price_list(
+    db: Session,
+    lines: Iterable[str],
+    *,
+    now: datetime,
+    principal: Principal | None = None,
+    source: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Imports a price list (an iterable of CSV lines) in the caller's transaction.
+
+    Raises InvalidPriceList (400, 2300) listing every bad row as "line N: reason" when any row is
+    bad; the caller must then roll back (the CLI's and the API's sessions do).
+    """
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None:
+        raise InvalidPriceList("The price list is empty; it needs a header line.", ["line 1: no header"])
+    header = [name.strip().lstrip("\ufeff") for name in header]
+    missing = [name for name in COLUMNS if name not in header]
+    if missing:
+        raise InvalidPriceList(
+            f"The price list lacks column(s) {', '.join(missing)}; nothing was imported.",
+            [f"line 1: missing column {name}" for name in missing],
+        )
+    positions = [(name, header.index(name)) for name in COLUMNS]
+    importer = _Importer(db, now)
+    for values in reader:
+        line = reader.line_num
+        if not any(value.strip() for value in values):
+            continue
+        importer.report.rows += 1
+        if len(values) != len(header):
+            importer.fail(line, [f"{len(values)} fields where the header has {len(header)}."])
+        else:
+            importer.row(line, {name: values[index] for name, index in positions})
+        if progress is not None and importer.report.rows % 1000 == 0:
+            progress(importer.report.rows)
+        if len(importer.errors) >= MAX_REPORTED_ERRORS:
+            importer.errors.append(f"stopped reading after {MAX_REPORTED_ERRORS} bad rows.")
+            break
+    if not importer.errors:
+        importer.finish()
+    if importer.errors:
+        bad = len(importer.errors)
+        raise InvalidPriceList(
+            f"The price list has {bad} bad row{'s' if bad != 1 else ''}; nothing was imported.",
+            importer.errors,
+        )
+    report = importer.report
+    audit.record(
+        db,
+        principal=principal,
+        now=now,
+        action="price_list.imported",
+        object_type="price_list",
+        object_id=source[:80] or None,
+        details={
+            "rows": report.rows,
+            "products": report.products,
+            "skus": report.skus,
+            "markets": sorted(report.markets),
+        },
+    )
+    return report
+
+
+def export_rows(db: Session, *, market: str | None = None) -> Iterator[list[str]]:
+    """The header, then one row per availability ordered by its key (so exports compare byte for byte)."""
+    yield list(COLUMNS)
+    statement = (
+        select(
+            Product.title.label("product_title"),
+            Product.publisher,
+            Product.product_type_id,
+            Product.sub_type_id,
+            Sku.title.label("sku_title"),
+            Sku.description.label("sku_description"),
+            Sku.unit_of_measure,
+            Availability.__table__,
+        )
+        .select_from(Availability)
+        .join(Sku, (Sku.product_id == Availability.product_id) & (Sku.id == Availability.sku_id))
+        .join(Product, Product.id == Availability.product_id)
+        .order_by(Availability.product_id, Availability.sku_id, Availability.id)
+    )
+    if market is not None:
+        statement = statement.where(Availability.country == normalise_country(market, field="market"))
+    for row in db.execute(statement.execution_options(yield_per=5000)):
+        yield [
+            row.product_title,
+            row.product_id,
+            row.sku_id,
+            row.sku_title,
+            row.publisher,
+            row.sku_description,
+            row.unit_of_measure,
+            row.term_duration or "",
+            BILLING_PLAN_NAMES[row.billing_plan],
+            row.country,
+            row.currency,
+            money_str(row.unit_price, row.currency),
+            "" if row.tier_min is None else str(row.tier_min),
+            "" if row.tier_max is None else str(row.tier_max),
+            _moment_text(row.effective_start),
+            _moment_text(row.effective_end) if row.effective_end else "",
+            row.tags,
+            money_str(row.erp_price, row.currency) if row.erp_price is not None else "",
+            row.segment,
+            row.id,
+            row.product_type_id,
+            row.sub_type_id,
+        ]
+
+
+def export_price_list(db: Session, out: TextIO, *, market: str | None = None) -> int:
+    """Writes the price list (one market, or all) as CSV to `out`; returns the number of price rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    rows = export_rows(db, market=market)
+    writer.writerow(next(rows))
+    count = 0
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+    return count

@@ -1,0 +1,241 @@
+"""Partner Center shapes of products, SKUs and availabilities, and the operator's write bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, Field
+
+from partnerdesk.catalog.service import availability_title, terms_of
+from partnerdesk.catalog.vocabulary import DISPLAY_NAMES, is_reserved_instance
+from partnerdesk.core.money import money_str
+from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
+
+# Responses
+
+
+class SubTypeOut(ResponseModel):
+    id: str
+    display_name: str
+
+
+class ItemTypeOut(ResponseModel):
+    id: str
+    display_name: str
+    sub_type: SubTypeOut
+
+
+class ProductOut(ResponseModel):
+    id: str
+    title: str
+    description: str
+    publisher: str
+    product_type: ItemTypeOut
+    is_reserved_instance: bool
+    links: dict[str, Link]
+    attributes: dict[str, Any] = {"objectType": "Product"}
+
+    @classmethod
+    def of(cls, row, *, country: str | None = None) -> ProductOut:
+        return cls.model_validate(product_json(row, country=country))
+
+
+def product_json(row: Sequence[Any], *, country: str | None = None) -> dict[str, Any]:
+    """A product (a row in `repository.PRODUCT_COLUMNS` order) in Partner Center's shape, as plain JSON.
+
+    Lists of products are built from this directly: a page of 100 takes a fraction of the time
+    pydantic models would, and the customer's catalog is the hottest read there is.
+    """
+    product_id, title, description, type_id, sub_type_id, publisher = row
+    query = f"?country={country}" if country else ""
+    return {
+        "id": product_id,
+        "title": title,
+        "description": description,
+        "publisher": publisher,
+        "productType": {
+            "id": type_id,
+            "displayName": DISPLAY_NAMES.get(type_id, type_id),
+            "subType": {"id": sub_type_id, "displayName": DISPLAY_NAMES.get(sub_type_id, sub_type_id)},
+        },
+        "isReservedInstance": is_reserved_instance(type_id),
+        "links": {
+            "self": {"uri": f"/v1/products/{product_id}{query}", "method": "GET", "headers": []},
+            "skus": {"uri": f"/v1/products/{product_id}/skus{query}", "method": "GET", "headers": []},
+        },
+        "attributes": {"objectType": "Product"},
+    }
+
+
+class SkuOut(ResponseModel):
+    id: str
+    product_id: str
+    title: str
+    description: str
+    unit_of_measure: str
+    minimum_quantity: int
+    maximum_quantity: int
+    is_trial: bool = False
+    supported_billing_cycles: list[str]
+    purchase_prerequisites: list[str]
+    provisioning_variables: list[str]
+    # Software: versions, languages and file types to pick downloads; RIs: armSkuName, series, regions.
+    dynamic_attributes: dict[str, Any]
+    links: dict[str, Link]
+    attributes: dict[str, Any] = {"objectType": "Sku"}
+
+    @classmethod
+    def of(cls, row, *, country: str | None = None) -> SkuOut:
+        query = f"?country={country}" if country else ""
+        base = f"/v1/products/{row.product_id}/skus/{row.id}"
+        return cls(
+            id=row.id,
+            product_id=row.product_id,
+            title=row.title,
+            description=row.description,
+            unit_of_measure=row.unit_of_measure,
+            minimum_quantity=row.min_quantity,
+            maximum_quantity=row.max_quantity,
+            supported_billing_cycles=list(row.supported_billing_cycles),
+            purchase_prerequisites=list(row.purchase_prerequisites),
+            provisioning_variables=list(row.provisioning_variables),
+            dynamic_attributes=dynamic_attributes(row),
+            links={
+                "self": Link(uri=f"{base}{query}"),
+                "availabilities": Link(uri=f"{base}/availabilities{query}"),
+            },
+        )
+
+
+def dynamic_attributes(row) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    if row.versions or row.languages or row.file_types:
+        attributes.update(
+            versions=list(row.versions), languages=list(row.languages), fileTypes=list(row.file_types)
+        )
+    if row.arm_sku_name or row.instance_series or row.regions:
+        attributes.update(
+            armSkuName=row.arm_sku_name, instanceSeries=row.instance_series, regions=list(row.regions)
+        )
+    return attributes
+
+
+class TermOut(ResponseModel):
+    duration: str
+    description: str
+
+
+def availability_path(product_id: str, sku_id: str, availability_id: str) -> str:
+    return f"/v1/products/{product_id}/skus/{sku_id}/availabilities/{availability_id}"
+
+
+class AvailabilityOut(ResponseModel):
+    id: str
+    product_id: str
+    sku_id: str
+    title: str
+    catalog_item_id: str
+    country: str
+    currency: str
+    segment: str
+    terms: list[TermOut]
+    billing_plan: str
+    unit_price: str
+    erp_price: str | None
+    effective_start_date: datetime
+    effective_end_date: datetime | None
+    links: dict[str, Link]
+    attributes: dict[str, Any] = {"objectType": "Availability"}
+
+    @classmethod
+    def of(cls, row, *, product_title: str, sku_title: str) -> AvailabilityOut:
+        return cls(
+            id=row.id,
+            product_id=row.product_id,
+            sku_id=row.sku_id,
+            title=availability_title(product_title, sku_title, row.term_duration),
+            catalog_item_id=f"{row.product_id}:{row.sku_id}:{row.id}",
+            country=row.country,
+            currency=row.currency,
+            segment=row.segment,
+            terms=[TermOut.model_validate(term) for term in terms_of(row.term_duration)],
+            billing_plan=row.billing_plan,
+            unit_price=money_str(row.unit_price, row.currency),
+            erp_price=money_str(row.erp_price, row.currency) if row.erp_price is not None else None,
+            effective_start_date=row.effective_start,
+            effective_end_date=row.effective_end,
+            links={"self": Link(uri=availability_path(row.product_id, row.sku_id, row.id))},
+        )
+
+
+# Requests (operator only)
+
+_ID = Field(None, min_length=1, max_length=20, pattern=r"^[A-Za-z0-9]+$")
+
+
+class ItemTypeIn(CamelModel):
+    id: str = Field(min_length=1, max_length=40)
+    display_name: str | None = Field(None, max_length=100)
+    sub_type: ItemTypeIn | None = None
+
+
+class ProductUpdate(CamelModel):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=4000)
+    publisher: str = Field("", max_length=200)
+    product_type: ItemTypeIn
+
+
+class ProductIn(ProductUpdate):
+    id: str | None = _ID
+
+
+class SkuAttributesIn(CamelModel):
+    versions: list[str] = Field(default_factory=list, max_length=50)
+    languages: list[str] = Field(default_factory=list, max_length=100)
+    file_types: list[str] = Field(default_factory=list, max_length=50)
+    arm_sku_name: str = Field("", max_length=80)
+    instance_series: str = Field("", max_length=80)
+    regions: list[str] = Field(default_factory=list, max_length=100)
+
+
+class SkuUpdate(CamelModel):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=4000)
+    unit_of_measure: str = Field("", max_length=60)
+    minimum_quantity: int = Field(1, ge=1, le=1_000_000)
+    maximum_quantity: int = Field(1000, ge=1, le=1_000_000)
+    supported_billing_cycles: list[str] = Field(min_length=1, max_length=4)
+    # None: the product type's usual list (Reserved Instances need Scope, SubscriptionId and Duration).
+    purchase_prerequisites: list[str] | None = Field(None, max_length=10)
+    provisioning_variables: list[str] | None = Field(None, max_length=10)
+    dynamic_attributes: SkuAttributesIn = Field(default_factory=SkuAttributesIn)
+
+
+class SkuIn(SkuUpdate):
+    id: str | None = _ID
+
+
+class TermIn(CamelModel):
+    duration: str = Field(min_length=1, max_length=8)
+    description: str | None = Field(None, max_length=100)
+
+
+class AvailabilityUpdate(CamelModel):
+    currency: str = Field(min_length=1, max_length=8)
+    # A string, so no amount ever passes through a float: "1234.56".
+    unit_price: str = Field(min_length=1, max_length=32)
+    erp_price: str | None = Field(None, max_length=32)
+    billing_plan: str = Field(min_length=1, max_length=16)
+    tags: str = Field("", max_length=200)
+    effective_start_date: AwareDatetime | None = None
+    effective_end_date: AwareDatetime | None = None
+
+
+class AvailabilityIn(AvailabilityUpdate):
+    id: str | None = _ID
+    country: str = Field(min_length=1, max_length=64)
+    segment: str = Field("Commercial", max_length=20)
+    terms: list[TermIn] = Field(default_factory=list, max_length=1)

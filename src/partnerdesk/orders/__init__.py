@@ -1,0 +1,1 @@
+"""Buying for a customer (rule R2): carts, checkout, orders, subscriptions and entitlements."""

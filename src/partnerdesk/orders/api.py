@@ -1,0 +1,125 @@
+"""Cart, order, subscription and entitlement routes, Partner Center shaped, under `/v1/customers/{customerId}`.
+
+Sales and admin agents buy; helpdesk agents and the operator read purchases; billing admins see none of it.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from partnerdesk.accounts.auth import RequestContext, allow
+from partnerdesk.accounts.models import Role
+from partnerdesk.core.idempotency import run_once
+from partnerdesk.core.pagination import PageRequest, page_params, paginate, to_collection
+from partnerdesk.core.schemas import Collection
+from partnerdesk.orders import flows, presenters, service
+from partnerdesk.orders.schemas import CartIn, CartOut, CheckoutOut, EntitlementOut, OrderOut, SubscriptionOut
+from partnerdesk.reservations import service as reservations
+
+router = APIRouter(prefix="/v1/customers/{customerId}", tags=["orders"])
+
+BUYERS = (Role.admin_agent, Role.sales_agent)
+CART_READERS = (Role.operator, *BUYERS)
+PURCHASE_READERS = (Role.operator, Role.admin_agent, Role.sales_agent, Role.helpdesk_agent)
+
+
+@router.post("/carts", status_code=201, response_model=CartOut)
+def create_cart(body: CartIn, customer_id: str = Path(alias="customerId"),
+                ctx: RequestContext = allow(*BUYERS)) -> JSONResponse:
+    def work() -> tuple[int, dict]:
+        view = service.create_cart(ctx.db, principal=ctx.principal, customer_id=customer_id, lines=body.line_items,
+                                   now=ctx.now)
+        return 201, presenters.cart_out(view).model_dump(mode="json")
+
+    return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
+                    operation=f"POST /v1/customers/{customer_id}/carts", payload=body.model_dump(mode="json"),
+                    now=ctx.now, work=work)
+
+
+@router.get("/carts/{cartId}", response_model=CartOut)
+def get_cart(customer_id: str = Path(alias="customerId"), cart_id: str = Path(alias="cartId"),
+             ctx: RequestContext = allow(*CART_READERS)) -> CartOut:
+    return presenters.cart_out(service.get_cart(ctx.db, principal=ctx.principal, customer_id=customer_id,
+                                                cart_id=cart_id))
+
+
+@router.put("/carts/{cartId}", response_model=CartOut)
+def update_cart(body: CartIn, customer_id: str = Path(alias="customerId"), cart_id: str = Path(alias="cartId"),
+                ctx: RequestContext = allow(*BUYERS)) -> CartOut:
+    view = service.update_cart(ctx.db, principal=ctx.principal, customer_id=customer_id, cart_id=cart_id,
+                               lines=body.line_items, now=ctx.now)
+    return presenters.cart_out(view)
+
+
+@router.post("/carts/{cartId}/checkout", status_code=201, response_model=CheckoutOut)
+def checkout(customer_id: str = Path(alias="customerId"), cart_id: str = Path(alias="cartId"),
+             ctx: RequestContext = allow(*BUYERS)) -> JSONResponse:
+    def work() -> tuple[int, dict]:
+        result = flows.checkout(ctx.db, principal=ctx.principal, customer_id=customer_id, cart_id=cart_id,
+                                now=ctx.now, request_id=ctx.request_id)
+        return 201, result.model_dump(mode="json")
+
+    return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
+                    operation=f"POST /v1/customers/{customer_id}/carts/{cart_id}/checkout", payload=None,
+                    now=ctx.now, work=work)
+
+
+@router.get("/orders", response_model=Collection[OrderOut])
+def list_orders(
+    request: Request,
+    customer_id: str = Path(alias="customerId"),
+    ctx: RequestContext = allow(*PURCHASE_READERS),
+    page: PageRequest = Depends(page_params),
+    billing_type: str | None = Query(None, alias="billingType", description="one_time or recurring."),
+    billing_cycle: str | None = Query(None, alias="billingCycle", description="one_time, monthly, annual, ..."),
+) -> Collection[OrderOut]:
+    statement = service.search_orders(ctx.db, principal=ctx.principal, customer_id=customer_id,
+                                      billing_type=billing_type, billing_cycle=billing_cycle)
+    result = paginate(ctx.db, statement, page)
+    lines = service.lines_of_orders(ctx.db, [order.id for order in result.rows])
+    return to_collection(result, request.url.path, dict(request.query_params),
+                         lambda order: presenters.order_out(order, lines[order.id]))
+
+
+@router.get("/orders/{orderId}", response_model=OrderOut)
+def get_order(customer_id: str = Path(alias="customerId"), order_id: str = Path(alias="orderId"),
+              ctx: RequestContext = allow(*PURCHASE_READERS)) -> OrderOut:
+    order = service.get_order(ctx.db, principal=ctx.principal, customer_id=customer_id, order_id=order_id)
+    return presenters.order_out(order, service.lines_of_orders(ctx.db, [order.id])[order.id])
+
+
+@router.get("/subscriptions", response_model=Collection[SubscriptionOut])
+def list_subscriptions(
+    request: Request,
+    customer_id: str = Path(alias="customerId"),
+    ctx: RequestContext = allow(*PURCHASE_READERS),
+    page: PageRequest = Depends(page_params),
+) -> Collection[SubscriptionOut]:
+    statement = service.search_subscriptions(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    result = paginate(ctx.db, statement, page)
+    return to_collection(result, request.url.path, dict(request.query_params), presenters.subscription_out)
+
+
+@router.get("/subscriptions/{subscriptionId}", response_model=SubscriptionOut)
+def get_subscription(customer_id: str = Path(alias="customerId"), subscription_id: str = Path(alias="subscriptionId"),
+                     ctx: RequestContext = allow(*PURCHASE_READERS)) -> SubscriptionOut:
+    return presenters.subscription_out(service.get_subscription(
+        ctx.db, principal=ctx.principal, customer_id=customer_id, subscription_id=subscription_id))
+
+
+@router.get("/entitlements", response_model=Collection[EntitlementOut])
+def list_entitlements(
+    request: Request,
+    customer_id: str = Path(alias="customerId"),
+    ctx: RequestContext = allow(*PURCHASE_READERS),
+    page: PageRequest = Depends(page_params),
+    entitlement_type: str | None = Query(None, alias="entitlementType",
+                                         description="software or reservedInstance."),
+) -> Collection[EntitlementOut]:
+    statement = service.search_entitlements(ctx.db, principal=ctx.principal, customer_id=customer_id,
+                                            entitlement_type=entitlement_type)
+    result = paginate(ctx.db, statement, page)
+    artifacts = reservations.reservations_by_entitlement(ctx.db, [row.id for row in result.rows])
+    return to_collection(result, request.url.path, dict(request.query_params),
+                         lambda entitlement: presenters.entitlement_out(entitlement, artifacts.get(entitlement.id, [])))

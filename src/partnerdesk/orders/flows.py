@@ -1,0 +1,92 @@
+"""Checkout: turns a cart into orders, subscriptions, entitlements, reservations and invoice lines.
+
+Everything happens in the caller's one transaction, in this order: lock the cart and check it is
+open, check every line against the catalog as it stands now (and rule R8 for Reserved Instances),
+check the partner's credit, flip the cart to Ordered (the guard against a second checkout), then
+write. Any failure before the commit leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from partnerdesk.accounts.service import Principal
+from partnerdesk.billing import service as billing
+from partnerdesk.customers import service as customers
+from partnerdesk.customers.models import Customer
+from partnerdesk.orders import events, presenters
+from partnerdesk.orders import service as orders
+from partnerdesk.orders.schemas import CheckoutOut
+from partnerdesk.reservations import service as reservations
+
+
+def checkout(
+    db: Session, *, principal: Principal, customer_id: str, cart_id: str, now: datetime,
+    request_id: str | None = None,
+) -> CheckoutOut:
+    partner_id = orders.require_buyer(principal)
+    customer = customers.get_customer(db, principal=principal, customer_id=customer_id)
+    view = orders.lock_open_cart(db, customer=customer, cart_id=cart_id, now=now)
+    checked = orders.check_lines(db, customer=customer, lines=view.lines, now=now)
+    groups = orders.order_groups(checked)
+    purchase: dict[str, Decimal] = {}
+    for (currency, _cycle), lines in groups.items():
+        purchase[currency] = purchase.get(currency, Decimal(0)) + sum((line.total for line in lines), Decimal(0))
+    billing.check_credit(db, partner_id=partner_id, purchase=purchase)
+    orders.mark_ordered(db, cart_id=cart_id, now=now)
+    placed = orders.place_orders(db, principal=principal, customer=customer, cart_id=cart_id, groups=groups, now=now)
+    _provision_reservations(db, customer=customer, placed=placed, now=now)
+    billing.charge(db, partner_id=partner_id, charges=_charges(customer, placed), now=now)
+    result = CheckoutOut(orders=[presenters.placed_order_out(order, customer.id) for order in placed],
+                         order_errors=[])
+    _announce(db, principal=principal, customer=customer, placed=placed, result=result, now=now,
+              request_id=request_id)
+    return result
+
+
+def _provision_reservations(db: Session, *, customer: Customer, placed: list[orders.PlacedOrder],
+                            now: datetime) -> None:
+    wanted = [
+        reservations.ReservationToProvision(
+            plan=line.line.reservation, partner_id=customer.partner_id, customer_id=customer.id, order_id=order.id,
+            line_item_number=line.number, entitlement_id=line.entitlement_id, product_id=line.line.item.product_id,
+            sku_id=line.line.item.sku_id, display_name=line.line.friendly_name,
+            arm_sku_name=line.line.item.arm_sku_name, quantity=line.line.quantity,
+            effective_date=line.effective_start, expiry_date=line.commitment_end,
+        )
+        for order in placed for line in order.lines
+        if line.line.reservation is not None and line.commitment_end is not None
+    ]
+    reservations.provision(db, wanted, now=now)
+
+
+def _charges(customer: Customer, placed: list[orders.PlacedOrder]) -> list[billing.Charge]:
+    return [
+        billing.Charge(
+            customer_id=customer.id, customer_name=customer.company_name, customer_domain=customer.domain,
+            customer_country=customer.country, order_id=order.id, order_line_number=line.number,
+            subscription_id=line.subscription_id, product_id=line.line.item.product_id,
+            sku_id=line.line.item.sku_id, availability_id=line.line.item.availability_id,
+            product_name=line.line.item.product_title, sku_name=line.line.item.sku_title,
+            unit_price=line.line.item.unit_price, quantity=line.line.quantity, currency=order.currency,
+            billing_cycle=line.line.billing_cycle, term_duration=line.line.term_duration,
+            charge_start=line.effective_start, charge_end=line.commitment_end,
+        )
+        for order in placed for line in order.lines
+    ]
+
+
+def _announce(db: Session, *, principal: Principal, customer: Customer, placed: list[orders.PlacedOrder],
+              result: CheckoutOut, now: datetime, request_id: str | None) -> None:
+    for order, shape in zip(placed, result.orders, strict=True):
+        events.order_created(db, principal=principal, partner_id=customer.partner_id, customer_id=customer.id,
+                             order=shape.model_dump(mode="json"), now=now, request_id=request_id)
+        for line in order.lines:
+            events.entitlement_created(
+                db, principal=principal, partner_id=customer.partner_id, customer_id=customer.id,
+                entitlement_id=line.entitlement_id, entitlement_type=orders.entitlement_type_of(line.line),
+                order_id=order.id, line_item_number=line.number, now=now, request_id=request_id,
+            )

@@ -1,0 +1,146 @@
+"""Tables for carts, orders and what an order line makes: a subscription and an entitlement.
+
+Order lines carry a status and what was credited, so a later cancellation (rule R5) can cancel one
+line and credit exactly what was paid for it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from partnerdesk.core.db import Base, IdColumn, MoneyAmount, UTCDateTime, new_id
+
+
+class Cart(Base):
+    __tablename__ = "carts"
+    __table_args__ = (Index("ix_carts_customer", "customer_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    # "Active" until checked out, then "Ordered" (the guard that makes a cart order once).
+    status: Mapped[str] = mapped_column(String(16), default="Active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(320))
+    checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CartLineItem(Base):
+    __tablename__ = "cart_line_items"
+
+    cart_id: Mapped[str] = mapped_column(ForeignKey("carts.id"), primary_key=True)
+    # The client's own line id (0, 1, ...), unique within the cart.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    catalog_item_id: Mapped[str] = mapped_column(String(64))
+    friendly_name: Mapped[str] = mapped_column(String(200), default="")
+    # The currency of the price when the line was added; checkout charges the price in force then.
+    currency: Mapped[str] = mapped_column(String(3))
+    quantity: Mapped[int] = mapped_column(Integer)
+    billing_cycle: Mapped[str] = mapped_column(String(16))
+    term_duration: Mapped[str | None] = mapped_column(String(8))
+    provisioning_context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_customer", "customer_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    cart_id: Mapped[str | None] = mapped_column(IdColumn())
+    billing_cycle: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    total_price: Mapped[Decimal] = mapped_column(MoneyAmount())
+    # "pending", "completed" or "cancelled".
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(320))
+
+
+class OrderLineItem(Base):
+    __tablename__ = "order_line_items"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    line_item_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    catalog_item_id: Mapped[str] = mapped_column(String(64))
+    product_id: Mapped[str] = mapped_column(String(20))
+    sku_id: Mapped[str] = mapped_column(String(20))
+    availability_id: Mapped[str] = mapped_column(String(20))
+    product_type_id: Mapped[str] = mapped_column(String(20))
+    friendly_name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer)
+    billing_cycle: Mapped[str] = mapped_column(String(16))
+    term_duration: Mapped[str | None] = mapped_column(String(8))
+    provisioning_context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    currency: Mapped[str] = mapped_column(String(3))
+    unit_price: Mapped[Decimal] = mapped_column(MoneyAmount())
+    total_price: Mapped[Decimal] = mapped_column(MoneyAmount())
+    subscription_id: Mapped[str] = mapped_column(IdColumn())
+    transaction_type: Mapped[str] = mapped_column(String(16), default="New")
+    # "active", later "cancelled" (rule R5), with the amount credited back for the line.
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    credited_amount: Mapped[Decimal] = mapped_column(MoneyAmount(), default=Decimal(0))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Subscription(Base):
+    """What the customer holds because of one order line."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        Index("ix_subscriptions_customer", "customer_id", "created_at"),
+        ForeignKeyConstraint(["order_id", "line_item_number"],
+                             ["order_line_items.order_id", "order_line_items.line_item_number"]),
+    )
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    order_id: Mapped[str] = mapped_column(IdColumn())
+    line_item_number: Mapped[int] = mapped_column(Integer)
+    offer_id: Mapped[str] = mapped_column(String(64))
+    offer_name: Mapped[str] = mapped_column(String(200))
+    product_type_id: Mapped[str] = mapped_column(String(20))
+    friendly_name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_type: Mapped[str] = mapped_column(String(60), default="")
+    # "active", "suspended" or "deleted" (cancelled).
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    billing_cycle: Mapped[str] = mapped_column(String(16))
+    term_duration: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    effective_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The end of the term; none for perpetual software.
+    commitment_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Entitlement(Base):
+    """The customer's right to use a product because of one order line: software or a Reserved Instance."""
+
+    __tablename__ = "entitlements"
+    __table_args__ = (Index("ix_entitlements_customer", "customer_id", "entitlement_type", "created_at"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    order_id: Mapped[str] = mapped_column(IdColumn())
+    line_item_number: Mapped[int] = mapped_column(Integer)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"))
+    product_id: Mapped[str] = mapped_column(String(20))
+    sku_id: Mapped[str] = mapped_column(String(20))
+    # "software" or "reservedInstance".
+    entitlement_type: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[int] = mapped_column(Integer)
+    # "active"; "revoked" once its purchase is cancelled (rule R5).
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    fulfillment_state: Mapped[str] = mapped_column(String(16), default="fulfilled")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expiry_date: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,158 @@
+"""Turning carts, orders, subscriptions and entitlements into their API shapes (money as exact strings)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from partnerdesk.core.money import money_str
+from partnerdesk.core.schemas import Link
+from partnerdesk.orders.models import CartLineItem, Entitlement, Order, OrderLineItem, Subscription
+from partnerdesk.orders.schemas import (
+    CartLineItemOut,
+    CartOut,
+    EntitledArtifactOut,
+    EntitlementOut,
+    OrderLineItemOut,
+    OrderOut,
+    ReferenceOrderOut,
+    ReservationOut,
+    SubscriptionOut,
+)
+from partnerdesk.orders.service import CartView, PlacedOrder
+from partnerdesk.reservations.models import Reservation
+
+
+def _customer_path(customer_id: str) -> str:
+    return f"/v1/customers/{customer_id}"
+
+
+def cart_out(view: CartView) -> CartOut:
+    cart = view.cart
+    groups = sorted({(line.currency, line.billing_cycle) for line in view.lines})
+    group_of = {group: str(index) for index, group in enumerate(groups)}
+    base = f"{_customer_path(cart.customer_id)}/carts/{cart.id}"
+    return CartOut(
+        id=cart.id,
+        creation_timestamp=cart.created_at,
+        last_modified_timestamp=cart.updated_at,
+        expiration_timestamp=cart.expires_at,
+        last_modified_user=cart.updated_by,
+        status=cart.status,
+        line_items=[_cart_line_out(line, group_of[(line.currency, line.billing_cycle)]) for line in view.lines],
+        links={"self": Link(uri=base), "checkout": Link(uri=f"{base}/checkout", method="POST")},
+    )
+
+
+def _cart_line_out(line: CartLineItem, group: str) -> CartLineItemOut:
+    return CartLineItemOut(
+        id=line.id, catalog_item_id=line.catalog_item_id, friendly_name=line.friendly_name, quantity=line.quantity,
+        currency_code=line.currency, billing_cycle=line.billing_cycle, term_duration=line.term_duration,
+        provisioning_context=line.provisioning_context, order_group=group,
+    )
+
+
+def _line_out(
+    *, customer_id: str, number: int, catalog_item_id: str, product_id: str, sku_id: str, availability_id: str,
+    friendly_name: str, quantity: int, term_duration: str | None, billing_cycle: str, subscription_id: str,
+    provisioning_context: dict[str, str], unit_price: Decimal, total: Decimal, currency: str, status: str,
+) -> OrderLineItemOut:
+    return OrderLineItemOut(
+        line_item_number=number, offer_id=catalog_item_id, catalog_item_id=catalog_item_id, product_id=product_id,
+        sku_id=sku_id, availability_id=availability_id, friendly_name=friendly_name, quantity=quantity,
+        term_duration=term_duration, billing_cycle=billing_cycle, subscription_id=subscription_id,
+        provisioning_context=provisioning_context, transaction_type="New",
+        unit_price=money_str(unit_price, currency), total_price=money_str(total, currency), currency_code=currency,
+        status=status,
+        links={"subscription": Link(uri=f"{_customer_path(customer_id)}/subscriptions/{subscription_id}")},
+    )
+
+
+def _order_out(
+    *, order_id: str, customer_id: str, billing_cycle: str, currency: str, total: Decimal, status: str,
+    created_at: datetime, lines: list[OrderLineItemOut],
+) -> OrderOut:
+    return OrderOut(
+        id=order_id, reference_customer_id=customer_id, billing_cycle=billing_cycle, currency_code=currency,
+        total_price=money_str(total, currency), status=status, creation_date=created_at, line_items=lines,
+        links={"self": Link(uri=f"{_customer_path(customer_id)}/orders/{order_id}")},
+    )
+
+
+def placed_order_out(order: PlacedOrder, customer_id: str) -> OrderOut:
+    lines = [
+        _line_out(
+            customer_id=customer_id, number=placed.number, catalog_item_id=placed.line.item.catalog_item_id,
+            product_id=placed.line.item.product_id, sku_id=placed.line.item.sku_id,
+            availability_id=placed.line.item.availability_id, friendly_name=placed.line.friendly_name,
+            quantity=placed.line.quantity, term_duration=placed.line.term_duration,
+            billing_cycle=placed.line.billing_cycle, subscription_id=placed.subscription_id,
+            provisioning_context=placed.line.provisioning_context, unit_price=placed.line.item.unit_price,
+            total=placed.line.total, currency=order.currency, status="active",
+        )
+        for placed in order.lines
+    ]
+    return _order_out(order_id=order.id, customer_id=customer_id, billing_cycle=order.billing_cycle,
+                      currency=order.currency, total=order.total, status=order.status, created_at=order.created_at,
+                      lines=lines)
+
+
+def order_out(order: Order, lines: Sequence[OrderLineItem]) -> OrderOut:
+    line_outs = [
+        _line_out(
+            customer_id=order.customer_id, number=line.line_item_number, catalog_item_id=line.catalog_item_id,
+            product_id=line.product_id, sku_id=line.sku_id, availability_id=line.availability_id,
+            friendly_name=line.friendly_name, quantity=line.quantity, term_duration=line.term_duration,
+            billing_cycle=line.billing_cycle, subscription_id=line.subscription_id,
+            provisioning_context=line.provisioning_context, unit_price=line.unit_price, total=line.total_price,
+            currency=line.currency, status=line.status,
+        )
+        for line in lines
+    ]
+    return _order_out(order_id=order.id, customer_id=order.customer_id, billing_cycle=order.billing_cycle,
+                      currency=order.currency, total=order.total_price, status=order.status,
+                      created_at=order.created_at, lines=line_outs)
+
+
+def subscription_out(subscription: Subscription) -> SubscriptionOut:
+    base = f"{_customer_path(subscription.customer_id)}"
+    return SubscriptionOut(
+        id=subscription.id, offer_id=subscription.offer_id, offer_name=subscription.offer_name,
+        friendly_name=subscription.friendly_name, quantity=subscription.quantity, unit_type=subscription.unit_type,
+        creation_date=subscription.created_at, effective_start_date=subscription.effective_start,
+        commitment_end_date=subscription.commitment_end, status=subscription.status,
+        billing_cycle=subscription.billing_cycle, term_duration=subscription.term_duration,
+        order_id=subscription.order_id,
+        links={"self": Link(uri=f"{base}/subscriptions/{subscription.id}"),
+               "order": Link(uri=f"{base}/orders/{subscription.order_id}")},
+    )
+
+
+def _reservation_out(reservation: Reservation) -> ReservationOut:
+    return ReservationOut(
+        reservation_id=reservation.id, reservation_order_id=reservation.reservation_order_id,
+        scope_type=reservation.scope, display_name=reservation.display_name,
+        applied_scopes=reservation.applied_scopes, billing_subscription_id=reservation.billing_subscription_id,
+        region=reservation.region, quantity=reservation.quantity, effective_date_time=reservation.effective_date,
+        expiry_date_time=reservation.expiry_date, provisioning_state=reservation.provisioning_state,
+    )
+
+
+def entitlement_out(entitlement: Entitlement, reservations: Sequence[Reservation]) -> EntitlementOut:
+    artifacts = [
+        EntitledArtifactOut(
+            artifact_type="reservedinstance", resource_id=reservation.reservation_order_id,
+            dynamic_attributes={"reservationType": "virtualmachines", "armSkuName": reservation.arm_sku_name},
+            reservations=[_reservation_out(reservation)],
+        )
+        for reservation in reservations
+    ]
+    return EntitlementOut(
+        id=entitlement.id,
+        reference_order=ReferenceOrderOut(id=entitlement.order_id, line_item_id=str(entitlement.line_item_number)),
+        subscription_id=entitlement.subscription_id, product_id=entitlement.product_id, sku_id=entitlement.sku_id,
+        quantity=entitlement.quantity, entitlement_type=entitlement.entitlement_type,
+        fulfillment_state=entitlement.fulfillment_state, status=entitlement.status,
+        creation_date=entitlement.created_at, expiry_date=entitlement.expiry_date, entitled_artifacts=artifacts,
+    )

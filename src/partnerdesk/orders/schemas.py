@@ -1,0 +1,163 @@
+"""Partner Center shapes of carts, checkout results, orders, subscriptions and entitlements.
+
+Money is always a string with the currency's minor units ("2469.12"), never a JSON number.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StrictInt
+
+from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
+
+
+class CartLineItemIn(CamelModel):
+    # The client's line id; when left out, the line's position in the list.
+    id: Annotated[StrictInt, Field(ge=0, le=9999)] | None = None
+    catalog_item_id: str = Field(min_length=1, max_length=64)
+    quantity: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
+    billing_cycle: str = Field(min_length=1, max_length=16)
+    term_duration: str | None = Field(None, max_length=8)
+    friendly_name: str | None = Field(None, max_length=200)
+    provisioning_context: dict[str, str] = Field(default_factory=dict, max_length=10)
+
+
+class CartIn(CamelModel):
+    line_items: list[CartLineItemIn] = Field(min_length=1, max_length=50)
+
+
+class CartLineItemOut(ResponseModel):
+    id: int
+    catalog_item_id: str
+    friendly_name: str
+    quantity: int
+    currency_code: str
+    billing_cycle: str
+    term_duration: str | None
+    provisioning_context: dict[str, str]
+    order_group: str
+
+
+class CartOut(ResponseModel):
+    id: str
+    creation_timestamp: datetime
+    last_modified_timestamp: datetime
+    expiration_timestamp: datetime
+    last_modified_user: str
+    status: str
+    line_items: list[CartLineItemOut]
+    links: dict[str, Link]
+    attributes: dict[str, Any] = {"objectType": "Cart"}
+
+
+class OrderLineItemOut(ResponseModel):
+    line_item_number: int
+    offer_id: str
+    catalog_item_id: str
+    product_id: str
+    sku_id: str
+    availability_id: str
+    friendly_name: str
+    quantity: int
+    term_duration: str | None
+    billing_cycle: str
+    subscription_id: str
+    provisioning_context: dict[str, str]
+    transaction_type: str
+    unit_price: str
+    total_price: str
+    currency_code: str
+    status: str
+    links: dict[str, Link]
+
+
+class OrderOut(ResponseModel):
+    id: str
+    reference_customer_id: str
+    billing_cycle: str
+    currency_code: str
+    total_price: str
+    status: str
+    creation_date: datetime
+    transaction_type: str = "UserPurchase"
+    line_items: list[OrderLineItemOut]
+    links: dict[str, Link]
+    attributes: dict[str, Any] = {"objectType": "Order"}
+
+
+class OrderErrorOut(ResponseModel):
+    order_group_id: str
+    code: int
+    description: str
+
+
+class CheckoutOut(ResponseModel):
+    orders: list[OrderOut]
+    order_errors: list[OrderErrorOut]
+    attributes: dict[str, Any] = {"objectType": "CartCheckoutResult"}
+
+
+class SubscriptionOut(ResponseModel):
+    id: str
+    offer_id: str
+    offer_name: str
+    friendly_name: str
+    quantity: int
+    unit_type: str
+    creation_date: datetime
+    effective_start_date: datetime
+    commitment_end_date: datetime | None
+    status: str
+    auto_renew_enabled: bool = False
+    billing_type: str = "license"
+    billing_cycle: str
+    term_duration: str | None
+    contract_type: str = "subscription"
+    order_id: str
+    links: dict[str, Link]
+    attributes: dict[str, Any] = {"objectType": "Subscription"}
+
+
+class ReferenceOrderOut(ResponseModel):
+    id: str
+    line_item_id: str
+
+
+class ReservationOut(ResponseModel):
+    reservation_id: str
+    reservation_order_id: str
+    scope_type: str
+    display_name: str
+    applied_scopes: list[str]
+    billing_subscription_id: str
+    region: str
+    quantity: int
+    effective_date_time: datetime
+    expiry_date_time: datetime
+    provisioning_state: str
+
+
+class EntitledArtifactOut(ResponseModel):
+    artifact_type: str
+    resource_id: str
+    dynamic_attributes: dict[str, Any]
+    reservations: list[ReservationOut]
+
+
+class EntitlementOut(ResponseModel):
+    id: str
+    reference_order: ReferenceOrderOut
+    subscription_id: str
+    product_id: str
+    sku_id: str
+    quantity: int
+    entitlement_type: str
+    fulfillment_state: str
+    status: str
+    creation_date: datetime
+    expiry_date: datetime | None
+    entitled_artifacts: list[EntitledArtifactOut]
+    included_entitlements: list[Any] = []
+    attributes: dict[str, Any] = {"objectType": "Entitlement"}

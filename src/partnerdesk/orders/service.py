@@ -1,0 +1,466 @@
+"""Rules for carts, orders, subscriptions and entitlements.
+
+Every cart line is checked against the catalog as it stands at the moment (price and availability
+in force, the customer's market, quantity bounds, term, billing cycle, and for a Reserved Instance
+rule R8), both when the cart is written and again at checkout. The write path uses Core statements,
+one per table, because checkout is the hottest write of the desk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import Select, delete, select, update
+from sqlalchemy.orm import Session
+
+from partnerdesk.accounts.service import Principal
+from partnerdesk.catalog import service as catalog
+from partnerdesk.catalog.vocabulary import billing_cycle as canonical_billing_cycle
+from partnerdesk.core.db import new_id
+from partnerdesk.customers import service as customers
+from partnerdesk.customers.models import Customer
+from partnerdesk.orders.errors import (
+    BillingCycleNotSupported,
+    BuyerRequired,
+    CartAlreadyCheckedOut,
+    CartExpired,
+    CartNotFound,
+    InvalidLineItem,
+    InvalidOrderFilter,
+    OrderNotFound,
+    QuantityOutOfRange,
+    SubscriptionNotFound,
+    TermNotOffered,
+)
+from partnerdesk.orders.models import Cart, CartLineItem, Entitlement, Order, OrderLineItem, Subscription
+from partnerdesk.orders.terms import term_end
+from partnerdesk.policies import service as policies
+from partnerdesk.reservations import service as reservations
+from partnerdesk.reservations.models import AzureSubscription
+
+ACTIVE = "Active"
+ORDERED = "Ordered"
+SOFTWARE_ENTITLEMENT = "software"
+RESERVED_INSTANCE_ENTITLEMENT = "reservedInstance"
+ENTITLEMENT_TYPES = (SOFTWARE_ENTITLEMENT, RESERVED_INSTANCE_ENTITLEMENT)
+
+
+def require_buyer(principal: Principal) -> str:
+    """The buying partner's id; the operator reads purchases but never buys."""
+    if principal.partner_id is None:
+        raise BuyerRequired("Only a partner's agents buy for its customers; the operator reads purchases.")
+    return principal.partner_id
+
+
+# --- checking cart lines -------------------------------------------------------------------------
+
+class LineInput(Protocol):
+    id: int | None
+    catalog_item_id: str
+    quantity: int
+    billing_cycle: str
+    term_duration: str | None
+    friendly_name: str | None
+    provisioning_context: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CheckedLine:
+    """A cart line that may be bought now, with the catalog item and price in force."""
+
+    line_id: int
+    item: catalog.PurchasableItem
+    quantity: int
+    billing_cycle: str
+    term_duration: str | None
+    friendly_name: str
+    provisioning_context: dict[str, str]
+    reservation: reservations.ReservationPlan | None
+
+    @property
+    def total(self) -> Decimal:
+        return self.item.unit_price * self.quantity
+
+    @property
+    def order_group(self) -> tuple[str, str]:
+        # One order per currency and billing cycle, as Partner Center splits a checkout.
+        return self.item.currency, self.billing_cycle
+
+
+@dataclass
+class LineChecker:
+    """Checks the lines of one cart for one customer; reads the Azure subscriptions at most once."""
+
+    db: Session
+    customer: Customer
+    now: datetime
+    _azure: list[AzureSubscription] | None = field(default=None, init=False)
+
+    def azure_subscriptions(self) -> list[AzureSubscription]:
+        if self._azure is None:
+            self._azure = reservations.active_azure_subscriptions(self.db, self.customer.id)
+        return self._azure
+
+    def check(self, line: LineInput, position: int) -> CheckedLine:
+        field_name = f"lineItems[{position}]"
+        line_id = position if line.id is None else line.id
+        item = catalog.resolve_purchasable(self.db, catalog_item_id=line.catalog_item_id,
+                                           country=self.customer.country, now=self.now)
+        if not item.min_quantity <= line.quantity <= item.max_quantity:
+            raise QuantityOutOfRange(
+                f"{field_name}.quantity: {line.quantity} is outside what {item.catalog_item_id} allows "
+                f"({item.min_quantity} to {item.max_quantity}).",
+                [f"{field_name}.quantity", item.min_quantity, item.max_quantity],
+            )
+        term = self._term(line, item, field_name)
+        cycle = self._billing_cycle(line, item, field_name)
+        reservation = None
+        if item.is_reserved_instance:
+            reservation = reservations.plan_reservation(
+                context=line.provisioning_context, field=f"{field_name}.provisioningContext",
+                customer_id=self.customer.id, term_duration=term, regions=item.regions,
+                purchase_prerequisites=item.purchase_prerequisites, subscriptions=self.azure_subscriptions(),
+            )
+            context = reservation.provisioning_context()
+        else:
+            context = self._software_context(line, item, field_name)
+        return CheckedLine(
+            line_id=line_id, item=item, quantity=line.quantity, billing_cycle=cycle, term_duration=term,
+            friendly_name=(line.friendly_name or "").strip() or item.title, provisioning_context=context,
+            reservation=reservation,
+        )
+
+    @staticmethod
+    def _term(line: LineInput, item: catalog.PurchasableItem, field_name: str) -> str | None:
+        offered = [term.duration for term in item.terms]
+        given = (line.term_duration or "").strip().upper() or None
+        if not offered:
+            if given is not None:
+                raise TermNotOffered(
+                    f"{field_name}.termDuration: {item.catalog_item_id} is perpetual and has no term; leave "
+                    "termDuration out.",
+                    [f"{field_name}.termDuration"],
+                )
+            return None
+        if given not in offered:
+            raise TermNotOffered(
+                f"{field_name}.termDuration: {item.catalog_item_id} is sold for {', '.join(offered)}"
+                + (f", not {given}." if given else "; give termDuration."),
+                [f"{field_name}.termDuration", *offered],
+            )
+        return given
+
+    @staticmethod
+    def _billing_cycle(line: LineInput, item: catalog.PurchasableItem, field_name: str) -> str:
+        cycle = canonical_billing_cycle(line.billing_cycle)
+        if cycle is None:
+            raise InvalidLineItem(
+                f"{field_name}.billingCycle: '{line.billing_cycle}' is not a billing cycle such as one_time, "
+                "monthly or annual.",
+                [f"{field_name}.billingCycle"],
+            )
+        if cycle not in item.supported_billing_cycles:
+            raise BillingCycleNotSupported(
+                f"{field_name}.billingCycle: {item.catalog_item_id} is billed "
+                f"{', '.join(item.supported_billing_cycles) or 'in no cycle'}, not {cycle}.",
+                [f"{field_name}.billingCycle", *item.supported_billing_cycles],
+            )
+        return cycle
+
+    @staticmethod
+    def _software_context(line: LineInput, item: catalog.PurchasableItem, field_name: str) -> dict[str, str]:
+        allowed = {name.casefold(): name for name in item.provisioning_variables}
+        context: dict[str, str] = {}
+        for key, value in line.provisioning_context.items():
+            name = allowed.get(key.casefold())
+            if name is None:
+                raise InvalidLineItem(
+                    f"{field_name}.provisioningContext.{key} is not a provisioning variable of "
+                    f"{item.catalog_item_id}" + (f"; it takes: {', '.join(allowed.values())}." if allowed
+                                                 else "; it takes none."),
+                    [f"{field_name}.provisioningContext.{key}"],
+                )
+            context[name] = value
+        return context
+
+
+def check_lines(db: Session, *, customer: Customer, lines: Sequence[LineInput], now: datetime) -> list[CheckedLine]:
+    checker = LineChecker(db, customer, now)
+    checked = [checker.check(line, position) for position, line in enumerate(lines)]
+    seen: set[int] = set()
+    for position, line in enumerate(checked):
+        if line.line_id in seen:
+            raise InvalidLineItem(f"lineItems[{position}].id: {line.line_id} is used by another line of the cart.",
+                                  [f"lineItems[{position}].id"])
+        seen.add(line.line_id)
+    return checked
+
+
+def order_groups(lines: Sequence[CheckedLine]) -> dict[tuple[str, str], list[CheckedLine]]:
+    groups: dict[tuple[str, str], list[CheckedLine]] = {}
+    for line in lines:
+        groups.setdefault(line.order_group, []).append(line)
+    return dict(sorted(groups.items()))
+
+
+# --- carts ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CartView:
+    cart: Cart
+    lines: list[CartLineItem]
+
+
+def _line_rows(cart_id: str, lines: Sequence[CheckedLine]) -> list[dict[str, Any]]:
+    return [
+        {"cart_id": cart_id, "id": line.line_id, "catalog_item_id": line.item.catalog_item_id,
+         "friendly_name": line.friendly_name, "currency": line.item.currency, "quantity": line.quantity,
+         "billing_cycle": line.billing_cycle, "term_duration": line.term_duration,
+         "provisioning_context": line.provisioning_context}
+        for line in lines
+    ]
+
+
+def create_cart(
+    db: Session, *, principal: Principal, customer_id: str, lines: Sequence[LineInput], now: datetime
+) -> CartView:
+    require_buyer(principal)
+    customer = customers.get_customer(db, principal=principal, customer_id=customer_id)
+    checked = check_lines(db, customer=customer, lines=lines, now=now)
+    expires = now + timedelta(hours=policies.cart_expiry_hours(db))
+    cart_row = {"id": new_id(), "partner_id": customer.partner_id, "customer_id": customer.id, "status": ACTIVE,
+                "created_at": now, "updated_at": now, "expires_at": expires, "updated_by": principal.email,
+                "checked_out_at": None}
+    line_rows = _line_rows(cart_row["id"], checked)
+    db.execute(Cart.__table__.insert(), [cart_row])
+    db.execute(CartLineItem.__table__.insert(), line_rows)
+    return CartView(Cart(**cart_row), [CartLineItem(**row) for row in line_rows])
+
+
+def _cart_with_lines(db: Session, *, customer: Customer, cart_id: str, for_update: bool) -> CartView:
+    statement = (
+        select(Cart, CartLineItem)
+        .outerjoin(CartLineItem, CartLineItem.cart_id == Cart.id)
+        .where(Cart.id == cart_id, Cart.customer_id == customer.id)
+        .order_by(CartLineItem.id)
+    )
+    if for_update:
+        # PostgreSQL: a second checkout of this cart waits here, then sees it ordered.
+        statement = statement.with_for_update(of=Cart)
+    rows = db.execute(statement).all()
+    if not rows:
+        raise CartNotFound(f"Customer {customer.id} has no cart {cart_id}.", [cart_id])
+    return CartView(rows[0][0], [line for _cart, line in rows if line is not None])
+
+
+def get_cart(db: Session, *, principal: Principal, customer_id: str, cart_id: str) -> CartView:
+    customer = customers.get_customer(db, principal=principal, customer_id=customer_id)
+    return _cart_with_lines(db, customer=customer, cart_id=cart_id, for_update=False)
+
+
+def _check_open(cart: Cart, now: datetime) -> None:
+    if cart.status != ACTIVE:
+        raise CartAlreadyCheckedOut(f"Cart {cart.id} was already checked out; create a new cart.", [cart.id])
+    if cart.expires_at <= now:
+        raise CartExpired(
+            f"Cart {cart.id} expired at {cart.expires_at.isoformat()}; create a new cart.", [cart.id]
+        )
+
+
+def update_cart(
+    db: Session, *, principal: Principal, customer_id: str, cart_id: str, lines: Sequence[LineInput], now: datetime
+) -> CartView:
+    """Replaces the cart's lines (Partner Center's PUT), while the cart is open."""
+    require_buyer(principal)
+    customer = customers.get_customer(db, principal=principal, customer_id=customer_id)
+    view = _cart_with_lines(db, customer=customer, cart_id=cart_id, for_update=True)
+    _check_open(view.cart, now)
+    checked = check_lines(db, customer=customer, lines=lines, now=now)
+    line_rows = _line_rows(cart_id, checked)
+    db.execute(delete(CartLineItem).where(CartLineItem.cart_id == cart_id))
+    db.execute(CartLineItem.__table__.insert(), line_rows)
+    db.execute(update(Cart).where(Cart.id == cart_id).values(updated_at=now, updated_by=principal.email))
+    db.expire(view.cart)
+    return CartView(db.get(Cart, cart_id), [CartLineItem(**row) for row in line_rows])
+
+
+def lock_open_cart(db: Session, *, customer: Customer, cart_id: str, now: datetime) -> CartView:
+    """The cart to check out, locked, still open and not expired."""
+    view = _cart_with_lines(db, customer=customer, cart_id=cart_id, for_update=True)
+    _check_open(view.cart, now)
+    return view
+
+
+def mark_ordered(db: Session, *, cart_id: str, now: datetime) -> None:
+    """The real guard: only one transaction turns the cart from Active to Ordered."""
+    result = db.execute(
+        update(Cart.__table__).where(Cart.__table__.c.id == cart_id, Cart.__table__.c.status == ACTIVE)
+        .values(status=ORDERED, checked_out_at=now, updated_at=now)
+    )
+    if result.rowcount != 1:
+        raise CartAlreadyCheckedOut(f"Cart {cart_id} was already checked out; create a new cart.", [cart_id])
+
+
+# --- placing orders ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlacedLine:
+    number: int
+    line: CheckedLine
+    subscription_id: str
+    entitlement_id: str
+    effective_start: datetime
+    commitment_end: datetime | None
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    id: str
+    billing_cycle: str
+    currency: str
+    total: Decimal
+    status: str
+    created_at: datetime
+    lines: list[PlacedLine]
+
+
+def place_orders(
+    db: Session, *, principal: Principal, customer: Customer, cart_id: str | None,
+    groups: Mapping[tuple[str, str], Sequence[CheckedLine]], now: datetime,
+) -> list[PlacedOrder]:
+    """Writes the orders, their lines, a subscription and an entitlement per line: one INSERT per table."""
+    placed: list[PlacedOrder] = []
+    for (currency, cycle), lines in groups.items():
+        placed_lines = [
+            PlacedLine(number=number, line=line, subscription_id=new_id(), entitlement_id=new_id(),
+                       effective_start=now, commitment_end=term_end(now, line.term_duration))
+            for number, line in enumerate(lines)
+        ]
+        placed.append(PlacedOrder(id=new_id(), billing_cycle=cycle, currency=currency,
+                                  total=sum((line.total for line in lines), Decimal(0)), status="completed",
+                                  created_at=now, lines=placed_lines))
+    common = {"partner_id": customer.partner_id, "customer_id": customer.id}
+    db.execute(Order.__table__.insert(), [
+        {"id": order.id, **common, "cart_id": cart_id, "billing_cycle": order.billing_cycle,
+         "currency": order.currency, "total_price": order.total, "status": order.status, "created_at": now,
+         "created_by": principal.email}
+        for order in placed
+    ])
+    db.execute(OrderLineItem.__table__.insert(), [
+        {"order_id": order.id, "line_item_number": placed_line.number,
+         "catalog_item_id": placed_line.line.item.catalog_item_id, "product_id": placed_line.line.item.product_id,
+         "sku_id": placed_line.line.item.sku_id, "availability_id": placed_line.line.item.availability_id,
+         "product_type_id": placed_line.line.item.product_type_id, "friendly_name": placed_line.line.friendly_name,
+         "quantity": placed_line.line.quantity, "billing_cycle": placed_line.line.billing_cycle,
+         "term_duration": placed_line.line.term_duration,
+         "provisioning_context": placed_line.line.provisioning_context, "currency": order.currency,
+         "unit_price": placed_line.line.item.unit_price, "total_price": placed_line.line.total,
+         "subscription_id": placed_line.subscription_id, "transaction_type": "New", "status": "active",
+         "credited_amount": Decimal(0), "cancelled_at": None}
+        for order in placed for placed_line in order.lines
+    ])
+    db.execute(Subscription.__table__.insert(), [
+        {"id": placed_line.subscription_id, **common, "order_id": order.id, "line_item_number": placed_line.number,
+         "offer_id": placed_line.line.item.catalog_item_id, "offer_name": placed_line.line.item.title,
+         "product_type_id": placed_line.line.item.product_type_id, "friendly_name": placed_line.line.friendly_name,
+         "quantity": placed_line.line.quantity, "unit_type": placed_line.line.item.unit_of_measure,
+         "status": "active", "billing_cycle": placed_line.line.billing_cycle,
+         "term_duration": placed_line.line.term_duration, "created_at": now,
+         "effective_start": placed_line.effective_start, "commitment_end": placed_line.commitment_end}
+        for order in placed for placed_line in order.lines
+    ])
+    db.execute(Entitlement.__table__.insert(), [
+        {"id": placed_line.entitlement_id, **common, "order_id": order.id, "line_item_number": placed_line.number,
+         "subscription_id": placed_line.subscription_id, "product_id": placed_line.line.item.product_id,
+         "sku_id": placed_line.line.item.sku_id, "entitlement_type": entitlement_type_of(placed_line.line),
+         "quantity": placed_line.line.quantity, "status": "active", "fulfillment_state": "fulfilled",
+         "created_at": now, "expiry_date": placed_line.commitment_end}
+        for order in placed for placed_line in order.lines
+    ])
+    return placed
+
+
+def entitlement_type_of(line: CheckedLine) -> str:
+    return RESERVED_INSTANCE_ENTITLEMENT if line.item.is_reserved_instance else SOFTWARE_ENTITLEMENT
+
+
+# --- reading purchases ---------------------------------------------------------------------------
+
+RECURRING = "recurring"
+ONE_TIME = "one_time"
+
+
+def search_orders(
+    db: Session, *, principal: Principal, customer_id: str, billing_type: str | None = None,
+    billing_cycle: str | None = None,
+) -> Select:
+    customers.get_customer(db, principal=principal, customer_id=customer_id)
+    statement = select(Order).where(Order.customer_id == customer_id)
+    if billing_type:
+        kind = billing_type.strip().casefold().replace("-", "_")
+        if kind in (ONE_TIME, "onetime"):
+            statement = statement.where(Order.billing_cycle == ONE_TIME)
+        elif kind == RECURRING:
+            statement = statement.where(Order.billing_cycle != ONE_TIME)
+        else:
+            raise InvalidOrderFilter(f"billingType: '{billing_type}' is not one_time or recurring.", ["billingType"])
+    if billing_cycle:
+        cycle = canonical_billing_cycle(billing_cycle)
+        if cycle is None:
+            raise InvalidOrderFilter(f"billingCycle: '{billing_cycle}' is not a billing cycle.", ["billingCycle"])
+        statement = statement.where(Order.billing_cycle == cycle)
+    return statement.order_by(Order.created_at.desc(), Order.id)
+
+
+def lines_of_orders(db: Session, order_ids: Sequence[str]) -> dict[str, list[OrderLineItem]]:
+    found: dict[str, list[OrderLineItem]] = {order_id: [] for order_id in order_ids}
+    if order_ids:
+        statement = (select(OrderLineItem).where(OrderLineItem.order_id.in_(list(order_ids)))
+                     .order_by(OrderLineItem.order_id, OrderLineItem.line_item_number))
+        for line in db.scalars(statement):
+            found[line.order_id].append(line)
+    return found
+
+
+def get_order(db: Session, *, principal: Principal, customer_id: str, order_id: str) -> Order:
+    customers.get_customer(db, principal=principal, customer_id=customer_id)
+    order = db.get(Order, order_id)
+    if order is None or order.customer_id != customer_id:
+        raise OrderNotFound(f"Customer {customer_id} has no order {order_id}.", [order_id])
+    return order
+
+
+def search_subscriptions(db: Session, *, principal: Principal, customer_id: str) -> Select:
+    customers.get_customer(db, principal=principal, customer_id=customer_id)
+    return (select(Subscription).where(Subscription.customer_id == customer_id)
+            .order_by(Subscription.created_at.desc(), Subscription.id))
+
+
+def get_subscription(db: Session, *, principal: Principal, customer_id: str, subscription_id: str) -> Subscription:
+    customers.get_customer(db, principal=principal, customer_id=customer_id)
+    subscription = db.get(Subscription, subscription_id)
+    if subscription is None or subscription.customer_id != customer_id:
+        raise SubscriptionNotFound(f"Customer {customer_id} has no subscription {subscription_id}.",
+                                   [subscription_id])
+    return subscription
+
+
+def search_entitlements(
+    db: Session, *, principal: Principal, customer_id: str, entitlement_type: str | None = None
+) -> Select:
+    customers.get_customer(db, principal=principal, customer_id=customer_id)
+    statement = select(Entitlement).where(Entitlement.customer_id == customer_id)
+    if entitlement_type:
+        folded = {kind.casefold(): kind for kind in ENTITLEMENT_TYPES}
+        kind = folded.get(entitlement_type.strip().casefold())
+        if kind is None:
+            raise InvalidOrderFilter(
+                f"entitlementType: '{entitlement_type}' is not one of: {', '.join(ENTITLEMENT_TYPES)}.",
+                ["entitlementType"],
+            )
+        statement = statement.where(Entitlement.entitlement_type == kind)
+    return statement.order_by(Entitlement.created_at.desc(), Entitlement.id)

@@ -1,0 +1,290 @@
+"""Operator policies: every number and list the rules use, with the seed's value as its default.
+
+The programme changed these over time (the cancellation window became 30 days in 2021, the R1 market
+list was rewritten in 2019), so they are data. Nothing is cached between requests: a change takes
+effect on the next read. Other domains call the typed getters (`ri_excluded_markets(db)`, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from partnerdesk.accounts.service import Principal
+from partnerdesk.audit import service as audit
+from partnerdesk.core.markets import all_markets
+from partnerdesk.policies.errors import InvalidPolicyValue, UnknownPolicy
+from partnerdesk.policies.models import PolicySetting
+
+CLI_ACTOR = "cli"
+
+
+def _market_list(key: str) -> Callable[[Any], list[str]]:
+    def parse(value: Any) -> list[str]:
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").split() if part]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise InvalidPolicyValue(f'{key} is a list of market codes such as ["BR", "IN"].', [key])
+        codes = [item.strip().upper() for item in value]
+        unknown = [item for item, code in zip(value, codes, strict=True) if code not in all_markets()]
+        if unknown:
+            listed = ", ".join(f"'{item}'" for item in unknown)
+            raise InvalidPolicyValue(
+                f"{key}: {listed} {'is not a market' if len(unknown) == 1 else 'are not markets'}; "
+                "use ISO 3166-1 alpha-2 country codes such as BR or IN.",
+                unknown,
+            )
+        return sorted(set(codes))
+
+    return parse
+
+
+def _whole_number(key: str, minimum: int, maximum: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            raise InvalidPolicyValue(f"{key} is a whole number from {minimum} to {maximum}.", [key])
+        return value
+
+    return parse
+
+
+@dataclass(frozen=True)
+class PolicyDefinition:
+    key: str
+    rule: str
+    description: str
+    default: Any
+    # Checks a JSON value (or the CLI's text) and returns its canonical JSON form.
+    parse: Callable[[Any], Any]
+
+
+_DEFINITIONS = (
+    PolicyDefinition(
+        "ri_excluded_markets",
+        "R1",
+        "Markets where Azure Reserved Instances are not sold: the catalog hides them and carts and orders "
+        "holding one are refused.",
+        sorted(
+            [
+                "AR",
+                "AZ",
+                "BY",
+                "BR",
+                "CN",
+                "IN",
+                "ID",
+                "KZ",
+                "LI",
+                "MY",
+                "MX",
+                "RU",
+                "SA",
+                "ZA",
+                "KR",
+                "TW",
+                "TR",
+                "UA",
+            ]
+        ),
+        _market_list("ri_excluded_markets"),
+    ),
+    PolicyDefinition(
+        "download_link_days",
+        "R4",
+        "Days a download link stays valid after it is issued (whichever comes first with the limit).",
+        14,
+        _whole_number("download_link_days", 1, 3650),
+    ),
+    PolicyDefinition(
+        "download_link_max_downloads",
+        "R4",
+        "Downloads one link allows before it stops working (whichever comes first with the days).",
+        50,
+        _whole_number("download_link_max_downloads", 1, 1_000_000),
+    ),
+    PolicyDefinition(
+        "cancellation_window_days",
+        "R5",
+        "Days after the purchase during which an admin agent may cancel it, without fee; never after.",
+        60,
+        _whole_number("cancellation_window_days", 0, 3650),
+    ),
+    PolicyDefinition(
+        "cart_expiry_hours",
+        "R2",
+        "Hours an unpaid cart is kept before it expires (Partner Center keeps carts for 7 days).",
+        168,
+        _whole_number("cart_expiry_hours", 1, 8760),
+    ),
+)
+DEFINITIONS: dict[str, PolicyDefinition] = {definition.key: definition for definition in _DEFINITIONS}
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """A policy as it stands: its value, its default, and who last changed it (if anyone did)."""
+
+    key: str
+    rule: str
+    description: str
+    value: Any
+    default: Any
+    updated_at: datetime | None
+    updated_by: str | None
+
+    @property
+    def is_default(self) -> bool:
+        return self.updated_at is None
+
+
+def definition(key: str) -> PolicyDefinition:
+    found = DEFINITIONS.get(key.strip().lower())
+    if found is None:
+        raise UnknownPolicy(f"No policy named '{key}'; the policies are: {', '.join(DEFINITIONS)}.", [key])
+    return found
+
+
+def _view(definition_: PolicyDefinition, row: PolicySetting | None) -> PolicyView:
+    return PolicyView(
+        key=definition_.key,
+        rule=definition_.rule,
+        description=definition_.description,
+        value=row.value if row else definition_.default,
+        default=definition_.default,
+        updated_at=row.updated_at if row else None,
+        updated_by=row.updated_by if row else None,
+    )
+
+
+def list_policies(db: Session) -> list[PolicyView]:
+    rows = {row.key: row for row in db.scalars(select(PolicySetting))}
+    return [_view(item, rows.get(item.key)) for item in _DEFINITIONS]
+
+
+def get_policy(db: Session, key: str) -> PolicyView:
+    found = definition(key)
+    return _view(found, db.get(PolicySetting, found.key))
+
+
+def current_value(db: Session, key: str) -> Any:
+    """The value in force now: one primary-key read, never cached across requests."""
+    found = definition(key)
+    stored = db.scalar(select(PolicySetting.value).where(PolicySetting.key == found.key))
+    return found.default if stored is None else stored
+
+
+def set_policy(
+    db: Session,
+    *,
+    key: str,
+    value: Any,
+    principal: Principal | None,
+    now: datetime,
+    request_id: str | None = None,
+) -> PolicyView:
+    """Validates and stores a new value, and records old -> new in the activity log."""
+    found = definition(key)
+    new_value = found.parse(value)
+    row = db.get(PolicySetting, found.key)
+    old_value = row.value if row else found.default
+    actor = principal.email if principal else CLI_ACTOR
+    if row is None:
+        row = PolicySetting(key=found.key, value=new_value, updated_at=now, updated_by=actor)
+        db.add(row)
+    else:
+        row.value, row.updated_at, row.updated_by = new_value, now, actor
+    db.flush()
+    audit.record(
+        db,
+        principal=principal,
+        now=now,
+        action="policy.updated",
+        object_type="policy",
+        object_id=found.key,
+        request_id=request_id,
+        details={"old": old_value, "new": new_value},
+    )
+    return _view(found, row)
+
+
+def reset_policy(
+    db: Session, *, key: str, principal: Principal | None, now: datetime, request_id: str | None = None
+) -> PolicyView:
+    """Back to the seed's default (the stored row goes), recorded like any change."""
+    found = definition(key)
+    row = db.get(PolicySetting, found.key)
+    if row is not None:
+        old_value = row.value
+        db.delete(row)
+        db.flush()
+        audit.record(
+            db,
+            principal=principal,
+            now=now,
+            action="policy.updated",
+            object_type="policy",
+            object_id=found.key,
+            request_id=request_id,
+            details={"old": old_value, "new": found.default, "reset": True},
+        )
+    return _view(found, None)
+
+
+# Typed getters: what the other domains call.
+
+
+def ri_excluded_markets(db: Session) -> frozenset[str]:
+    """Rule R1: markets where Reserved Instances are not sold."""
+    return frozenset(current_value(db, "ri_excluded_markets"))
+
+
+def download_link_days(db: Session) -> int:
+    """Rule R4: days a download link lives."""
+    return int(current_value(db, "download_link_days"))
+
+
+def download_link_max_downloads(db: Session) -> int:
+    """Rule R4: downloads a link allows."""
+    return int(current_value(db, "download_link_max_downloads"))
+
+
+def cancellation_window_days(db: Session) -> int:
+    """Rule R5: days after a purchase during which it may be cancelled."""
+    return int(current_value(db, "cancellation_window_days"))
+
+
+def cart_expiry_hours(db: Session) -> int:
+    """Hours an unpaid cart lives."""
+    return int(current_value(db, "cart_expiry_hours"))
+
+
+def exclude_market(db: Session, *, country: str, principal: Principal | None, now: datetime) -> PolicyView:
+    """Adds a market to R1's list (no change, and no record, if it is already there)."""
+    current = list(current_value(db, "ri_excluded_markets"))
+    code = country.strip().upper()
+    if code in current:
+        return get_policy(db, "ri_excluded_markets")
+    return set_policy(
+        db, key="ri_excluded_markets", value=[*current, country], principal=principal, now=now
+    )
+
+
+def include_market(db: Session, *, country: str, principal: Principal | None, now: datetime) -> PolicyView:
+    """Takes a market off R1's list, so Reserved Instances are sold there again."""
+    current = list(current_value(db, "ri_excluded_markets"))
+    code = country.strip().upper()
+    if code not in current:
+        DEFINITIONS["ri_excluded_markets"].parse([country])  # an unknown code is an error, not a no-op
+        return get_policy(db, "ri_excluded_markets")
+    return set_policy(
+        db,
+        key="ri_excluded_markets",
+        value=[item for item in current if item != code],
+        principal=principal,
+        now=now,
+    )

@@ -1,0 +1,1 @@
+"""Azure subscriptions of customers, their registration for reservations, and Reserved Instance artifacts."""

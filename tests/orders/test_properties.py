@@ -1,0 +1,78 @@
+"""Property tests: whatever the cart, an order's total is the exact sum of its lines; no float carries money."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from partnerdesk.billing.models import InvoiceLineItem
+from partnerdesk.catalog.models import Availability
+from partnerdesk.orders.models import Order, OrderLineItem
+from tests.orders.factories import OFFICE_FR, RI_FR_1Y, RI_FR_3Y, VISIO_FR_ANNUAL, ri_line, software_line
+
+MONEY = re.compile(r"^-?\d+\.\d{2,4}$")
+# (catalog item, line builder): every kind of FR line the catalog sells.
+KINDS = {
+    OFFICE_FR: lambda quantity, number: software_line(OFFICE_FR, quantity=quantity, line_id=number),
+    VISIO_FR_ANNUAL: lambda quantity, number: {"id": number, "catalogItemId": VISIO_FR_ANNUAL, "quantity": quantity,
+                                               "billingCycle": "annual", "termDuration": "P1Y"},
+    RI_FR_1Y: lambda quantity, number: ri_line(RI_FR_1Y, quantity=quantity, line_id=number),
+    RI_FR_3Y: lambda quantity, number: ri_line(RI_FR_3Y, quantity=quantity, line_id=number, term="P3Y"),
+}
+prices = st.decimals(min_value=Decimal("0"), max_value=Decimal("99999.9999"), places=4, allow_nan=False,
+                     allow_infinity=False)
+carts = st.lists(st.tuples(st.sampled_from(sorted(KINDS)), st.integers(min_value=1, max_value=100)),
+                 min_size=1, max_size=6)
+
+
+def floats_in(value) -> list:
+    if isinstance(value, float):
+        return [value]
+    if isinstance(value, dict):
+        return [found for item in value.values() for found in floats_in(item)]
+    if isinstance(value, list):
+        return [found for item in value for found in floats_in(item)]
+    return []
+
+
+def _set_prices(desk, chosen: dict[str, Decimal]) -> None:
+    with desk.database.session() as db:
+        for catalog_item_id, price in chosen.items():
+            db.get(Availability, tuple(catalog_item_id.split(":"))).unit_price = price
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=carts, price_list=st.fixed_dictionaries({kind: prices for kind in KINDS}))
+def test_order_totals_are_the_exact_sum_of_their_lines(shop, desk, lines, price_list):
+    if not hasattr(shop, "_customer"):
+        shop._customer = shop.customer("FR")
+        shop.azure_subscription(shop._customer)
+    customer = shop._customer
+    _set_prices(desk, price_list)
+    body = shop.buy(customer, *[KINDS[kind](quantity, number) for number, (kind, quantity) in enumerate(lines)])
+    assert floats_in(body) == []
+    expected_total = sum((price_list[kind] * quantity for kind, quantity in lines), Decimal(0))
+    assert sum(Decimal(order["totalPrice"]) for order in body["orders"]) == expected_total
+    for order in body["orders"]:
+        assert order["currencyCode"] == "EUR" and MONEY.match(order["totalPrice"])
+        line_totals = [Decimal(line["totalPrice"]) for line in order["lineItems"]]
+        assert Decimal(order["totalPrice"]) == sum(line_totals, Decimal(0))
+        for line in order["lineItems"]:
+            assert MONEY.match(line["unitPrice"]) and MONEY.match(line["totalPrice"])
+            assert Decimal(line["unitPrice"]) * line["quantity"] == Decimal(line["totalPrice"])
+            assert Decimal(line["unitPrice"]) == price_list[line["offerId"]]
+    order_ids = [order["id"] for order in body["orders"]]
+    with desk.database.session(write=False) as db:
+        for order in db.scalars(select(Order).where(Order.id.in_(order_ids))):
+            stored_lines = db.scalars(select(OrderLineItem).where(OrderLineItem.order_id == order.id)).all()
+            assert isinstance(order.total_price, Decimal)
+            assert all(isinstance(line.total_price, Decimal) and isinstance(line.unit_price, Decimal)
+                       for line in stored_lines)
+            assert order.total_price == sum((line.total_price for line in stored_lines), Decimal(0))
+        charged = db.scalars(select(InvoiceLineItem.subtotal).where(InvoiceLineItem.order_id.in_(order_ids))).all()
+        assert all(isinstance(amount, Decimal) for amount in charged)
+        assert sum(charged, Decimal(0)) == expected_total
