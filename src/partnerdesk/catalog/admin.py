@@ -311,9 +311,7 @@ def update_sku(
     return sku
 
 
-def _price_fields(
-    product: Product, sku: Sku, data: AvailabilityUpdate, now: datetime, start_default: datetime
-) -> dict[str, Any]:
+def _price_fields(sku: Sku, data: AvailabilityUpdate, *, start_default: datetime) -> dict[str, Any]:
     currency = validation.currency(data.currency)
     cycle = validation.billing_plan(data.billing_plan)
     if cycle not in sku.supported_billing_cycles:
@@ -360,7 +358,7 @@ def create_availability(
 ) -> Availability:
     product = _product(db, product_id)
     sku = _sku(db, product_id, sku_id)
-    fields = _price_fields(product, sku, data, now, start_default=now)
+    fields = _price_fields(sku, data, start_default=now)
     fields["country"] = validation.market(data.country)
     fields["segment"] = validation.segment(data.segment)
     fields["term_duration"] = validation.term(
@@ -408,10 +406,10 @@ def update_availability(
     request_id: str | None = None,
 ) -> Availability:
     """New price, currency, billing plan or dates for one availability (its market and term stay)."""
-    product = _product(db, product_id)
+    _product(db, product_id)
     sku = _sku(db, product_id, sku_id)
     availability = _availability(db, product_id, sku_id, availability_id)
-    fields = _price_fields(product, sku, data, now, start_default=availability.effective_start)
+    fields = _price_fields(sku, data, start_default=availability.effective_start)
     old = _audit_view({key: getattr(availability, key) for key in fields})
     for key, value in fields.items():
         setattr(availability, key, value)
