@@ -122,8 +122,8 @@ def _product_fields(data: ProductUpdate) -> dict[str, Any]:
     type_id, sub_type_id = _product_type(data.product_type)
     return {
         "title": validation.text(data.title, "title", limit=200),
-        "description": data.description.strip(),
-        "publisher": data.publisher.strip(),
+        "description": validation.text(data.description, "description", limit=4000, required=False),
+        "publisher": validation.text(data.publisher, "publisher", limit=200, required=False),
         "product_type_id": type_id,
         "sub_type_id": sub_type_id,
     }
@@ -211,8 +211,8 @@ def _sku_fields(product: Product, data: SkuUpdate) -> dict[str, Any]:
     attributes = data.dynamic_attributes
     return {
         "title": validation.text(data.title, "title", limit=200),
-        "description": data.description.strip(),
-        "unit_of_measure": data.unit_of_measure.strip(),
+        "description": validation.text(data.description, "description", limit=4000, required=False),
+        "unit_of_measure": validation.text(data.unit_of_measure, "unitOfMeasure", limit=60, required=False),
         "min_quantity": data.minimum_quantity,
         "max_quantity": data.maximum_quantity,
         "supported_billing_cycles": ordered_cycles(cycles),
@@ -235,8 +235,10 @@ def _sku_fields(product: Product, data: SkuUpdate) -> dict[str, Any]:
         "file_types": [
             validation.text(item, "dynamicAttributes.fileTypes", limit=60) for item in attributes.file_types
         ],
-        "arm_sku_name": attributes.arm_sku_name.strip(),
-        "instance_series": attributes.instance_series.strip(),
+        "arm_sku_name": validation.text(attributes.arm_sku_name, "armSkuName", limit=80, required=False),
+        "instance_series": validation.text(
+            attributes.instance_series, "instanceSeries", limit=80, required=False
+        ),
         "regions": [
             validation.text(item, "dynamicAttributes.regions", limit=60).lower()
             for item in attributes.regions
@@ -328,7 +330,7 @@ def _price_fields(sku: Sku, data: AvailabilityUpdate, *, start_default: datetime
         "unit_price": validation.price(data.unit_price, "unitPrice"),
         "erp_price": validation.price(data.erp_price, "erpPrice") if data.erp_price else None,
         "billing_plan": cycle,
-        "tags": data.tags.strip(),
+        "tags": validation.text(data.tags, "tags", limit=200, required=False),
         "effective_start": start,
         "effective_end": end,
     }
