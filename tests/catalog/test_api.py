@@ -466,6 +466,15 @@ def test_perpetual_software_has_no_term_and_types_must_exist(actors, desk):
     )
     no_sub = operator.post("/v1/products", json={"title": "X", "productType": {"id": "Azure"}})
     assert no_sub.status_code == 400 and "subType" in no_sub.json()["description"]
+    nul = operator.post(
+        "/v1/products",
+        json={
+            "title": "X",
+            "description": "a\u0000b",
+            "productType": {"id": "Azure", "subType": {"id": "SQL"}},
+        },
+    )
+    assert nul.status_code == 400 and "NUL" in nul.json()["description"]
     taken = operator.post(
         "/v1/products",
         json={

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from partnerdesk.core.db import Base, unpooled_engine
 from partnerdesk.models import import_all_models
 
-OURS = ("catalog_products", "catalog_skus", "catalog_availabilities", "policies")
+OURS = ("catalog_products", "catalog_skus", "catalog_availabilities", "catalog_state", "policies")
 
 
 def test_migrated_schema_matches_the_models(database_url):

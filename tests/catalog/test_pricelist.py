@@ -185,3 +185,14 @@ def test_rows_of_one_product_must_agree_and_types_cannot_change(desk):
     assert (
         raised.value.data[1].startswith("line 4: ") and "is Software in the catalog" in raised.value.data[1]
     )
+
+
+def test_lines_the_csv_reader_cannot_parse_are_reported_not_crashed_on(desk):
+    huge = GOOD_ROWS[0].replace("16 cores", "x" * 200_000)
+    with pytest.raises(InvalidPriceList) as raised:
+        import_text(desk, "\n".join([HEADER, GOOD_ROWS[2], huge]) + "\n")
+    assert raised.value.data[0].startswith("line 3: not readable as CSV")
+    with pytest.raises(InvalidPriceList) as raised:
+        import_text(desk, HEADER + "\n" + GOOD_ROWS[0].replace("16 cores", "16\0cores") + "\n")
+    assert raised.value.data == ["line 2: SkuDescription must not contain NUL characters."]
+    assert count(desk, Availability) == 0

@@ -122,8 +122,8 @@ def _product_fields(data: ProductUpdate) -> dict[str, Any]:
     type_id, sub_type_id = _product_type(data.product_type)
     return {
         "title": validation.text(data.title, "title", limit=200),
-        "description": data.description.strip(),
-        "publisher": data.publisher.strip(),
+        "description": validation.text(data.description, "description", limit=4000, required=False),
+        "publisher": validation.text(data.publisher, "publisher", limit=200, required=False),
         "product_type_id": type_id,
         "sub_type_id": sub_type_id,
     }
@@ -211,8 +211,8 @@ def _sku_fields(product: Product, data: SkuUpdate) -> dict[str, Any]:
     attributes = data.dynamic_attributes
     return {
         "title": validation.text(data.title, "title", limit=200),
-        "description": data.description.strip(),
-        "unit_of_measure": data.unit_of_measure.strip(),
+        "description": validation.text(data.description, "description", limit=4000, required=False),
+        "unit_of_measure": validation.text(data.unit_of_measure, "unitOfMeasure", limit=60, required=False),
         "min_quantity": data.minimum_quantity,
         "max_quantity": data.maximum_quantity,
         "supported_billing_cycles": ordered_cycles(cycles),
@@ -235,8 +235,10 @@ def _sku_fields(product: Product, data: SkuUpdate) -> dict[str, Any]:
         "file_types": [
             validation.text(item, "dynamicAttributes.fileTypes", limit=60) for item in attributes.file_types
         ],
-        "arm_sku_name": attributes.arm_sku_name.strip(),
-        "instance_series": attributes.instance_series.strip(),
+        "arm_sku_name": validation.text(attributes.arm_sku_name, "armSkuName", limit=80, required=False),
+        "instance_series": validation.text(
+            attributes.instance_series, "instanceSeries", limit=80, required=False
+        ),
         "regions": [
             validation.text(item, "dynamicAttributes.regions", limit=60).lower()
             for item in attributes.regions
@@ -311,9 +313,7 @@ def update_sku(
     return sku
 
 
-def _price_fields(
-    product: Product, sku: Sku, data: AvailabilityUpdate, now: datetime, start_default: datetime
-) -> dict[str, Any]:
+def _price_fields(sku: Sku, data: AvailabilityUpdate, *, start_default: datetime) -> dict[str, Any]:
     currency = validation.currency(data.currency)
     cycle = validation.billing_plan(data.billing_plan)
     if cycle not in sku.supported_billing_cycles:
@@ -330,7 +330,7 @@ def _price_fields(
         "unit_price": validation.price(data.unit_price, "unitPrice"),
         "erp_price": validation.price(data.erp_price, "erpPrice") if data.erp_price else None,
         "billing_plan": cycle,
-        "tags": data.tags.strip(),
+        "tags": validation.text(data.tags, "tags", limit=200, required=False),
         "effective_start": start,
         "effective_end": end,
     }
@@ -360,7 +360,7 @@ def create_availability(
 ) -> Availability:
     product = _product(db, product_id)
     sku = _sku(db, product_id, sku_id)
-    fields = _price_fields(product, sku, data, now, start_default=now)
+    fields = _price_fields(sku, data, start_default=now)
     fields["country"] = validation.market(data.country)
     fields["segment"] = validation.segment(data.segment)
     fields["term_duration"] = validation.term(
@@ -408,10 +408,10 @@ def update_availability(
     request_id: str | None = None,
 ) -> Availability:
     """New price, currency, billing plan or dates for one availability (its market and term stay)."""
-    product = _product(db, product_id)
+    _product(db, product_id)
     sku = _sku(db, product_id, sku_id)
     availability = _availability(db, product_id, sku_id, availability_id)
-    fields = _price_fields(product, sku, data, now, start_default=availability.effective_start)
+    fields = _price_fields(sku, data, start_default=availability.effective_start)
     old = _audit_view({key: getattr(availability, key) for key in fields})
     for key, value in fields.items():
         setattr(availability, key, value)

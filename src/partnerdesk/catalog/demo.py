@@ -219,55 +219,61 @@ def _prices(product: DemoProduct, demo: DemoSku) -> list[tuple[str, str, str | N
     return upfront + monthly
 
 
+def _product(product: DemoProduct, now: datetime) -> Product:
+    return Product(
+        id=product.id,
+        title=product.title,
+        description=product.description,
+        product_type_id=product.type_id,
+        sub_type_id=product.sub_type_id,
+        publisher=PUBLISHER,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _availabilities(
+    product: DemoProduct, demo: DemoSku, start: datetime, now: datetime
+) -> list[Availability]:
+    return [
+        Availability(
+            product_id=product.id,
+            sku_id=demo.id,
+            id=f"{number:04d}",
+            country=country,
+            currency=currency,
+            term_duration=term,
+            billing_plan=plan,
+            unit_price=price,
+            effective_start=start,
+            updated_at=now,
+        )
+        for number, (country, currency, term, plan, price) in enumerate(_prices(product, demo), start=1)
+    ]
+
+
 def load(db: Session, now: datetime, log: Callable[[str], None]) -> None:
+    """Adds the demo products, SKUs and prices that are not there yet (prices start on January 1st)."""
     start = datetime(now.year, 1, 1, tzinfo=UTC)
     known_products = set(db.scalars(select(Product.id)))
-    known_skus = {(row.product_id, row.id) for row in db.execute(select(Sku.product_id, Sku.id))}
+    known_skus = {tuple(row) for row in db.execute(select(Sku.product_id, Sku.id))}
     known_prices = {
-        (row.product_id, row.sku_id, row.id)
+        tuple(row)
         for row in db.execute(select(Availability.product_id, Availability.sku_id, Availability.id))
     }
     added = 0
     for product in PRODUCTS:
         if product.id not in known_products:
-            db.add(
-                Product(
-                    id=product.id,
-                    title=product.title,
-                    description=product.description,
-                    product_type_id=product.type_id,
-                    sub_type_id=product.sub_type_id,
-                    publisher=PUBLISHER,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            db.add(_product(product, now))
             db.flush()
         for demo in product.skus:
             if (product.id, demo.id) not in known_skus:
                 db.add(_sku(product, demo, now))
                 db.flush()
-            for number, (country, currency, term, plan, price) in enumerate(
-                _prices(product, demo), start=1
-            ):
-                availability_id = f"{number:04d}"
-                if (product.id, demo.id, availability_id) in known_prices:
-                    continue
-                db.add(
-                    Availability(
-                        product_id=product.id,
-                        sku_id=demo.id,
-                        id=availability_id,
-                        country=country,
-                        currency=currency,
-                        term_duration=term,
-                        billing_plan=plan,
-                        unit_price=price,
-                        effective_start=start,
-                        updated_at=now,
-                    )
-                )
-                added += 1
+            for availability in _availabilities(product, demo, start, now):
+                if (availability.product_id, availability.sku_id, availability.id) not in known_prices:
+                    db.add(availability)
+                    added += 1
     db.flush()
     if added:
         log(f"demo catalog: {len(PRODUCTS)} products, {added} prices added")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerdesk.core.db import Base, MoneyAmount, UTCDateTime
@@ -96,3 +96,17 @@ class Availability(Base):
     @property
     def catalog_item_id(self) -> str:
         return f"{self.product_id}:{self.sku_id}:{self.id}"
+
+
+class CatalogState(Base):
+    """One row whose `version` database triggers bump on every write to the catalog tables.
+
+    Readers compare it to cache what they computed from the catalog; `epoch` is drawn when the
+    database is created, so a new database never passes for an old one at the same version.
+    """
+
+    __tablename__ = "catalog_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[str] = mapped_column(String(36))
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -184,21 +184,23 @@ class _Importer:
             check(validation.text, record["SkuTitle"], "SkuTitle", limit=200),
             check(validation.text, record["Publisher"], "Publisher", limit=200, required=False),
             check(validation.text, record["UnitOfMeasure"], "UnitOfMeasure", limit=60, required=False),
+            check(validation.text, record["SkuDescription"], "SkuDescription", limit=4000, required=False),
         )
         if all(ids):
             first = self.keys.setdefault(ids, line)
             if first != line:
                 reasons.append(f"duplicate key {':'.join(ids)}, first on line {first}.")
         if not reasons:
-            self._consistent(line, ids, kind, names, record, reasons)
+            self._consistent(line, ids, kind, names, reasons)
         if reasons:
             self.fail(line, reasons)
         else:
-            self._accept(line, ids, kind, names, record, price)
+            self._accept(line, ids, kind, names, price)
 
-    def _consistent(self, line, ids, kind, titles, record, reasons: list[str]) -> None:
+    def _consistent(self, line, ids, kind, names, reasons: list[str]) -> None:
+        """Every row of a product (and of a SKU) must describe it the same way as its first row."""
         product_id, sku_id, _availability_id = ids
-        product_values = (titles[0], titles[2], *kind)
+        product_values = (names[0], names[2], *kind)
         known = self.catalog_types.get(product_id)
         if known is not None and known[0] != kind[0]:
             reasons.append(
@@ -210,7 +212,7 @@ class _Importer:
                 f"ProductTitle, Publisher or ProductType of product {product_id} differ from "
                 f"line {seen.line}."
             )
-        sku_values = (titles[1], record["SkuDescription"].strip(), titles[3])
+        sku_values = (names[1], names[4], names[3])
         seen_sku = self.skus.setdefault((product_id, sku_id), _Seen(line, sku_values))
         if seen_sku.values != sku_values:
             reasons.append(
@@ -218,7 +220,7 @@ class _Importer:
                 f"{seen_sku.line}."
             )
 
-    def _accept(self, line, key, kind, titles, record, price) -> None:
+    def _accept(self, line, key, kind, names, price) -> None:
         product_id, sku_id, availability_id = key
         now = self.now
         # A product and a SKU are written with the first row that names them.
@@ -226,9 +228,9 @@ class _Importer:
             self.pending_products.append(
                 {
                     "id": product_id,
-                    "title": titles[0],
+                    "title": names[0],
                     "description": "",
-                    "publisher": titles[2],
+                    "publisher": names[2],
                     "product_type_id": kind[0],
                     "sub_type_id": kind[1],
                     "created_at": now,
@@ -241,9 +243,9 @@ class _Importer:
                 {
                     "product_id": product_id,
                     "id": sku_id,
-                    "title": titles[1],
-                    "description": record["SkuDescription"].strip(),
-                    "unit_of_measure": titles[3],
+                    "title": names[1],
+                    "description": names[4],
+                    "unit_of_measure": names[3],
                     "min_quantity": 1,
                     "max_quantity": 1000,
                     "supported_billing_cycles": [],
@@ -336,6 +338,26 @@ class _Importer:
                     break
 
 
+def _read_rows(
+    reader, header: list[str], importer: _Importer, progress: Callable[[int], None] | None
+) -> None:
+    positions = [(name, header.index(name)) for name in COLUMNS]
+    for values in reader:
+        line = reader.line_num
+        if not any(value.strip() for value in values):
+            continue
+        importer.report.rows += 1
+        if len(values) != len(header):
+            importer.fail(line, [f"{len(values)} fields where the header has {len(header)}."])
+        else:
+            importer.row(line, {name: values[index] for name, index in positions})
+        if progress is not None and importer.report.rows % 1000 == 0:
+            progress(importer.report.rows)
+        if len(importer.errors) >= MAX_REPORTED_ERRORS:
+            importer.errors.append(f"stopped reading after {MAX_REPORTED_ERRORS} bad rows.")
+            return
+
+
 def import_price_list(
     db: Session,
     lines: Iterable[str],
@@ -351,7 +373,12 @@ def import_price_list(
     bad; the caller must then roll back (the CLI's and the API's sessions do).
     """
     reader = csv.reader(lines)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise InvalidPriceList(
+            f"The price list's header is not readable as CSV ({error}).", ["line 1"]
+        ) from None
     if header is None:
         raise InvalidPriceList("The price list is empty; it needs a header line.", ["line 1: no header"])
     header = [name.strip().lstrip("\ufeff") for name in header]
@@ -361,22 +388,12 @@ def import_price_list(
             f"The price list lacks column(s) {', '.join(missing)}; nothing was imported.",
             [f"line 1: missing column {name}" for name in missing],
         )
-    positions = [(name, header.index(name)) for name in COLUMNS]
     importer = _Importer(db, now)
-    for values in reader:
-        line = reader.line_num
-        if not any(value.strip() for value in values):
-            continue
-        importer.report.rows += 1
-        if len(values) != len(header):
-            importer.fail(line, [f"{len(values)} fields where the header has {len(header)}."])
-        else:
-            importer.row(line, {name: values[index] for name, index in positions})
-        if progress is not None and importer.report.rows % 1000 == 0:
-            progress(importer.report.rows)
-        if len(importer.errors) >= MAX_REPORTED_ERRORS:
-            importer.errors.append(f"stopped reading after {MAX_REPORTED_ERRORS} bad rows.")
-            break
+    try:
+        _read_rows(reader, header, importer, progress)
+    except csv.Error as error:
+        # The csv module gives up on a line it cannot parse (a NUL byte, a field over its size limit).
+        importer.fail(reader.line_num, [f"not readable as CSV ({error}); reading stopped here."])
     if not importer.errors:
         importer.finish()
     if importer.errors:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from partnerdesk.catalog.models import Availability, Product, Sku
+from partnerdesk.catalog.models import Availability, CatalogState, Product, Sku
 from partnerdesk.catalog.vocabulary import AZURE, TargetView
 
 PRODUCT_COLUMNS = (
@@ -228,3 +228,21 @@ def availabilities_of(
 def availability_row(db: Session, product_id: str, sku_id: str, availability_id: str) -> Row | None:
     statement = select(*AVAILABILITY_COLUMNS).where(*_availability_key(product_id, sku_id, availability_id))
     return db.execute(statement).first()
+
+
+def catalog_stamp(db: Session) -> tuple[str, int]:
+    """The database's (epoch, version): triggers bump the version on every catalog write."""
+    row = db.execute(select(CatalogState.epoch, CatalogState.version).where(CatalogState.id == 1)).first()
+    return (row[0], row[1]) if row else ("", -1)
+
+
+def next_price_change(db: Session, country: str, now: datetime) -> datetime | None:
+    """The first moment after `now` when a price of `country` starts or ends: what is on sale may change."""
+    starts = select(func.min(Availability.effective_start)).where(
+        Availability.country == country, Availability.effective_start > now
+    )
+    ends = select(func.min(Availability.effective_end)).where(
+        Availability.country == country, Availability.effective_end > now
+    )
+    moments = [moment for moment in (db.scalar(starts), db.scalar(ends)) if moment is not None]
+    return min(moments, default=None)

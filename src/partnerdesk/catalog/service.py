@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.service import Principal
 from partnerdesk.catalog import repository, vocabulary
+from partnerdesk.catalog.cache import PRODUCT_PAGES
 from partnerdesk.catalog.errors import (
     AvailabilityNotFound,
     CatalogItemNotFound,
@@ -218,7 +219,7 @@ def products_for_market(
     country = market(country)
     if is_reserved_instance(view.product_type_id) and not reserved_instances_sold_in(db, country):
         return Page(total_count=0, rows=[], offset=page.offset, size=page.size)
-    total, rows = repository.products_on_sale(
+    total, rows = PRODUCT_PAGES.page(
         db, view=view, country=country, now=now, offset=page.offset, size=page.size
     )
     return Page(total_count=total, rows=rows, offset=page.offset, size=page.size)

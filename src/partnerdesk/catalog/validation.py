@@ -159,6 +159,9 @@ def quantities(minimum: int, maximum: int) -> None:
 
 def text(value: str, field: str, *, limit: int, required: bool = True) -> str:
     cleaned = value.strip()
+    if "\x00" in cleaned:
+        # PostgreSQL cannot store a NUL in text, and no title or description needs one.
+        raise InvalidCatalogEntry(f"{field} must not contain NUL characters.", [field])
     if required and not cleaned:
         raise InvalidCatalogEntry(f"{field} must not be blank.", [field])
     if len(cleaned) > limit:

@@ -1,0 +1,76 @@
+"""A process-wide cache of the product pages of a market: the customer's catalog is the hottest read.
+
+An entry is used only while three things hold, so it is never stale:
+- the catalog is unchanged: database triggers bump `catalog_state.version` on every write, from
+  any process (API, CLI import, another app server), and each request reads it first;
+- the time has not reached the next moment a price of that market starts or ends;
+- the database is the same one (its URL and the epoch drawn when it was created).
+Rule R1's policy is not cached: callers apply it before asking.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from partnerdesk.catalog import repository
+from partnerdesk.catalog.vocabulary import TargetView
+
+
+@dataclass(frozen=True)
+class _Entry:
+    version: int
+    computed_at: datetime
+    valid_until: datetime | None
+    total: int
+    rows: tuple[tuple, ...]
+
+    def serves(self, version: int, now: datetime) -> bool:
+        return (
+            self.version == version
+            and self.computed_at <= now
+            and (self.valid_until is None or now < self.valid_until)
+        )
+
+
+class ProductPages:
+    def __init__(self, capacity: int = 256) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def page(
+        self, db: Session, *, view: TargetView, country: str, now: datetime, offset: int, size: int
+    ) -> tuple[int, Sequence[tuple]]:
+        """`repository.products_on_sale(...)`, from the cache when the entry still holds."""
+        # The version is read before the catalog: an entry may then be older than its data, never newer.
+        epoch, version = repository.catalog_stamp(db)
+        key = (str(db.get_bind().url), epoch, country, view.name, offset, size)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+        if entry is not None and entry.serves(version, now):
+            return entry.total, entry.rows
+        total, rows = repository.products_on_sale(
+            db, view=view, country=country, now=now, offset=offset, size=size
+        )
+        entry = _Entry(version, now, repository.next_price_change(db, country, now), total, tuple(rows))
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+        return entry.total, entry.rows
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+PRODUCT_PAGES = ProductPages()
