@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -45,6 +47,22 @@ def _optional_domain_routers() -> list:
     return api_routers()
 
 
+def _lifespan(desk: Desk):
+    """Runs the job worker in a background thread while the app serves, when the settings ask for it."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not desk.settings.run_worker:
+            yield
+            return
+        from partnerdesk.jobs.worker import background_worker
+
+        with background_worker(desk, poll_seconds=desk.settings.worker_poll_seconds):
+            yield
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, desk: Desk | None = None) -> FastAPI:
     settings = settings or (desk.settings if desk else Settings())
     desk = desk or Desk.from_settings(settings, clock=clock)
@@ -55,6 +73,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        lifespan=_lifespan(desk),
     )
     app.state.desk = desk
     install_error_handlers(app)

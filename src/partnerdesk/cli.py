@@ -149,6 +149,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     demo: Annotated[bool, typer.Option("--demo", help="Load demo data when the database is empty.")] = False,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    job_worker: Annotated[bool | None, typer.Option(
+        "--job-worker/--no-job-worker", help="Also run background jobs (webhook deliveries); on by default.",
+    )] = None,
 ) -> None:
     """Serve the portal and the API."""
     import os
@@ -157,6 +160,11 @@ def serve(
 
     os.environ.setdefault("PARTNERDESK_HOST", host)
     os.environ.setdefault("PARTNERDESK_PORT", str(port))
+    # Each app process then runs a job worker thread; `partnerdesk worker` runs them on their own instead.
+    if job_worker is None:
+        os.environ.setdefault("PARTNERDESK_RUN_WORKER", "1")
+    else:
+        os.environ["PARTNERDESK_RUN_WORKER"] = "1" if job_worker else "0"
     desk = open_desk()
     if demo:
         from partnerdesk.demo import database_is_empty, load_demo

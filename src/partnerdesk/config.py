@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     # Extra routes used only by the benchmarks in bench/ (a constant and a naive INSERT).
     bench_routes: bool = False
+    # Run the background job worker (webhook deliveries) inside the app process; `serve` turns it on.
+    run_worker: bool = False
+    worker_poll_seconds: float = 1.0
 
     @property
     def resolved_database_url(self) -> str:

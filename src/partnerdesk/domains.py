@@ -5,15 +5,29 @@ from __future__ import annotations
 import importlib
 
 # Modules holding tables, imported before Alembic or the tests read `Base.metadata`.
-MODEL_MODULES: tuple[str, ...] = ()
+MODEL_MODULES: tuple[str, ...] = (
+    "partnerdesk.jobs.models",
+    "partnerdesk.webhooks.models",
+)
 # Modules with `router`, in the order they appear in the OpenAPI document.
-API_MODULES: tuple[str, ...] = ()
+API_MODULES: tuple[str, ...] = (
+    "partnerdesk.webhooks.api",
+)
 # Typer apps added to the CLI: (module with `app`, command name).
-CLI_MODULES: tuple[tuple[str, str], ...] = ()
+CLI_MODULES: tuple[tuple[str, str], ...] = (
+    ("partnerdesk.jobs.cli", "jobs"),
+    ("partnerdesk.jobs.worker_cli", "worker"),
+    ("partnerdesk.webhooks.cli", "webhooks"),
+)
 
 
 # Functions `load(db, now, log)` that add a domain's demo data idempotently, in this order.
 DEMO_LOADERS: tuple[str, ...] = ()
+
+# Background job handlers: (job kind, "module.function" called as `handler(desk, job)`).
+JOB_HANDLERS: tuple[tuple[str, str], ...] = (
+    ("webhook.deliver", "partnerdesk.webhooks.delivery.deliver"),
+)
 
 
 def api_routers() -> list:
@@ -22,6 +36,15 @@ def api_routers() -> list:
 
 def cli_apps() -> list[tuple[object, str]]:
     return [(importlib.import_module(module).app, name) for module, name in CLI_MODULES]
+
+
+def _resolve(dotted: str):
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def job_handlers() -> dict:
+    return {kind: _resolve(dotted) for kind, dotted in JOB_HANDLERS}
 
 
 def demo_loaders() -> list:
