@@ -55,6 +55,8 @@ def send(request: OutgoingRequest, *, timeout: httpx.Timeout = TIMEOUT) -> Attem
         error = f"timed out ({type(exc).__name__})"
     except httpx.HTTPError as exc:
         error = f"request failed: {type(exc).__name__}: {str(_innermost(exc))[:200]}"
+    except (httpx.InvalidURL, ValueError) as exc:  # e.g. a host name the IDNA codec refuses
+        error = f"invalid URL: {type(exc).__name__}"
     duration_ms = int((time.monotonic() - started) * 1000)
     if status_code is not None and not 200 <= status_code < 300:
         error = f"HTTP {status_code}"

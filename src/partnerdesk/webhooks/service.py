@@ -8,12 +8,14 @@ publishes nothing and a committed one is delivered even if the process dies righ
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from cryptography.fernet import Fernet
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
@@ -71,6 +73,8 @@ def normalise_url(url: str, *, field: str = "url") -> str:
             problem = "must start with http:// or https://"
         elif not parts.hostname:
             problem = "needs a host name"
+        elif not _is_valid_host(candidate, parts.hostname):
+            problem = "has a host name that is not valid"
         elif parts.username is not None or parts.password is not None:
             problem = "must not contain a user name or password; the signature authenticates the desk"
         elif any(character.isspace() or ord(character) < 32 for character in candidate):
@@ -98,6 +102,21 @@ def normalise_event_types(names: list[str], *, field: str = "eventTypes") -> lis
     if not cleaned:
         raise InvalidInput(f"{field} must name at least one event type.", [field])
     return cleaned
+
+
+def _is_valid_host(url: str, host: str) -> bool:
+    """An IP address, or a name that encodes to ASCII for DNS as the HTTP client will need it."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        host.encode("idna")
+        httpx.URL(url)
+    except (UnicodeError, httpx.InvalidURL):
+        return False
+    return True
 
 
 def _url_origin(url: str) -> str:
