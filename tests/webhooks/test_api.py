@@ -300,3 +300,30 @@ def test_a_delivery_status_filter_must_be_known(actors):
     created = create_endpoint(admin, URL)
     response = admin.get(f"/v1/webhooks/{created['id']}/deliveries?status=lost")
     assert response.status_code == 400 and "status" in response.json()["description"]
+
+
+@pytest.mark.parametrize("webhook_id", ["not-an-id", "%00", "x" * 500, str(uuid.uuid4()).upper()])
+def test_odd_ids_are_simply_not_found(actors, webhook_id):
+    admin = actors(Role.admin_agent)
+    create_endpoint(admin, URL)
+    for method, path, body in routes(webhook_id):
+        if webhook_id in path:
+            response = admin.request(method, path, json=body)
+            assert response.status_code == 404, (method, path, response.text)
+
+
+def test_a_description_with_control_characters_is_refused(actors, desk):
+    admin = actors(Role.admin_agent)
+    response = admin.post("/v1/webhooks", json={"url": URL, "eventTypes": ["order.created"],
+                                                "description": "ERP\x00"})
+    assert response.status_code == 400 and "description" in response.json()["description"]
+    created = create_endpoint(admin, URL, description="Line one\nline two")
+    assert created["description"] == "Line one\nline two"
+    patched = admin.patch(f"/v1/webhooks/{created['id']}", json={"description": "\x07"})
+    assert patched.status_code == 400
+    assert count(desk, WebhookEndpoint) == 1
+
+
+def test_the_webhooks_routes_are_documented(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/webhooks", "/v1/webhooks/{webhookId}", "/v1/webhooks/{webhookId}/deliveries"} <= set(paths)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -119,6 +120,20 @@ def _is_valid_host(url: str, host: str) -> bool:
     return True
 
 
+def _clean_description(text: str) -> str:
+    if any(ord(character) < 32 and character not in "\t\n\r" for character in text):
+        raise InvalidInput("description must not contain control characters.", ["description"])
+    return text.strip()
+
+
+def _is_id(value: str) -> bool:
+    # Ids are UUIDs; anything else (including NUL bytes PostgreSQL would refuse) is simply not found.
+    try:
+        return len(value) == 36 and str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
 def _url_origin(url: str) -> str:
     # The activity log keeps only the origin: paths and queries of webhook URLs often carry tokens.
     parts = urlsplit(url)
@@ -167,7 +182,7 @@ def create_endpoint(
     endpoint = WebhookEndpoint(
         partner_id=partner_id,
         url=url,
-        description=data.description.strip(),
+        description=_clean_description(data.description),
         event_types=event_types,
         is_active=True,
         secret_ciphertext=_box(keyring).encrypt(secret.encode()).decode(),
@@ -185,9 +200,11 @@ def get_endpoint(
     db: Session, *, principal: Principal, endpoint_id: str, for_update: bool = False
 ) -> WebhookEndpoint:
     """The endpoint, if it belongs to the caller's partner; anyone else's is simply not found."""
-    endpoint = db.get(WebhookEndpoint, endpoint_id, with_for_update=for_update)
+    endpoint = None
+    if _is_id(endpoint_id):
+        endpoint = db.get(WebhookEndpoint, endpoint_id, with_for_update=for_update)
     if endpoint is None or endpoint.deleted_at is not None or endpoint.partner_id != principal.partner_id:
-        raise NotFound(f"No webhook endpoint with id {endpoint_id}.", [endpoint_id])
+        raise NotFound(f"No webhook endpoint with id {endpoint_id[:64]}.", [endpoint_id[:64]])
     return endpoint
 
 
@@ -242,7 +259,7 @@ def update_endpoint(
         endpoint.event_types = normalise_event_types(changes.event_types)
         details["eventTypes"] = endpoint.event_types
     if "description" in given:
-        endpoint.description = changes.description.strip()
+        endpoint.description = _clean_description(changes.description)
     if "active" in given:
         endpoint.is_active = changes.active
         details["active"] = changes.active
@@ -406,12 +423,13 @@ def delivery_progress(db: Session, deliveries: list[WebhookDelivery]) -> dict[st
     progress = {}
     for delivery in deliveries:
         status, next_attempt_at = delivery.status, None
-        state = states.get(delivery.job_id) if status is DeliveryStatus.pending else None
-        if state is not None and state.status is JobStatus.dead:
-            # The job gave up without the delivery hearing of it (its last worker vanished).
-            status = DeliveryStatus.failed
-        elif state is not None:
-            next_attempt_at = state.run_after
+        if status is DeliveryStatus.pending:
+            state = states.get(delivery.job_id)
+            if state is None or state.status is JobStatus.dead:
+                # The job gave up without the delivery hearing of it (its last worker vanished).
+                status = DeliveryStatus.failed
+            else:
+                next_attempt_at = state.run_after
         progress[delivery.id] = DeliveryProgress(status=status, next_attempt_at=next_attempt_at,
                                                  attempts=attempts[delivery.id])
     return progress
@@ -423,9 +441,9 @@ def retry_delivery(
 ) -> WebhookDelivery:
     """Sends a failed or cancelled delivery again, with a fresh set of attempts (the same webhook-id)."""
     endpoint = get_endpoint(db, principal=principal, endpoint_id=endpoint_id)
-    delivery = db.get(WebhookDelivery, delivery_id, with_for_update=True)
+    delivery = db.get(WebhookDelivery, delivery_id, with_for_update=True) if _is_id(delivery_id) else None
     if delivery is None or delivery.endpoint_id != endpoint.id:
-        raise NotFound(f"No delivery with id {delivery_id} for this endpoint.", [delivery_id])
+        raise NotFound(f"No delivery with id {delivery_id[:64]} for this endpoint.", [delivery_id[:64]])
     if not endpoint.is_active:
         raise EndpointInactive(f"Webhook endpoint {endpoint_id} is paused; activate it first.", [endpoint_id])
     status = delivery_progress(db, [delivery])[delivery.id].status
@@ -512,6 +530,10 @@ def record_attempt(
 
     A 410 Gone answer means the receiver wants no more webhooks: the endpoint is paused.
     """
+    if outcome.status_code == GONE:
+        # Lock the endpoint before the delivery, in the order pausing and deleting take them.
+        endpoint_id = db.scalar(select(WebhookDelivery.endpoint_id).where(WebhookDelivery.id == delivery_id))
+        db.get(WebhookEndpoint, endpoint_id, with_for_update=True)
     delivery = db.get(WebhookDelivery, delivery_id, with_for_update=True)
     delivery.attempt_count += 1
     db.add(WebhookAttempt(
