@@ -272,6 +272,16 @@ def test_event_types_are_listed(actors):
     names = {item["name"]: item["subscribable"] for item in body["items"]}
     assert names == {"order.created": True, "order.cancelled": True, "entitlement.revoked": True,
                      "webhook.test": False}
+    examples = {item["name"]: item["example"] for item in body["items"]}
+    assert examples["order.created"]["order"]["totalPrice"] == "2469.12"
+    assert examples["entitlement.revoked"]["subscriptionId"]
+
+
+def test_paging_parameters_out_of_range_are_400(actors):
+    admin = actors(Role.admin_agent)
+    for query in ("offset=100000000000000000000", "offset=-1", "size=0", "size=501"):
+        response = admin.get(f"/v1/webhooks?{query}")
+        assert response.status_code == 400, (query, response.text)
 
 
 def test_a_partner_has_a_bounded_number_of_endpoints(actors, desk):

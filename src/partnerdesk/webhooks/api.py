@@ -70,13 +70,25 @@ def _delivery_out(ctx: RequestContext, delivery: WebhookDelivery) -> DeliveryOut
 
 @router.get("/eventtypes", response_model=Collection[EventTypeOut])
 def list_event_types(ctx: RequestContext = allow(*ADMINS)) -> Collection[EventTypeOut]:
-    items = [EventTypeOut(name=event.name, description=event.description, subscribable=event.subscribable)
-             for event in EVENT_TYPES.values()]
+    items = [EventTypeOut(name=event.name, description=event.description, subscribable=event.subscribable,
+                          example=event.example) for event in EVENT_TYPES.values()]
     return Collection[EventTypeOut](total_count=len(items), items=items)
 
 
 @router.post("", status_code=201, response_model=EndpointWithSecretOut)
 def create_webhook(body: EndpointIn, ctx: RequestContext = allow(*ADMINS)) -> JSONResponse:
+    """Adds an endpoint; the answer holds its signing secret, shown this once.
+
+    Each event is POSTed as JSON `{"type", "timestamp", "data"}` with the Standard Webhooks
+    headers `webhook-id` (the same on every retry: drop duplicates by it), `webhook-timestamp`
+    (Unix seconds) and `webhook-signature` (`v1,<base64>`; two space-separated signatures for
+    a day after a rotation). To verify, compute HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{raw body}`
+    keyed with the base64-decoded part of the secret after `whsec_`, compare it in constant time
+    with each signature, and refuse timestamps more than five minutes away; in Python,
+    `partnerdesk.webhooks.signing.verify(secret, headers, raw_body, now=...)` does all of it.
+    Answer 2xx within 10 seconds; anything else is retried for about three days (5 s, 5 min,
+    30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h), and 410 Gone pauses the endpoint.
+    """
     def change() -> tuple[WebhookEndpoint, str]:
         return service.create_endpoint(ctx.db, principal=ctx.principal, keyring=ctx.desk.keyring, data=body,
                                        now=ctx.now, request_id=ctx.request_id)

@@ -1,14 +1,40 @@
-"""The event types the desk publishes. Adding one is one line here, then a `publish_event` call."""
+"""The event types the desk publishes. Adding one is an entry here, then a `publish_event` call.
+
+Conventions for an event's `data` (what `publish_event(..., data=...)` receives):
+- camelCase keys and the Partner Center shapes the REST API already returns;
+- the ids a receiver needs first (`customerId`, `orderId`, ...), then the resource as
+  `GET` returns it, so a receiver rarely has to call back;
+- money as strings with a `currencyCode` (`core.money.money_str`), times as ISO 8601 UTC;
+- never a secret: no product key, no download link, no token. Receivers fetch those
+  through the API, where access is checked and recorded.
+The example of each type is served by `GET /v1/webhooks/eventtypes`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+_CUSTOMER = "2f4e1c7a-9b0d-4c55-8e21-6a3b7d9f0e12"
+_ORDER = "8d1b6f3e-2c4a-4f9e-b7d5-0a1c2e3f4b5d"
+_SUBSCRIPTION = "c3a9e7d1-5b2f-4e8a-9c6d-1f0e2b3a4d5c"
+_ORDER_RESOURCE = {
+    "id": _ORDER,
+    "status": "completed",
+    "creationDate": "2026-11-24T10:00:00Z",
+    "currencyCode": "EUR",
+    "totalPrice": "2469.12",
+    "lineItems": [{"lineItemNumber": 0, "offerId": "DZH318Z0BXQ7:0001:0003", "quantity": 2,
+                   "subscriptionId": _SUBSCRIPTION}],
+}
 
 
 @dataclass(frozen=True)
 class EventType:
     name: str
     description: str
+    # An illustrative `data` object, documented to receivers.
+    example: dict[str, Any] = field(default_factory=dict)
     # False for events an endpoint cannot subscribe to, such as the test ping.
     subscribable: bool = True
 
@@ -18,11 +44,31 @@ TEST_EVENT = "webhook.test"
 EVENT_TYPES: dict[str, EventType] = {
     event.name: event
     for event in (
-        EventType("order.created", "An order was placed and charged to the partner's billing."),
-        EventType("order.cancelled", "Order line items were cancelled (rule R5); the partner was credited."),
-        EventType("entitlement.revoked", "A product key was revoked and the download links of its purchase "
-                                         "stopped working."),
-        EventType(TEST_EVENT, "A test ping, sent on request to one endpoint.", subscribable=False),
+        EventType(
+            "order.created",
+            "An order was placed and charged to the partner's billing.",
+            {"customerId": _CUSTOMER, "orderId": _ORDER, "order": _ORDER_RESOURCE},
+        ),
+        EventType(
+            "order.cancelled",
+            "Order line items were cancelled (rule R5); the partner was credited.",
+            {"customerId": _CUSTOMER, "orderId": _ORDER, "lineItemNumbers": [0],
+             "reason": "Bought by mistake", "creditAmount": "2469.12", "currencyCode": "EUR",
+             "order": {**_ORDER_RESOURCE, "status": "cancelled"}},
+        ),
+        EventType(
+            "entitlement.revoked",
+            "A product key was revoked and the download links of its purchase stopped working.",
+            {"customerId": _CUSTOMER, "orderId": _ORDER, "lineItemNumber": 0, "subscriptionId": _SUBSCRIPTION,
+             "productId": "DG7GMGF0FKZV", "skuId": "0001", "reason": "order.cancelled"},
+        ),
+        EventType(
+            TEST_EVENT,
+            "A test ping, sent on request to one endpoint.",
+            {"webhookId": "5b7e2d1c-3a4f-4e6b-8c9d-0e1f2a3b4c5d",
+             "message": "A test event from Partner Desk."},
+            subscribable=False,
+        ),
     )
 }
 

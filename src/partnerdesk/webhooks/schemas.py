@@ -119,3 +119,4 @@ class EventTypeOut(ResponseModel):
     name: str
     description: str
     subscribable: bool
+    example: dict[str, Any] = Field(description="An example of the event's `data` object.")
