@@ -492,9 +492,13 @@ def _signing_secrets(endpoint: WebhookEndpoint, keyring: KeyRing, now: datetime)
 
 
 def prepare_attempt(
-    db: Session, *, keyring: KeyRing, delivery_id: str, now: datetime
+    db: Session, *, keyring: KeyRing, delivery_id: str, now: datetime, signed_at: datetime
 ) -> OutgoingRequest | None:
-    """The signed request for the next attempt, or None when there is nothing (left) to send."""
+    """The signed request for the next attempt, or None when there is nothing (left) to send.
+
+    `now` is the desk's time (moved by the sandbox test clock); `signed_at` is the wall
+    clock, because receivers check `webhook-timestamp` against their own clocks.
+    """
     delivery = db.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.status is not DeliveryStatus.pending:
         return None
@@ -506,7 +510,7 @@ def prepare_attempt(
     event = db.get(WebhookEvent, delivery.event_id)
     body = envelope(event)
     headers = signing.signed_headers(_signing_secrets(endpoint, keyring, now), message_id=event.id,
-                                     timestamp=int(now.timestamp()), body=body)
+                                     timestamp=int(signed_at.timestamp()), body=body)
     return OutgoingRequest(delivery_id=delivery.id, url=endpoint.url, body=body, headers=headers)
 
 
