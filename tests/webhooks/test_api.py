@@ -147,6 +147,15 @@ def test_a_bad_url_is_a_clear_400_and_nothing_is_written(actors, desk, url):
 
 
 @pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8080/hooks", "https://[::1]:8443/hooks", "https://exämple.example/hooks",
+     "https://hooks.example.com/catch/123/abc/?source=partnerdesk", "  https://erp.fabrikam.example/hooks  "],
+)
+def test_http_and_https_urls_are_accepted(actors, url):
+    assert create_endpoint(actors(Role.admin_agent), url)["url"] == url.strip()
+
+
+@pytest.mark.parametrize(
     ("event_types", "code"),
     [
         (["order.shipped"], 5001),
