@@ -321,7 +321,7 @@ def test_a_delivery_status_filter_must_be_known(actors):
     assert response.status_code == 400 and "status" in response.json()["description"]
 
 
-@pytest.mark.parametrize("webhook_id", ["not-an-id", "%00", "x" * 500, str(uuid.uuid4()).upper()])
+@pytest.mark.parametrize("webhook_id", ["not-an-id", "x" * 500, "3C4002F0-7C82-4B88-A677-554D04E66378"])
 def test_odd_ids_are_simply_not_found(actors, webhook_id):
     admin = actors(Role.admin_agent)
     create_endpoint(admin, URL)
