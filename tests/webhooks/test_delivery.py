@@ -347,3 +347,18 @@ def test_the_worker_inside_the_app_delivers_without_being_called(settings, clock
             verify(endpoint["secret"], request.headers, request.body, now=clock.now())
     finally:
         desk.database.dispose()
+
+
+def test_with_the_sandbox_clock_moved_the_signature_still_carries_the_wall_clock(desk, admin, partner_id,
+                                                                                  receiver, clock):
+    from partnerdesk.sandbox import service as sandbox
+
+    endpoint = create_endpoint(admin, receiver.url)
+    with desk.database.session() as db:
+        test_clock = sandbox.advance(db, clock, sandbox=True, days=30)
+        webhooks.publish_event(db, partner_id=partner_id, event_type="order.created", data={"orderId": "o-1"},
+                               now=test_clock.now())
+    assert deliver_due(desk) == 1
+    [request] = receiver.requests
+    verify(endpoint["secret"], request.headers, request.body, now=clock.now())
+    assert json.loads(request.body)["timestamp"] == "2026-12-24T10:00:00Z"

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from partnerdesk.core.logging import RedactSecretsFilter
 from partnerdesk.jobs.worker import DEFAULT_BATCH, DEFAULT_POLL_SECONDS, Worker, run_due_jobs
 
 app = typer.Typer(help="Run background jobs (webhook deliveries) until stopped.")
@@ -24,6 +25,8 @@ def worker(
     from partnerdesk.cli import err, open_desk, out
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactSecretsFilter())
     desk = open_desk()
     try:
         if once:

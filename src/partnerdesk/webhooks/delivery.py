@@ -69,7 +69,7 @@ def deliver(desk: Desk, job: ClaimedJob) -> None:
     delivery_id = job.payload["deliveryId"]
     with desk.database.session() as db:
         request = service.prepare_attempt(db, keyring=desk.keyring, delivery_id=delivery_id,
-                                          now=job.claimed_at)
+                                          now=job.claimed_at, signed_at=desk.clock.now())
     if request is None:
         return
     outcome = send(request)

@@ -70,7 +70,11 @@ def normalise_url(url: str, *, field: str = "url") -> str:
     except ValueError:
         parts, problem = None, "is not a URL"
     if parts is not None:
-        if parts.scheme.lower() not in ("http", "https"):
+        if len(candidate) > MAX_URL_LENGTH:
+            problem = f"must be at most {MAX_URL_LENGTH} characters"
+        elif any(character.isspace() or ord(character) < 32 for character in candidate):
+            problem = "must not contain spaces or control characters"
+        elif parts.scheme.lower() not in ("http", "https"):
             problem = "must start with http:// or https://"
         elif not parts.hostname:
             problem = "needs a host name"
@@ -78,10 +82,6 @@ def normalise_url(url: str, *, field: str = "url") -> str:
             problem = "has a host name that is not valid"
         elif parts.username is not None or parts.password is not None:
             problem = "must not contain a user name or password; the signature authenticates the desk"
-        elif any(character.isspace() or ord(character) < 32 for character in candidate):
-            problem = "must not contain spaces or control characters"
-        elif len(candidate) > MAX_URL_LENGTH:
-            problem = f"must be at most {MAX_URL_LENGTH} characters"
     if problem:
         shown = candidate if len(candidate) <= 100 else candidate[:100] + "…"
         raise InvalidWebhookUrl(f"{field}: '{shown}' {problem}, as in https://example.com/webhooks.", [field])
@@ -169,6 +169,9 @@ def create_endpoint(
     partner_id = _partner_id(principal)
     url = normalise_url(data.url)
     event_types = normalise_event_types(data.event_types)
+    # Serialises concurrent creates per partner so the cap holds (NO KEY UPDATE: inserts elsewhere
+    # that merely reference the partner are not blocked).
+    db.get(Partner, partner_id, with_for_update={"key_share": True})
     count = db.scalar(
         select(func.count()).select_from(WebhookEndpoint)
         .where(WebhookEndpoint.partner_id == partner_id, WebhookEndpoint.deleted_at.is_(None))
@@ -492,9 +495,13 @@ def _signing_secrets(endpoint: WebhookEndpoint, keyring: KeyRing, now: datetime)
 
 
 def prepare_attempt(
-    db: Session, *, keyring: KeyRing, delivery_id: str, now: datetime
+    db: Session, *, keyring: KeyRing, delivery_id: str, now: datetime, signed_at: datetime
 ) -> OutgoingRequest | None:
-    """The signed request for the next attempt, or None when there is nothing (left) to send."""
+    """The signed request for the next attempt, or None when there is nothing (left) to send.
+
+    `now` is the desk's time (moved by the sandbox test clock); `signed_at` is the wall
+    clock, because receivers check `webhook-timestamp` against their own clocks.
+    """
     delivery = db.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.status is not DeliveryStatus.pending:
         return None
@@ -506,7 +513,7 @@ def prepare_attempt(
     event = db.get(WebhookEvent, delivery.event_id)
     body = envelope(event)
     headers = signing.signed_headers(_signing_secrets(endpoint, keyring, now), message_id=event.id,
-                                     timestamp=int(now.timestamp()), body=body)
+                                     timestamp=int(signed_at.timestamp()), body=body)
     return OutgoingRequest(delivery_id=delivery.id, url=endpoint.url, body=body, headers=headers)
 
 

@@ -1,7 +1,7 @@
 """catalog state: a version that triggers bump on every catalog write, for caches to check
 
-Revision ID: 0003_catalog_state
-Revises: 0002_catalog_policies
+Revision ID: 0005_catalog_state
+Revises: 0004_orders_billing
 Create Date: 2026-11-25 05:40:00
 """
 
@@ -10,8 +10,8 @@ import uuid
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_catalog_state"
-down_revision = "0002_catalog_policies"
+revision = "0005_catalog_state"
+down_revision = "0004_orders_billing"
 branch_labels = None
 depends_on = None
 
