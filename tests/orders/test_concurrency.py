@@ -23,8 +23,8 @@ def _post_all(live_server: str, token: str, path: str, request_ids: list[str | N
             start.wait()
             return client.post(path, headers=headers)
 
-    # 32 in flight at once: more than the server's 40 worker threads would starve SQLite's lock holder.
-    with ThreadPoolExecutor(max_workers=min(len(request_ids), 32)) as pool:
+    # All in flight at once, more than the server's 40 worker threads: SQLite's writers must queue, not starve.
+    with ThreadPoolExecutor(max_workers=len(request_ids)) as pool:
         futures = [pool.submit(post, request_id) for request_id in request_ids]
         start.set()
         return [future.result() for future in futures]

@@ -125,6 +125,10 @@ class Database:
         self._read_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(bind=self._write_engine, expire_on_commit=False)
 
+    def new_session(self, *, write: bool = True) -> Session:
+        """A session the caller commits and closes itself (the request dependency does)."""
+        return (self._write_sessions if write else self._read_sessions)()
+
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
         """A unit of work: commits when the block ends normally, rolls back otherwise."""

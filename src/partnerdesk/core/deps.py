@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from partnerdesk.core.clock import Clock
 from partnerdesk.core.desk import Desk
@@ -19,11 +22,58 @@ def get_desk(request: Request) -> Desk:
     return request.app.state.desk
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed when the route returns (before the answer is sent)."""
+# Requests holding a session at once, per process: fewer than the thread pool's 40 threads and
+# the connection pool's 40 connections, so a request holding a lock always finds a thread and a
+# connection for its next step.
+MAX_CONCURRENT_SESSIONS = 30
+
+
+class _Gates:
+    def __init__(self) -> None:
+        self.sessions = asyncio.Semaphore(MAX_CONCURRENT_SESSIONS)
+        self.sqlite_writer = asyncio.Lock()
+
+
+# One set of gates per event loop (tests may serve one app from several loops).
+_gates_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gates] = weakref.WeakKeyDictionary()
+
+
+def _gates() -> _Gates:
+    loop = asyncio.get_running_loop()
+    gates = _gates_by_loop.get(loop)
+    if gates is None:
+        gates = _gates_by_loop[loop] = _Gates()
+    return gates
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request, committed when the route returns (before the answer is sent).
+
+    Requests wait here, on the event loop, rather than in worker threads: otherwise every
+    thread could end up blocked on a database lock (SQLite's single writer, or a PostgreSQL
+    row lock) while the request holding it waits for a free thread to run its next step.
+    """
     desk: Desk = request.app.state.desk
-    with desk.database.session(write=request.method not in SAFE_METHODS) as session:
-        yield session
+    write = request.method not in SAFE_METHODS
+    gates = _gates()
+    writer_gate = gates.sqlite_writer if write and desk.database.is_sqlite else None
+    await gates.sessions.acquire()
+    if writer_gate is not None:
+        await writer_gate.acquire()
+    try:
+        session = desk.database.new_session(write=write)
+        try:
+            yield session
+            await run_in_threadpool(session.commit)
+        except BaseException:
+            await run_in_threadpool(session.rollback)
+            raise
+        finally:
+            await run_in_threadpool(session.close)
+    finally:
+        if writer_gate is not None:
+            writer_gate.release()
+        gates.sessions.release()
 
 
 DeskDep = Annotated[Desk, Depends(get_desk)]
