@@ -137,3 +137,17 @@ def test_another_partners_customer_is_not_found(app, desk, shop: Shop, actors):
     assert browser.get(f"/customers/{rival_id}/orders").status_code == 404
     assert add_office(browser, rival_id).status_code == 404
     assert count_rows(desk, Cart) == 0
+
+
+def test_the_operator_reads_a_cart_but_is_offered_no_purchase(app, desk, shop: Shop):
+    customer_id = shop.customer("FR")
+    browser = signed_in(app, desk, Role.sales_agent)
+    browser.follow(add_office(browser, customer_id))
+    with desk.database.session(write=False) as db:
+        cart_id = db.scalar(select(Cart.id))
+    operator = signed_in(app, desk, Role.operator)
+    page = operator.page(f"/customers/{customer_id}/carts/{cart_id}")
+    assert page.status_code == 200 and page.shows("€2,469.12")
+    assert not page.shows("Place order") and not page.shows("Add more products")
+    assert operator.post(f"/customers/{customer_id}/carts/{cart_id}/checkout").status_code == 403
+    assert count_rows(desk, Order) == 0

@@ -167,6 +167,7 @@ def _review(ctx: PageContext, customer: Customer, cart_id: str, *, message: str 
     return render_customer_page(ctx, customer, "orders/cart.html", {
         "cart": view.cart, "lines": view.lines, "checked": checked, "totals": totals, "is_open": is_open,
         "message": message or problem, "cycle_labels": _cycle_labels(ctx),
+        "may_buy": ctx.has_role(*BUYERS),
         "may_order": ctx.has_role(*BUYERS) and is_open and problem is None,
         "add_url": f"/customers/{customer.id}/catalog?" + urlencode({"cart": view.cart.id}),
     }, status_code=status_code)
