@@ -125,12 +125,23 @@ def test_signing_in_again_while_signed_in_goes_straight_on(app, desk):
     assert response.headers["location"] == "/customers/new"
 
 
-def test_a_role_without_portal_pages_lands_on_a_welcome_page(app, desk):
+def test_a_role_without_portal_pages_lands_on_a_welcome_page(app, desk, monkeypatch):
+    from partnerdesk.web.registry import navigation
+
+    # Every role has a page now; take the billing admin's only entry away to see the welcome page.
+    monkeypatch.setattr(navigation, "_entries",
+                        {path: entry for path, entry in navigation._entries.items() if path != "/invoices"})
     agent = signed_in(app, desk, Role.billing_admin)
     page = agent.page("/")
     assert page.status_code == 200
     assert page.shows("No portal page is open to your role yet.")
     assert "/customers" not in page.html  # no navigation entry it could not open
+
+
+def test_the_billing_admin_lands_on_the_invoices(app, desk):
+    response = signed_in(app, desk, Role.billing_admin).get("/")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/invoices"
 
 
 def test_pages_forbid_caching_and_framing(app, desk):

@@ -1,0 +1,228 @@
+"""Buying pages: "Add to cart", the cart's review with "Place order", and a customer's orders and subscriptions.
+
+The pages call the same services as the cart, checkout and order API routes, with the same roles;
+a refused cart or checkout is shown as a message on the page and nothing of it is kept.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import Depends
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from partnerdesk.billing.errors import CreditLimitExceeded
+from partnerdesk.catalog.errors import (
+    CatalogItemNotFound,
+    MalformedCatalogItemId,
+    NotInForce,
+    NotSoldInMarket,
+    ReservedInstancesNotSold,
+)
+from partnerdesk.catalog.web import BILLING_CYCLE_LABELS
+from partnerdesk.core.errors import DeskError
+from partnerdesk.customers import service as customers
+from partnerdesk.customers.models import Customer
+from partnerdesk.customers.web import register_customer_tab, render_customer_page
+from partnerdesk.orders import flows, service
+from partnerdesk.orders.api import BUYERS, CART_READERS, PURCHASE_READERS
+from partnerdesk.orders.errors import (
+    BillingCycleNotSupported,
+    CartAlreadyCheckedOut,
+    CartExpired,
+    QuantityOutOfRange,
+    TermNotOffered,
+)
+from partnerdesk.orders.schemas import CartLineItemIn
+from partnerdesk.reservations.errors import (
+    AzureSubscriptionInactive,
+    AzureSubscriptionNotRegistered,
+    InvalidProvisioningContext,
+    NoActiveAzureSubscription,
+)
+from partnerdesk.web import (
+    N_,
+    PageContext,
+    allow_page,
+    list_page,
+    portal_router,
+    read_form,
+    redirect,
+    register_templates,
+    register_translations,
+    text_value,
+)
+
+HERE = Path(__file__).parent
+router = portal_router()
+register_templates("orders", HERE / "templates")
+register_translations(HERE / "locale")
+register_customer_tab(N_("Orders"), "/customers/{customer_id}/orders", PURCHASE_READERS, order=20)
+register_customer_tab(N_("Subscriptions"), "/customers/{customer_id}/subscriptions", PURCHASE_READERS, order=30)
+
+# What the page says for each refusal of the services (the first class that matches wins).
+MESSAGES: tuple[tuple[type[DeskError], str], ...] = (
+    (ReservedInstancesNotSold, N_("Reserved Instances are not sold in this customer's market.")),
+    (NoActiveAzureSubscription,
+     N_("This customer has no active Azure subscription; a Reserved Instance needs one.")),
+    (AzureSubscriptionNotRegistered, N_("The Azure subscription is not registered for reservations.")),
+    (AzureSubscriptionInactive, N_("The Azure subscription is not active.")),
+    (InvalidProvisioningContext, N_("Check the reservation's scope, Azure subscription and region.")),
+    (CartExpired, N_("This cart has expired. Start a new cart from “Add products”.")),
+    (CartAlreadyCheckedOut, N_("This cart was already ordered. Start a new cart from “Add products”.")),
+    (QuantityOutOfRange, N_("The quantity is outside what this product allows.")),
+    (TermNotOffered, N_("This term is not offered for this product.")),
+    (BillingCycleNotSupported, N_("This billing cycle is not offered for this product.")),
+    (CreditLimitExceeded, N_("This order would go over the partner's credit limit.")),
+    ((NotSoldInMarket, NotInForce, CatalogItemNotFound, MalformedCatalogItemId),
+     N_("This product cannot be bought for this customer now.")),
+)
+NOT_SAVED = N_("The cart could not be saved. Check the line and try again.")
+BAD_QUANTITY = N_("Enter the quantity as a whole number.")
+
+
+def _message(ctx: PageContext, error: DeskError) -> str:
+    for error_class, message in MESSAGES:
+        if isinstance(error, error_class):
+            return ctx.gettext(message)
+    return ctx.gettext(NOT_SAVED)
+
+
+def _cart_url(customer_id: str, cart_id: str) -> str:
+    return f"/customers/{customer_id}/carts/{cart_id}"
+
+
+def _new_line(form: FormData, line_id: int) -> CartLineItemIn:
+    """The API's cart line built from the "Add to cart" form."""
+    context = {"scope": text_value(form, "scope", max_length=20),
+               "subscriptionId": text_value(form, "subscription_id", max_length=64),
+               "region": text_value(form, "region", max_length=64)}
+    return CartLineItemIn(
+        id=line_id,
+        catalog_item_id=text_value(form, "catalog_item_id", max_length=64),
+        quantity=int(text_value(form, "quantity", max_length=9)),
+        billing_cycle=text_value(form, "billing_cycle", max_length=16),
+        term_duration=text_value(form, "term_duration", max_length=8) or None,
+        provisioning_context={key: value for key, value in context.items() if value},
+    )
+
+
+def _kept_line(line) -> CartLineItemIn:
+    return CartLineItemIn(id=line.id, catalog_item_id=line.catalog_item_id, quantity=line.quantity,
+                          billing_cycle=line.billing_cycle, term_duration=line.term_duration,
+                          friendly_name=line.friendly_name or None,
+                          provisioning_context=dict(line.provisioning_context or {}))
+
+
+def _render_refusal(ctx: PageContext, customer: Customer, message: str, *, status_code: int,
+                    cart_id: str = "") -> Response:
+    return render_customer_page(ctx, customer, "orders/refused.html",
+                                {"message": message, "cart_id": cart_id}, status_code=status_code)
+
+
+@router.post("/customers/{customer_id}/cart")
+def add_to_cart(customer_id: str, ctx: PageContext = allow_page(*BUYERS),
+                form: FormData = Depends(read_form)) -> Response:
+    customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    cart_id = text_value(form, "cart_id", max_length=64)
+    try:
+        kept = []
+        if cart_id:
+            view = service.get_cart(ctx.db, principal=ctx.principal, customer_id=customer.id, cart_id=cart_id)
+            kept = [_kept_line(line) for line in view.lines]
+        line = _new_line(form, max((line.id for line in kept), default=-1) + 1)
+        if cart_id:
+            view = service.update_cart(ctx.db, principal=ctx.principal, customer_id=customer.id, cart_id=cart_id,
+                                       lines=[*kept, line], now=ctx.now)
+        else:
+            view = service.create_cart(ctx.db, principal=ctx.principal, customer_id=customer.id, lines=[line],
+                                       now=ctx.now)
+    except ValueError:  # includes pydantic's ValidationError
+        ctx.db.rollback()
+        return _render_refusal(ctx, customer, ctx.gettext(BAD_QUANTITY), status_code=400, cart_id=cart_id)
+    except DeskError as error:
+        ctx.db.rollback()
+        if error.status_code in (403, 404):
+            raise
+        return _render_refusal(ctx, customer, _message(ctx, error), status_code=error.status_code, cart_id=cart_id)
+    ctx.flash(ctx.gettext("The product was added to the cart."))
+    return redirect(_cart_url(customer.id, view.cart.id))
+
+
+def _review(ctx: PageContext, customer: Customer, cart_id: str, *, message: str | None = None,
+            status_code: int = 200) -> Response:
+    view = service.get_cart(ctx.db, principal=ctx.principal, customer_id=customer.id, cart_id=cart_id)
+    checked, problem = [], None
+    try:
+        checked = service.check_lines(ctx.db, customer=customer, lines=view.lines, now=ctx.now)
+    except DeskError as error:
+        problem = _message(ctx, error)
+    totals: dict[str, Decimal] = {}
+    for line in checked:
+        totals[line.item.currency] = totals.get(line.item.currency, Decimal(0)) + line.total
+    is_open = view.cart.status == service.ACTIVE and view.cart.expires_at > ctx.now
+    return render_customer_page(ctx, customer, "orders/cart.html", {
+        "cart": view.cart, "lines": view.lines, "checked": checked, "totals": totals, "is_open": is_open,
+        "message": message or problem, "cycle_labels": _cycle_labels(ctx),
+        "may_buy": ctx.has_role(*BUYERS),
+        "may_order": ctx.has_role(*BUYERS) and is_open and problem is None,
+        "add_url": f"/customers/{customer.id}/catalog?" + urlencode({"cart": view.cart.id}),
+    }, status_code=status_code)
+
+
+def _cycle_labels(ctx: PageContext) -> dict[str, str]:
+    return {cycle: ctx.gettext(label) for cycle, label in BILLING_CYCLE_LABELS.items()}
+
+
+@router.get("/customers/{customer_id}/carts/{cart_id}")
+def cart_page(customer_id: str, cart_id: str, ctx: PageContext = allow_page(*CART_READERS)) -> Response:
+    customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    return _review(ctx, customer, cart_id)
+
+
+@router.post("/customers/{customer_id}/carts/{cart_id}/checkout")
+def place_order(customer_id: str, cart_id: str, ctx: PageContext = allow_page(*BUYERS)) -> Response:
+    customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    try:
+        result = flows.checkout(ctx.db, principal=ctx.principal, customer_id=customer.id, cart_id=cart_id,
+                                now=ctx.now, request_id=None)
+    except DeskError as error:
+        ctx.db.rollback()
+        if error.status_code in (403, 404):
+            raise
+        return _review(ctx, customer, cart_id, message=_message(ctx, error), status_code=error.status_code)
+    ids = [order.id for order in result.orders]
+    ctx.flash(ctx.ngettext("Order %(ids)s was placed.", "Orders %(ids)s were placed.", len(ids), ids=", ".join(ids)))
+    if len(ids) == 1:
+        return redirect(f"/customers/{customer.id}/orders/{ids[0]}")
+    return redirect(f"/customers/{customer.id}/orders")
+
+
+@router.get("/customers/{customer_id}/orders")
+def customer_orders(customer_id: str, ctx: PageContext = allow_page(*PURCHASE_READERS)) -> Response:
+    customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    page = list_page(ctx.db, service.search_orders(ctx.db, principal=ctx.principal, customer_id=customer.id),
+                     ctx.request)
+    return render_customer_page(ctx, customer, "orders/customer_orders.html",
+                                {"page": page, "cycle_labels": _cycle_labels(ctx)})
+
+
+@router.get("/customers/{customer_id}/orders/{order_id}")
+def order_page(customer_id: str, order_id: str, ctx: PageContext = allow_page(*PURCHASE_READERS)) -> Response:
+    customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    order = service.get_order(ctx.db, principal=ctx.principal, customer_id=customer.id, order_id=order_id)
+    lines = service.lines_of_orders(ctx.db, [order.id])[order.id]
+    return render_customer_page(ctx, customer, "orders/order.html",
+                                {"order": order, "lines": lines, "cycle_labels": _cycle_labels(ctx)})
+
+
+@router.get("/customers/{customer_id}/subscriptions")
+def customer_subscriptions(customer_id: str, ctx: PageContext = allow_page(*PURCHASE_READERS)) -> Response:
+    customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    statement = service.search_subscriptions(ctx.db, principal=ctx.principal, customer_id=customer.id)
+    page = list_page(ctx.db, statement, ctx.request)
+    return render_customer_page(ctx, customer, "orders/customer_subscriptions.html",
+                                {"page": page, "cycle_labels": _cycle_labels(ctx)})
