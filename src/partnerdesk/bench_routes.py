@@ -27,7 +27,7 @@ class BenchNote(Base):
 
 
 @router.get("/constant")
-def constant() -> dict[str, str]:
+async def constant() -> dict[str, str]:
     return {"status": "ok"}
 
 

@@ -12,6 +12,10 @@ from sqlalchemy.orm import Session
 from partnerdesk.accounts.service import Principal
 from partnerdesk.audit.models import ActivityRecord
 from partnerdesk.core.errors import Forbidden
+from partnerdesk.core.prepared import Prepared, insert_statement
+
+# Prepared once: most writes of the desk append a record (the id is the database's own counter).
+_INSERT_RECORD = Prepared(insert_statement(ActivityRecord.__table__, leave_out=("id",)))
 
 
 def record(
@@ -26,24 +30,22 @@ def record(
     customer_id: str | None = None,
     request_id: str | None = None,
     details: dict[str, Any] | None = None,
-) -> ActivityRecord:
-    """Appends one record. `partner_id` defaults to the acting agent's partner."""
+) -> None:
+    """Appends one record, at once (no flush needed). `partner_id` defaults to the acting agent's partner."""
     operator_type = "system" if principal is None else "operator" if principal.is_operator else "agent"
-    entry = ActivityRecord(
-        occurred_at=now,
-        partner_id=partner_id if partner_id is not None else (principal.partner_id if principal else None),
-        agent_id=principal.agent_id if principal else None,
-        agent_email=principal.email if principal else "",
-        operator_type=operator_type,
-        customer_id=customer_id,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        request_id=request_id,
-        details=details or {},
-    )
-    db.add(entry)
-    return entry
+    _INSERT_RECORD.run(db, {
+        "occurred_at": now,
+        "partner_id": partner_id if partner_id is not None else (principal.partner_id if principal else None),
+        "agent_id": principal.agent_id if principal else None,
+        "agent_email": principal.email if principal else "",
+        "operator_type": operator_type,
+        "customer_id": customer_id,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "request_id": request_id,
+        "details": details or {},
+    })
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from partnerdesk.billing.models import BillingProfile, CreditLimit, Invoice, Inv
 from partnerdesk.core.db import new_id
 from partnerdesk.core.markets import normalise_country
 from partnerdesk.core.money import is_currency, minor_unit, money_str
+from partnerdesk.core.prepared import Prepared, insert_statement
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 CLI_ACTOR = "cli"
@@ -208,18 +209,27 @@ def unpaid_balance(db: Session, partner_id: str, currency: str) -> Decimal:
     return total if total is not None else Decimal(0)
 
 
+# Checkout's statements, prepared once (see core.prepared).
+_CREDIT_LIMIT = Prepared(
+    select(CreditLimit.currency, CreditLimit.amount)
+    .where(CreditLimit.partner_id == bindparam("partner_id"), CreditLimit.currency == bindparam("currency"))
+    .with_for_update()
+)
+_OPEN_INVOICE = Prepared(
+    select(Invoice.id).where(Invoice.partner_id == bindparam("partner_id"),
+                             Invoice.billing_period == bindparam("period"), Invoice.currency == bindparam("currency"))
+)
+_INSERT_INVOICE_LINES = Prepared(insert_statement(InvoiceLineItem.__table__))
+
+
 def check_credit(db: Session, *, partner_id: str, purchase: dict[str, Decimal]) -> None:
     """Refuses a purchase (amount per currency) that would pass a credit limit of the partner.
 
     The limit rows are locked (PostgreSQL) so two purchases of one partner cannot both squeeze
     under the same limit; SQLite's write transaction already serialises them.
     """
-    currencies = sorted(purchase)
-    limits = db.scalars(
-        select(CreditLimit)
-        .where(CreditLimit.partner_id == partner_id, CreditLimit.currency.in_(currencies))
-        .with_for_update()
-    ).all()
+    limits = [limit for currency in sorted(purchase)
+              if (limit := _CREDIT_LIMIT.first(db, {"partner_id": partner_id, "currency": currency})) is not None]
     for limit in limits:
         owed = unpaid_balance(db, partner_id, limit.currency)
         wanted = purchase[limit.currency]
@@ -275,15 +285,14 @@ def open_invoice_ids(db: Session, *, partner_id: str, currencies: Iterable[str],
     """The partner's invoice id per currency for the period holding `now`, created when missing."""
     period = period_of(now)
     wanted = sorted(set(currencies))
-    table = Invoice.__table__
 
     def existing() -> dict[str, str]:
-        rows = db.execute(
-            select(table.c.currency, table.c.id).where(
-                table.c.partner_id == partner_id, table.c.billing_period == period.name, table.c.currency.in_(wanted)
-            )
-        )
-        return {currency: invoice_id for currency, invoice_id in rows}
+        found = {}
+        for currency in wanted:
+            row = _OPEN_INVOICE.first(db, {"partner_id": partner_id, "period": period.name, "currency": currency})
+            if row is not None:
+                found[currency] = row.id
+        return found
 
     found = existing()
     missing = [currency for currency in wanted if currency not in found]
@@ -303,7 +312,7 @@ def charge(db: Session, *, partner_id: str, charges: Sequence[Charge], now: date
     if not charges:
         return {}
     invoices = open_invoice_ids(db, partner_id=partner_id, currencies={c.currency for c in charges}, now=now)
-    db.execute(InvoiceLineItem.__table__.insert(), [
+    _INSERT_INVOICE_LINES.run_many(db, [
         {
             "id": new_id(), "invoice_id": invoices[item.currency], "partner_id": partner_id,
             "customer_id": item.customer_id, "customer_name": item.customer_name,

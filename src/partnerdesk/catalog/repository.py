@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from partnerdesk.catalog.models import Availability, CatalogState, Product, Sku
 from partnerdesk.catalog.vocabulary import AZURE, TargetView
+from partnerdesk.core.prepared import Prepared
 
 PRODUCT_COLUMNS = (
     Product.id,
@@ -109,7 +110,7 @@ def _purchasable_select() -> Select:
 
 
 def _availability_key(
-    product_id: str, sku_id: str, availability_id: str
+    product_id: str | ColumnElement, sku_id: str | ColumnElement, availability_id: str | ColumnElement
 ) -> tuple[ColumnElement[bool], ...]:
     return (
         Availability.product_id == product_id,
@@ -118,9 +119,16 @@ def _availability_key(
     )
 
 
-def purchasable_row(db: Session, product_id: str, sku_id: str, availability_id: str) -> Row | None:
-    statement = _purchasable_select().where(*_availability_key(product_id, sku_id, availability_id))
-    return db.execute(statement).first()
+# Prepared once: every cart line and every checkout line runs it.
+_PURCHASABLE_BY_KEY = Prepared(_purchasable_select().where(
+    *_availability_key(bindparam("product_id"), bindparam("sku_id"), bindparam("availability_id"))
+))
+
+
+def purchasable_row(db: Session, product_id: str, sku_id: str, availability_id: str) -> tuple | None:
+    """The columns of PURCHASABLE_COLUMNS, by name, for one availability."""
+    return _PURCHASABLE_BY_KEY.first(db, {"product_id": product_id, "sku_id": sku_id,
+                                          "availability_id": availability_id})
 
 
 def _view_filter(view: TargetView) -> list[ColumnElement[bool]]:

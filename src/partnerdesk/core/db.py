@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import BigInteger, DateTime, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -88,6 +89,9 @@ class MoneyAmount(TypeDecorator[Decimal]):
         return (Decimal(value) / MONEY_SCALE).normalize() if value % 10000 else Decimal(value // 10000)
 
 
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -96,7 +100,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -141,8 +145,36 @@ class Database:
                 session.rollback()
                 raise
 
+    @contextmanager
+    def write_session_at_once(self) -> Iterator[Session]:
+        """A write session on SQLite whose `BEGIN IMMEDIATE` has already run, without waiting for the lock.
+
+        Raises WriterBusy, having done nothing, when another connection holds SQLite's write lock.
+        The caller commits or rolls back; the session is closed when the block ends.
+        """
+        connection = self._write_engine.connect()
+        driver = connection.connection.driver_connection
+        try:
+            with Session(bind=connection, expire_on_commit=False) as session:
+                driver.execute("PRAGMA busy_timeout=0")
+                try:
+                    session.connection()  # the session begins the transaction, so its commit ends it
+                except OperationalError as error:
+                    if "locked" in str(error.orig) or "busy" in str(error.orig):
+                        raise WriterBusy from None
+                    raise
+                finally:
+                    driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                yield session
+        finally:
+            connection.close()
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class WriterBusy(Exception):
+    """Another connection holds SQLite's write lock."""
 
 
 def unpooled_engine(url: str) -> Engine:

@@ -38,7 +38,7 @@ class _Gates:
 _gates_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gates] = weakref.WeakKeyDictionary()
 
 
-def _gates() -> _Gates:
+def gates_of_this_loop() -> _Gates:
     loop = asyncio.get_running_loop()
     gates = _gates_by_loop.get(loop)
     if gates is None:
@@ -55,7 +55,7 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     """
     desk: Desk = request.app.state.desk
     write = request.method not in SAFE_METHODS
-    gates = _gates()
+    gates = gates_of_this_loop()
     writer_gate = gates.sqlite_writer if write and desk.database.is_sqlite else None
     await gates.sessions.acquire()
     if writer_gate is not None:

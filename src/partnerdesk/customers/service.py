@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -13,6 +13,7 @@ from partnerdesk.accounts.service import Principal, normalise_email
 from partnerdesk.audit import service as audit
 from partnerdesk.core.errors import DomainTaken, Forbidden, InvalidDomain, InvalidInput, NotFound
 from partnerdesk.core.markets import normalise_country, normalise_culture, normalise_language
+from partnerdesk.core.prepared import Prepared
 from partnerdesk.customers.models import Customer
 from partnerdesk.customers.schemas import CustomerIn
 
@@ -111,6 +112,32 @@ def get_customer(db: Session, *, principal: Principal, customer_id: str) -> Cust
     if customer is None or not principal.can_see_partner(customer.partner_id):
         raise NotFound(f"No customer with id {customer_id}.", [customer_id])
     return customer
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """What a purchase needs to know of a customer, read without loading the whole row into the ORM."""
+
+    id: str
+    partner_id: str
+    company_name: str
+    domain: str
+    country: str
+
+
+# Prepared once: every cart and every checkout reads its customer.
+_CUSTOMER_REF = Prepared(
+    select(Customer.id, Customer.partner_id, Customer.company_name, Customer.domain, Customer.country)
+    .where(Customer.id == bindparam("customer_id"))
+)
+
+
+def get_customer_ref(db: Session, *, principal: Principal, customer_id: str) -> CustomerRef:
+    """`get_customer` for the purchase path: same visibility rule, a plain value back."""
+    row = _CUSTOMER_REF.first(db, {"customer_id": customer_id})
+    if row is None or not principal.can_see_partner(row.partner_id):
+        raise NotFound(f"No customer with id {customer_id}.", [customer_id])
+    return CustomerRef(*row)
 
 
 @dataclass(frozen=True)

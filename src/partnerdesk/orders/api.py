@@ -8,8 +8,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from partnerdesk.accounts.auth import RequestContext, allow
+from partnerdesk.accounts.auth import Caller, RequestContext, allow, allow_write
 from partnerdesk.accounts.models import Role
+from partnerdesk.core.bodies import json_body, parse_body
 from partnerdesk.core.idempotency import run_once
 from partnerdesk.core.pagination import PageRequest, page_params, paginate, to_collection
 from partnerdesk.core.schemas import Collection
@@ -24,17 +25,24 @@ CART_READERS = (Role.operator, *BUYERS)
 PURCHASE_READERS = (Role.operator, Role.admin_agent, Role.sales_agent, Role.helpdesk_agent)
 
 
-@router.post("/carts", status_code=201, response_model=CartOut)
-def create_cart(body: CartIn, customer_id: str = Path(alias="customerId"),
-                ctx: RequestContext = allow(*BUYERS)) -> JSONResponse:
-    def work() -> tuple[int, dict]:
-        view = service.create_cart(ctx.db, principal=ctx.principal, customer_id=customer_id, lines=body.line_items,
-                                   now=ctx.now)
-        return 201, presenters.cart_out(view).model_dump(mode="json")
+@router.post("/carts", status_code=201, response_model=CartOut, openapi_extra=json_body(CartIn))
+async def create_cart(request: Request, customer_id: str = Path(alias="customerId"),
+                      caller: Caller = allow_write(*BUYERS)) -> JSONResponse:
+    raw_body = await request.body()
 
-    return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
-                    operation=f"POST /v1/customers/{customer_id}/carts", payload=body.model_dump(mode="json"),
-                    now=ctx.now, work=work)
+    def work(ctx: RequestContext) -> JSONResponse:
+        body = parse_body(CartIn, raw_body)
+
+        def create() -> tuple[int, dict]:
+            view = service.create_cart(ctx.db, principal=ctx.principal, customer_id=customer_id,
+                                       lines=body.line_items, now=ctx.now)
+            return 201, presenters.cart_out(view).model_dump(mode="json")
+
+        return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
+                        operation=f"POST /v1/customers/{customer_id}/carts", payload=body.model_dump(mode="json"),
+                        now=ctx.now, work=create)
+
+    return await caller.write(work)
 
 
 @router.get("/carts/{cartId}", response_model=CartOut)
@@ -53,16 +61,19 @@ def update_cart(body: CartIn, customer_id: str = Path(alias="customerId"), cart_
 
 
 @router.post("/carts/{cartId}/checkout", status_code=201, response_model=CheckoutOut)
-def checkout(customer_id: str = Path(alias="customerId"), cart_id: str = Path(alias="cartId"),
-             ctx: RequestContext = allow(*BUYERS)) -> JSONResponse:
-    def work() -> tuple[int, dict]:
-        result = flows.checkout(ctx.db, principal=ctx.principal, customer_id=customer_id, cart_id=cart_id,
-                                now=ctx.now, request_id=ctx.request_id)
-        return 201, result.model_dump(mode="json")
+async def checkout(customer_id: str = Path(alias="customerId"), cart_id: str = Path(alias="cartId"),
+                   caller: Caller = allow_write(*BUYERS)) -> JSONResponse:
+    def work(ctx: RequestContext) -> JSONResponse:
+        def place() -> tuple[int, dict]:
+            result = flows.checkout(ctx.db, principal=ctx.principal, customer_id=customer_id, cart_id=cart_id,
+                                    now=ctx.now, request_id=ctx.request_id)
+            return 201, result.model_dump(mode="json")
 
-    return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
-                    operation=f"POST /v1/customers/{customer_id}/carts/{cart_id}/checkout", payload=None,
-                    now=ctx.now, work=work)
+        return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
+                        operation=f"POST /v1/customers/{customer_id}/carts/{cart_id}/checkout", payload=None,
+                        now=ctx.now, work=place)
+
+    return await caller.write(work)
 
 
 @router.get("/orders", response_model=Collection[OrderOut])

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from partnerdesk.accounts.service import Principal
 from partnerdesk.billing import service as billing
 from partnerdesk.customers import service as customers
-from partnerdesk.customers.models import Customer
+from partnerdesk.customers.service import CustomerRef
 from partnerdesk.orders import events, presenters
 from partnerdesk.orders import service as orders
 from partnerdesk.orders.schemas import CheckoutOut
@@ -28,7 +28,7 @@ def checkout(
     request_id: str | None = None,
 ) -> CheckoutOut:
     partner_id = orders.require_buyer(principal)
-    customer = customers.get_customer(db, principal=principal, customer_id=customer_id)
+    customer = customers.get_customer_ref(db, principal=principal, customer_id=customer_id)
     view = orders.lock_open_cart(db, customer=customer, cart_id=cart_id, now=now)
     checked = orders.check_lines(db, customer=customer, lines=view.lines, now=now)
     groups = orders.order_groups(checked)
@@ -47,7 +47,7 @@ def checkout(
     return result
 
 
-def _provision_reservations(db: Session, *, customer: Customer, placed: list[orders.PlacedOrder],
+def _provision_reservations(db: Session, *, customer: CustomerRef, placed: list[orders.PlacedOrder],
                             now: datetime) -> None:
     wanted = [
         reservations.ReservationToProvision(
@@ -63,7 +63,7 @@ def _provision_reservations(db: Session, *, customer: Customer, placed: list[ord
     reservations.provision(db, wanted, now=now)
 
 
-def _charges(customer: Customer, placed: list[orders.PlacedOrder]) -> list[billing.Charge]:
+def _charges(customer: CustomerRef, placed: list[orders.PlacedOrder]) -> list[billing.Charge]:
     return [
         billing.Charge(
             customer_id=customer.id, customer_name=customer.company_name, customer_domain=customer.domain,
@@ -79,7 +79,7 @@ def _charges(customer: Customer, placed: list[orders.PlacedOrder]) -> list[billi
     ]
 
 
-def _announce(db: Session, *, principal: Principal, customer: Customer, placed: list[orders.PlacedOrder],
+def _announce(db: Session, *, principal: Principal, customer: CustomerRef, placed: list[orders.PlacedOrder],
               result: CheckoutOut, now: datetime, request_id: str | None) -> None:
     for order, shape in zip(placed, result.orders, strict=True):
         events.order_created(db, principal=principal, partner_id=customer.partner_id, customer_id=customer.id,

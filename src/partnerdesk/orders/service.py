@@ -14,15 +14,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.service import Principal
 from partnerdesk.catalog import service as catalog
 from partnerdesk.catalog.vocabulary import billing_cycle as canonical_billing_cycle
 from partnerdesk.core.db import new_id
+from partnerdesk.core.prepared import Prepared, insert_statement
 from partnerdesk.customers import service as customers
-from partnerdesk.customers.models import Customer
+from partnerdesk.customers.service import CustomerRef
 from partnerdesk.orders.errors import (
     BillingCycleNotSupported,
     BuyerRequired,
@@ -96,7 +97,7 @@ class LineChecker:
     """Checks the lines of one cart for one customer; reads the Azure subscriptions at most once."""
 
     db: Session
-    customer: Customer
+    customer: CustomerRef
     now: datetime
     _azure: list[AzureSubscription] | None = field(default=None, init=False)
 
@@ -188,7 +189,7 @@ class LineChecker:
         return context
 
 
-def check_lines(db: Session, *, customer: Customer, lines: Sequence[LineInput], now: datetime) -> list[CheckedLine]:
+def check_lines(db: Session, *, customer: CustomerRef, lines: Sequence[LineInput], now: datetime) -> list[CheckedLine]:
     checker = LineChecker(db, customer, now)
     checked = [checker.check(line, position) for position, line in enumerate(lines)]
     seen: set[int] = set()
@@ -211,6 +212,7 @@ def order_groups(lines: Sequence[CheckedLine]) -> dict[tuple[str, str], list[Che
 
 @dataclass(frozen=True)
 class CartView:
+    # ORM rows, or the prepared statements' rows (same names) on the checkout path.
     cart: Cart
     lines: list[CartLineItem]
 
@@ -229,19 +231,19 @@ def create_cart(
     db: Session, *, principal: Principal, customer_id: str, lines: Sequence[LineInput], now: datetime
 ) -> CartView:
     require_buyer(principal)
-    customer = customers.get_customer(db, principal=principal, customer_id=customer_id)
+    customer = customers.get_customer_ref(db, principal=principal, customer_id=customer_id)
     checked = check_lines(db, customer=customer, lines=lines, now=now)
     expires = now + timedelta(hours=policies.cart_expiry_hours(db))
     cart_row = {"id": new_id(), "partner_id": customer.partner_id, "customer_id": customer.id, "status": ACTIVE,
                 "created_at": now, "updated_at": now, "expires_at": expires, "updated_by": principal.email,
                 "checked_out_at": None}
     line_rows = _line_rows(cart_row["id"], checked)
-    db.execute(Cart.__table__.insert(), [cart_row])
-    db.execute(CartLineItem.__table__.insert(), line_rows)
+    _INSERT_CART.run(db, cart_row)
+    _INSERT_CART_LINES.run_many(db, line_rows)
     return CartView(Cart(**cart_row), [CartLineItem(**row) for row in line_rows])
 
 
-def _cart_with_lines(db: Session, *, customer: Customer, cart_id: str, for_update: bool) -> CartView:
+def _cart_with_lines(db: Session, *, customer: CustomerRef, cart_id: str, for_update: bool) -> CartView:
     statement = (
         select(Cart, CartLineItem)
         .outerjoin(CartLineItem, CartLineItem.cart_id == Cart.id)
@@ -288,20 +290,44 @@ def update_cart(
     return CartView(db.get(Cart, cart_id), [CartLineItem(**row) for row in line_rows])
 
 
-def lock_open_cart(db: Session, *, customer: Customer, cart_id: str, now: datetime) -> CartView:
-    """The cart to check out, locked, still open and not expired."""
-    view = _cart_with_lines(db, customer=customer, cart_id=cart_id, for_update=True)
-    _check_open(view.cart, now)
-    return view
+# The checkout's statements, prepared once (see core.prepared): checkout is the hottest write of the desk.
+_CART_FOR_CHECKOUT = Prepared(
+    # PostgreSQL: a second checkout of this cart waits here, then sees it ordered.
+    select(Cart.id, Cart.status, Cart.expires_at)
+    .where(Cart.id == bindparam("cart_id"), Cart.customer_id == bindparam("customer_id"))
+    .with_for_update()
+)
+_CART_LINES = Prepared(
+    select(CartLineItem.id, CartLineItem.catalog_item_id, CartLineItem.quantity, CartLineItem.billing_cycle,
+           CartLineItem.term_duration, CartLineItem.friendly_name, CartLineItem.provisioning_context)
+    .where(CartLineItem.cart_id == bindparam("cart_id"))
+    .order_by(CartLineItem.id)
+)
+_MARK_ORDERED = Prepared(
+    update(Cart.__table__)
+    .where(Cart.__table__.c.id == bindparam("cart_id"), Cart.__table__.c.status == ACTIVE)
+    .values(status=ORDERED, checked_out_at=bindparam("now"), updated_at=bindparam("now"))
+)
+_INSERT_CART = Prepared(insert_statement(Cart.__table__))
+_INSERT_CART_LINES = Prepared(insert_statement(CartLineItem.__table__))
+_INSERT_ORDERS = Prepared(insert_statement(Order.__table__))
+_INSERT_ORDER_LINES = Prepared(insert_statement(OrderLineItem.__table__))
+_INSERT_SUBSCRIPTIONS = Prepared(insert_statement(Subscription.__table__))
+_INSERT_ENTITLEMENTS = Prepared(insert_statement(Entitlement.__table__))
+
+
+def lock_open_cart(db: Session, *, customer: CustomerRef, cart_id: str, now: datetime) -> CartView:
+    """The cart to check out, locked, still open and not expired, with its lines."""
+    cart = _CART_FOR_CHECKOUT.first(db, {"cart_id": cart_id, "customer_id": customer.id})
+    if cart is None:
+        raise CartNotFound(f"Customer {customer.id} has no cart {cart_id}.", [cart_id])
+    _check_open(cart, now)
+    return CartView(cart, _CART_LINES.all(db, {"cart_id": cart_id}))
 
 
 def mark_ordered(db: Session, *, cart_id: str, now: datetime) -> None:
     """The real guard: only one transaction turns the cart from Active to Ordered."""
-    result = db.execute(
-        update(Cart.__table__).where(Cart.__table__.c.id == cart_id, Cart.__table__.c.status == ACTIVE)
-        .values(status=ORDERED, checked_out_at=now, updated_at=now)
-    )
-    if result.rowcount != 1:
+    if _MARK_ORDERED.run(db, {"cart_id": cart_id, "now": now}) != 1:
         raise CartAlreadyCheckedOut(f"Cart {cart_id} was already checked out; create a new cart.", [cart_id])
 
 
@@ -329,7 +355,7 @@ class PlacedOrder:
 
 
 def place_orders(
-    db: Session, *, principal: Principal, customer: Customer, cart_id: str | None,
+    db: Session, *, principal: Principal, customer: CustomerRef, cart_id: str | None,
     groups: Mapping[tuple[str, str], Sequence[CheckedLine]], now: datetime,
 ) -> list[PlacedOrder]:
     """Writes the orders, their lines, a subscription and an entitlement per line: one INSERT per table."""
@@ -344,13 +370,13 @@ def place_orders(
                                   total=sum((line.total for line in lines), Decimal(0)), status="completed",
                                   created_at=now, lines=placed_lines))
     common = {"partner_id": customer.partner_id, "customer_id": customer.id}
-    db.execute(Order.__table__.insert(), [
+    _INSERT_ORDERS.run_many(db, [
         {"id": order.id, **common, "cart_id": cart_id, "billing_cycle": order.billing_cycle,
          "currency": order.currency, "total_price": order.total, "status": order.status, "created_at": now,
          "created_by": principal.email}
         for order in placed
     ])
-    db.execute(OrderLineItem.__table__.insert(), [
+    _INSERT_ORDER_LINES.run_many(db, [
         {"order_id": order.id, "line_item_number": placed_line.number,
          "catalog_item_id": placed_line.line.item.catalog_item_id, "product_id": placed_line.line.item.product_id,
          "sku_id": placed_line.line.item.sku_id, "availability_id": placed_line.line.item.availability_id,
@@ -363,7 +389,7 @@ def place_orders(
          "credited_amount": Decimal(0), "cancelled_at": None}
         for order in placed for placed_line in order.lines
     ])
-    db.execute(Subscription.__table__.insert(), [
+    _INSERT_SUBSCRIPTIONS.run_many(db, [
         {"id": placed_line.subscription_id, **common, "order_id": order.id, "line_item_number": placed_line.number,
          "offer_id": placed_line.line.item.catalog_item_id, "offer_name": placed_line.line.item.title,
          "product_type_id": placed_line.line.item.product_type_id, "friendly_name": placed_line.line.friendly_name,
@@ -373,7 +399,7 @@ def place_orders(
          "effective_start": placed_line.effective_start, "commitment_end": placed_line.commitment_end}
         for order in placed for placed_line in order.lines
     ])
-    db.execute(Entitlement.__table__.insert(), [
+    _INSERT_ENTITLEMENTS.run_many(db, [
         {"id": placed_line.entitlement_id, **common, "order_id": order.id, "line_item_number": placed_line.number,
          "subscription_id": placed_line.subscription_id, "product_id": placed_line.line.item.product_id,
          "sku_id": placed_line.line.item.sku_id, "entitlement_type": entitlement_type_of(placed_line.line),

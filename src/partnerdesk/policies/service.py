@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.service import Principal
 from partnerdesk.audit import service as audit
 from partnerdesk.core.markets import all_markets
+from partnerdesk.core.prepared import Prepared
 from partnerdesk.policies.errors import InvalidPolicyValue, UnknownPolicy
 from partnerdesk.policies.models import PolicySetting
 
@@ -171,11 +172,15 @@ def get_policy(db: Session, key: str) -> PolicyView:
     return _view(found, db.get(PolicySetting, found.key))
 
 
+# Prepared once: carts and checkouts read policies on every request.
+_POLICY_VALUE = Prepared(select(PolicySetting.value).where(PolicySetting.key == bindparam("key")))
+
+
 def current_value(db: Session, key: str) -> Any:
     """The value in force now: one primary-key read, never cached across requests."""
     found = definition(key)
-    stored = db.scalar(select(PolicySetting.value).where(PolicySetting.key == found.key))
-    return found.default if stored is None else stored
+    row = _POLICY_VALUE.first(db, {"key": found.key})
+    return found.default if row is None or row.value is None else row.value
 
 
 def set_policy(

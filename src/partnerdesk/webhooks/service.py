@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from cryptography.fernet import Fernet
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.models import Partner
@@ -26,6 +26,7 @@ from partnerdesk.accounts.service import Principal
 from partnerdesk.audit import service as audit
 from partnerdesk.core.db import new_id
 from partnerdesk.core.errors import Forbidden, InvalidInput, NotFound
+from partnerdesk.core.prepared import Prepared, insert_statement
 from partnerdesk.core.secrets import KeyRing
 from partnerdesk.jobs import service as jobs
 from partnerdesk.jobs.models import JobStatus
@@ -325,23 +326,37 @@ def _checked_data(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(encoded)
 
 
+@dataclass(frozen=True)
+class PublishedEvent:
+    id: str
+    event_type: str
+
+
+# Publishing runs inside checkouts: its statements are prepared once (see core.prepared).
+_INSERT_EVENT = Prepared(insert_statement(WebhookEvent.__table__))
+_SUBSCRIBED_ENDPOINTS = Prepared(
+    select(WebhookEndpoint.id, WebhookEndpoint.event_types)
+    .where(WebhookEndpoint.partner_id == bindparam("partner_id"), WebhookEndpoint.is_active,
+           WebhookEndpoint.deleted_at.is_(None))
+    .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+)
+
+
 def _record_event(db: Session, *, partner_id: str, event_type: str, data: dict[str, Any],
-                  now: datetime) -> WebhookEvent:
-    event = WebhookEvent(partner_id=partner_id, event_type=event_type, data=_checked_data(data),
-                         occurred_at=now)
-    db.add(event)
-    db.flush()
+                  now: datetime) -> PublishedEvent:
+    event = PublishedEvent(id=new_id(), event_type=event_type)
+    _INSERT_EVENT.run(db, {"id": event.id, "partner_id": partner_id, "event_type": event_type,
+                           "data": _checked_data(data), "occurred_at": now})
     return event
 
 
-def _enqueue_delivery(db: Session, *, event: WebhookEvent, endpoint: WebhookEndpoint,
-                      now: datetime) -> WebhookDelivery:
+def _enqueue_delivery(db: Session, *, event: PublishedEvent, endpoint_id: str, now: datetime) -> WebhookDelivery:
     delivery_id = new_id()
     job = jobs.enqueue(db, kind=DELIVER_JOB, payload={"deliveryId": delivery_id}, now=now)
     delivery = WebhookDelivery(
         id=delivery_id,
         event_id=event.id,
-        endpoint_id=endpoint.id,
+        endpoint_id=endpoint_id,
         event_type=event.event_type,
         job_id=job.id,
         status=DeliveryStatus.pending,
@@ -355,7 +370,7 @@ def _enqueue_delivery(db: Session, *, event: WebhookEvent, endpoint: WebhookEndp
 
 def publish_event(
     db: Session, *, partner_id: str, event_type: str, data: dict[str, Any], now: datetime
-) -> WebhookEvent:
+) -> PublishedEvent:
     """Records an event of `partner_id` and queues its delivery to every active endpoint subscribed to it.
 
     Call it inside the transaction that makes the change; it flushes and never commits.
@@ -365,15 +380,9 @@ def publish_event(
     if event_kind is None or not event_kind.subscribable:
         raise UnknownEventType(f"'{event_type}' is not an event type that can be published.", [event_type])
     event = _record_event(db, partner_id=partner_id, event_type=event_type, data=data, now=now)
-    endpoints = db.scalars(
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.partner_id == partner_id, WebhookEndpoint.is_active,
-               WebhookEndpoint.deleted_at.is_(None))
-        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-    )
-    for endpoint in endpoints:
+    for endpoint in _SUBSCRIBED_ENDPOINTS.all(db, {"partner_id": partner_id}):
         if event_type in endpoint.event_types:
-            _enqueue_delivery(db, event=event, endpoint=endpoint, now=now)
+            _enqueue_delivery(db, event=event, endpoint_id=endpoint.id, now=now)
     return event
 
 
@@ -387,7 +396,7 @@ def send_test_event(
                                [endpoint_id])
     data = {"webhookId": endpoint.id, "message": "A test event from Partner Desk."}
     event = _record_event(db, partner_id=endpoint.partner_id, event_type=TEST_EVENT, data=data, now=now)
-    delivery = _enqueue_delivery(db, event=event, endpoint=endpoint, now=now)
+    delivery = _enqueue_delivery(db, event=event, endpoint_id=endpoint.id, now=now)
     _audit_endpoint(db, principal=principal, now=now, action="webhook.test_sent", endpoint=endpoint,
                     request_id=request_id, details={"eventId": event.id})
     return delivery
