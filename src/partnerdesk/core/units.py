@@ -1,26 +1,35 @@
-"""One request's whole write as a single step: authentication, the work and the commit together.
+"""One request's whole write as a single unit: authentication, the work and the commit together.
 
 A sync route with a session dependency pays a worker-thread round trip for every sync dependency
 (clock, token, role), for the route itself and for the commit: six hand-offs between the event loop
 and the thread pool for one checkout, each costing more than the statements they carry. The hot
-write routes (carts and checkout) instead hand one function to `run_write`, which runs it in one
-transaction:
+write routes (carts and checkout) instead hand one function to `run_write`:
 
-- on SQLite, inline on the event loop. SQLite is a library in this process: a short transaction is
-  CPU work under the GIL wherever it runs, and one writer at a time is all SQLite allows anyway.
-  It starts with `BEGIN IMMEDIATE` and no busy wait, so when another process (the CLI, a second
-  server) or the job worker thread holds the write lock, the loop is never blocked waiting for it:
-  the unit goes to a worker thread instead, which waits there as every other write does.
-- on PostgreSQL, in one worker thread (the network round trips must not block the loop).
+- On PostgreSQL it runs in one worker thread, in its own transaction (network round trips must not
+  block the event loop; PostgreSQL commits concurrent transactions in groups by itself).
+- On SQLite, units are committed in groups, on the event loop. SQLite is a library in this process
+  and allows one writer at a time: a unit is CPU work under the GIL wherever it runs, and what a
+  commit costs (the write lock, the pages it writes to the WAL) hardly grows with the number of
+  units in it. So the units that arrive while the loop is busy wait for the next group; a group is
+  one `BEGIN IMMEDIATE` ... `COMMIT`, each unit inside its own SAVEPOINT, so a unit that fails
+  rolls back alone and the others carry on. Every answer is released only after the group commits:
+  nobody hears "created" for a write that could still be lost. If the commit fails, every unit of
+  the group fails with it and none of them wrote anything.
 
-Either way the request holds the same gates as any other write (see `core.deps`), so the two kinds
-of write never run past each other.
+  The group takes the write lock without waiting: when another process (the CLI, a second server)
+  or the job worker thread holds it, the group runs in a worker thread instead, which waits there
+  as every other write does, and the event loop is never blocked on a lock.
+
+Both paths hold the same gates as any other write (see `core.deps`), so they never run past it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -30,35 +39,116 @@ from partnerdesk.core.deps import gates_of_this_loop
 
 Result = TypeVar("Result")
 
+# Units in one SQLite transaction at most: bounds how long one group holds the write lock.
+MAX_GROUP = 64
 
-def _run(database: Database, work: Callable[[Session], Result]) -> Result:
+
+def _run_alone(database: Database, work: Callable[[Session], Result]) -> Result:
     with database.new_session(write=True) as session:
-        return _commit_after(session, work)
+        try:
+            result = work(session)
+            session.commit()
+            return result
+        except BaseException:
+            session.rollback()
+            raise
 
 
-def _commit_after(session: Session, work: Callable[[Session], Result]) -> Result:
+async def run_write(database: Database, work: Callable[[Session], Result]) -> Result:
+    """Runs `work(session)` in a write transaction that has committed when this returns.
+
+    If `work` raises, nothing it did is kept and the same exception comes out here.
+    """
+    gates = gates_of_this_loop()
+    if not database.is_sqlite:
+        async with gates.sessions:
+            return await run_in_threadpool(_run_alone, database, work)
+    return await _group_of(database).submit(work)
+
+
+@dataclass
+class _Unit:
+    work: Callable[[Session], Any]
+    future: asyncio.Future
+    result: Any = None
+    error: BaseException | None = None
+
+
+def _run_group(session: Session, units: list[_Unit]) -> None:
+    """Runs each unit in its own SAVEPOINT, then commits them all; a unit's own failure is kept on it."""
     try:
-        result = work(session)
+        for unit in units:
+            try:
+                with session.begin_nested():
+                    unit.result = unit.work(session)
+            except Exception as error:  # the unit's answer (a 4xx, usually); the others go on
+                unit.error = error
         session.commit()
-        return result
     except BaseException:
         session.rollback()
         raise
 
 
-def _run_at_once(database: Database, work: Callable[[Session], Result]) -> Result:
+def _run_group_at_once(database: Database, units: list[_Unit]) -> None:
     with database.write_session_at_once() as session:
-        return _commit_after(session, work)
+        _run_group(session, units)
 
 
-async def run_write(database: Database, work: Callable[[Session], Result]) -> Result:
-    """Runs `work(session)` in one write transaction, committed before this returns; rolled back if it raises."""
-    gates = gates_of_this_loop()
-    async with gates.sessions:
-        if not database.is_sqlite:
-            return await run_in_threadpool(_run, database, work)
-        async with gates.sqlite_writer:
-            try:
-                return _run_at_once(database, work)
-            except WriterBusy:
-                return await run_in_threadpool(_run, database, work)
+def _run_group_waiting(database: Database, units: list[_Unit]) -> None:
+    with database.new_session(write=True) as session:
+        _run_group(session, units)
+
+
+@dataclass
+class _GroupCommitter:
+    database: Database
+    pending: list[_Unit] = field(default_factory=list)
+    draining: bool = False
+
+    async def submit(self, work: Callable[[Session], Result]) -> Result:
+        unit = _Unit(work=work, future=asyncio.get_running_loop().create_future())
+        self.pending.append(unit)
+        if not self.draining:
+            self.draining = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await unit.future
+
+    async def _drain(self) -> None:
+        gates = gates_of_this_loop()
+        try:
+            while self.pending:
+                # Let the requests already read by this turn of the loop join the group.
+                await asyncio.sleep(0)
+                async with gates.sqlite_writer:
+                    group, self.pending = self.pending[:MAX_GROUP], self.pending[MAX_GROUP:]
+                    try:
+                        try:
+                            _run_group_at_once(self.database, group)
+                        except WriterBusy:
+                            await run_in_threadpool(_run_group_waiting, self.database, group)
+                    except BaseException as error:  # the commit failed: so did every unit of the group
+                        for unit in group:
+                            unit.error = error
+                for unit in group:
+                    if unit.future.done():  # the request was cancelled (client gone)
+                        continue
+                    if unit.error is not None:
+                        unit.future.set_exception(unit.error)
+                    else:
+                        unit.future.set_result(unit.result)
+        finally:
+            self.draining = False
+
+
+# One committer per event loop and database (tests may run several of each).
+_committers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _GroupCommitter]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _group_of(database: Database) -> _GroupCommitter:
+    by_database = _committers.setdefault(asyncio.get_running_loop(), {})
+    committer = by_database.get(id(database))
+    if committer is None or committer.database is not database:
+        committer = by_database[id(database)] = _GroupCommitter(database)
+    return committer
