@@ -11,6 +11,7 @@ from partnerdesk.core.errors import InvalidInput, InvalidRequestId, PayloadTooLa
 
 REQUEST_ID_HEADER = "ms-requestid"
 CORRELATION_ID_HEADER = "ms-correlationid"
+_ID_HEADERS = frozenset({REQUEST_ID_HEADER.encode(), CORRELATION_ID_HEADER.encode()})
 
 
 async def _send_error(send: Send, status: int, body: dict) -> None:
@@ -37,7 +38,7 @@ class RequestIdMiddleware:
             return
         echoed: list[tuple[bytes, bytes]] = []
         for name, value in scope["headers"]:
-            if name.decode("latin-1") in (REQUEST_ID_HEADER, CORRELATION_ID_HEADER):
+            if name in _ID_HEADERS:
                 text = value.decode("latin-1")
                 try:
                     uuid.UUID(text)
@@ -82,10 +83,9 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        error = PayloadTooLarge(f"The request body is larger than {self.max_bytes} bytes.")
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await _send_error(send, error.status_code, error.body())
+                await self._refuse(send)
                 return
         received = 0
         response_started = False
@@ -109,7 +109,11 @@ class BodySizeLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
             if not response_started:
-                await _send_error(send, error.status_code, error.body())
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        error = PayloadTooLarge(f"The request body is larger than {self.max_bytes} bytes.")
+        await _send_error(send, error.status_code, error.body())
 
 
 class _BodyTooLarge(BaseException):

@@ -139,6 +139,15 @@ class Prepared:
             cursor.close()
 
 
+def run_on_driver(db: Session, sql: str) -> None:
+    """Runs a statement with no parameters and no rows (SAVEPOINT, RELEASE ...) in the session's transaction."""
+    _dialect, cursor = Prepared._cursor(db)
+    try:
+        cursor.execute(sql)
+    finally:
+        cursor.close()
+
+
 def insert_statement(table: Table, *, leave_out: Sequence[str] = ()) -> Insert:
     """An INSERT binding every column of `table` by its name but `leave_out` (each row gives them all)."""
     return table.insert().values({column.name: bindparam(column.name) for column in table.columns

@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 
 from partnerdesk.core.db import Database, WriterBusy
 from partnerdesk.core.deps import gates_of_this_loop
+from partnerdesk.core.prepared import run_on_driver
 
 Result = TypeVar("Result")
 
@@ -74,15 +75,31 @@ class _Unit:
     error: BaseException | None = None
 
 
+class _GroupLost(Exception):
+    """A unit's failure took the whole transaction with it (an ORM flush error outside any savepoint)."""
+
+
 def _run_group(session: Session, units: list[_Unit]) -> None:
-    """Runs each unit in its own SAVEPOINT, then commits them all; a unit's own failure is kept on it."""
+    """Runs each unit in its own SAVEPOINT, then commits them all; a unit's own failure is kept on it.
+
+    The savepoints are the driver's own statements: the hot units write with prepared statements,
+    not through the ORM, and SQLAlchemy's nested transactions would cost more than the units. What
+    the ORM holds is flushed at the end of each unit, and forgotten after a failed one, so nothing
+    of a failed unit can reach the database later.
+    """
     try:
         for unit in units:
+            run_on_driver(session, "SAVEPOINT unit")
             try:
-                with session.begin_nested():
-                    unit.result = unit.work(session)
+                unit.result = unit.work(session)
+                session.flush()
             except Exception as error:  # the unit's answer (a 4xx, usually); the others go on
+                if not session.in_transaction() or not session.get_transaction().is_active:
+                    raise _GroupLost(f"a unit's failure ended the group's transaction: {error!r}") from error
+                run_on_driver(session, "ROLLBACK TO SAVEPOINT unit")
+                session.expunge_all()
                 unit.error = error
+            run_on_driver(session, "RELEASE SAVEPOINT unit")
         session.commit()
     except BaseException:
         session.rollback()
