@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -50,7 +51,7 @@ class ProductPages:
         """`repository.products_on_sale(...)`, from the cache when the entry still holds."""
         # The version is read before the catalog: an entry may then be older than its data, never newer.
         epoch, version = repository.catalog_stamp(db)
-        key = (str(db.get_bind().url), epoch, country, view.name, offset, size)
+        key = (str(db.get_bind().engine.url), epoch, country, view.name, offset, size)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
@@ -74,3 +75,43 @@ class ProductPages:
 
 
 PRODUCT_PAGES = ProductPages()
+
+
+Item = TypeVar("Item")
+
+
+class CatalogItems:
+    """Catalog items by (product, SKU, availability), kept while the catalog stamp is unchanged.
+
+    Carts and checkouts resolve every line: one read of the stamp replaces the join and the
+    decoding of the item. Items are stored as they are in the catalog, whatever the time: callers
+    check the effective dates (and rule R1) against their own clock on every use.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[tuple, tuple[int, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, db: Session, key: tuple[str, str, str], load: Callable[[], Item]) -> Item:
+        # The version is read before the item: an entry may then be older than its data, never newer.
+        epoch, version = repository.catalog_stamp(db)
+        cache_key = (str(db.get_bind().engine.url), epoch, *key)
+        with self._lock:
+            entry = self._entries.get(cache_key)
+        if entry is not None and entry[0] == version:
+            return entry[1]  # type: ignore[return-value]
+        item = load()
+        with self._lock:
+            self._entries[cache_key] = (version, item)
+            self._entries.move_to_end(cache_key)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+        return item
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+CATALOG_ITEMS = CatalogItems()

@@ -238,9 +238,12 @@ def availability_row(db: Session, product_id: str, sku_id: str, availability_id:
     return db.execute(statement).first()
 
 
+_CATALOG_STAMP = Prepared(select(CatalogState.epoch, CatalogState.version).where(CatalogState.id == 1))
+
+
 def catalog_stamp(db: Session) -> tuple[str, int]:
     """The database's (epoch, version): triggers bump the version on every catalog write."""
-    row = db.execute(select(CatalogState.epoch, CatalogState.version).where(CatalogState.id == 1)).first()
+    row = _CATALOG_STAMP.first(db)
     return (row[0], row[1]) if row else ("", -1)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.service import Principal
 from partnerdesk.catalog import repository, vocabulary
-from partnerdesk.catalog.cache import PRODUCT_PAGES
+from partnerdesk.catalog.cache import CATALOG_ITEMS, PRODUCT_PAGES
 from partnerdesk.catalog.errors import (
     AvailabilityNotFound,
     CatalogItemNotFound,
@@ -181,10 +181,13 @@ def resolve_purchasable(
     """
     product_id, sku_id, availability_id = parse_catalog_item_id(catalog_item_id)
     country = normalise_country(country)
-    row = repository.purchasable_row(db, product_id, sku_id, availability_id)
-    if row is None:
+    def load() -> PurchasableItem | None:
+        row = repository.purchasable_row(db, product_id, sku_id, availability_id)
+        return None if row is None else purchasable_of(row)
+
+    item = CATALOG_ITEMS.get(db, (product_id, sku_id, availability_id), load)
+    if item is None:
         raise CatalogItemNotFound(f"No catalog item {catalog_item_id}.", [catalog_item_id])
-    item = purchasable_of(row)
     if item.is_reserved_instance:
         check_reserved_instances_sold_in(db, country)
     if item.country != country:
