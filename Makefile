@@ -28,8 +28,10 @@ system-deps:
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
-bench: $(STAMP)
-	bash bench/run.sh
+## Checkout throughput beside the constant and naive-INSERT baselines, on SQLite and PostgreSQL (needs wrk).
+bench: $(STAMP) system-deps
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python bench/checkout_bench.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -9,7 +9,7 @@ serves the app with uvicorn (one worker, PARTNERDESK_BENCH_ROUTES=1) and drives 
 - checkout: POST a cart with one software line, then POST its checkout; the pair counts as one checkout
 
 Each wrk thread owns one connection, so the Lua script can chain "create cart" then "check it out".
-Run from the repository root: `.venv/bin/python bench/checkout_bench.py [--seconds 10] [--clients 16]`.
+Run from the repository root: `.venv/bin/python bench/checkout_bench.py [--seconds 8] [--clients 16] [--rounds 3]`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -159,38 +160,65 @@ def wrk(url: str, *, seconds: int, clients: int, script: str | None, workdir: Pa
     return figures
 
 
-def run_engine(name: str, database_url: str, data_dir: Path, *, seconds: int, clients: int) -> None:
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def run_engine(name: str, database_url: str, data_dir: Path, *, seconds: int, clients: int, rounds: int) -> float:
+    """Runs the three workloads `rounds` times, alternating, and prints medians; returns the median ratio.
+
+    Alternating rounds keep the comparison fair on a shared machine whose speed drifts: each
+    checkout round is compared with the insert round just before it.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=data_dir, database_url=database_url, secret_key="bench-secret-key-not-secret")
     token, customer = seed(settings)
     port = free_port()
     server = serve(settings, port)
     base = f"http://127.0.0.1:{port}"
+    script = CHECKOUT_LUA % {"token": token, "customer": customer, "item": OFFICE_FR}
+    results: dict[str, list[dict[str, float]]] = {"constant": [], "insert": [], "checkout": []}
     try:
         wrk(f"{base}/bench/constant", seconds=2, clients=clients, script=None, workdir=data_dir)  # warm-up
-        constant = wrk(f"{base}/bench/constant", seconds=seconds, clients=clients, script=None, workdir=data_dir)
-        insert = wrk(f"{base}/bench/insert", seconds=seconds, clients=clients, script=INSERT_LUA, workdir=data_dir)
-        script = CHECKOUT_LUA % {"token": token, "customer": customer, "item": OFFICE_FR}
-        checkout = wrk(base, seconds=seconds, clients=clients, script=script, workdir=data_dir)
+        wrk(base, seconds=2, clients=clients, script=script, workdir=data_dir)
+        for _ in range(rounds):
+            results["constant"].append(
+                wrk(f"{base}/bench/constant", seconds=seconds, clients=clients, script=None, workdir=data_dir))
+            results["insert"].append(
+                wrk(f"{base}/bench/insert", seconds=seconds, clients=clients, script=INSERT_LUA, workdir=data_dir))
+            results["checkout"].append(wrk(base, seconds=seconds, clients=clients, script=script, workdir=data_dir))
     finally:
         server.terminate()
         server.wait(timeout=30)
-    rate = checkout["checkouts_per_s"]
-    print(f"\n{name}: {clients} concurrent clients, {seconds}s each, uvicorn 1 worker, {os.cpu_count()} cores")
-    print(f"  constant  GET /bench/constant    {constant['rps']:9.0f} req/s    p99 {constant['p99_ms']:7.1f} ms"
-          f"   errors {constant['errors']}")
-    print(f"  insert    POST /bench/insert     {insert['rps']:9.0f} req/s    p99 {insert['p99_ms']:7.1f} ms"
-          f"   errors {insert['errors']}")
-    print(f"  checkout  cart + checkout        {rate:9.0f} checkouts/s ({checkout['rps']:.0f} req/s)"
-          f"  p99 {checkout['p99_ms']:7.1f} ms per request   errors {checkout['errors']}")
-    print(f"  ratio checkout / naive insert: {rate / insert['rps']:.2f}")
+    ratios = [checkout["checkouts_per_s"] / insert["rps"]
+              for checkout, insert in zip(results["checkout"], results["insert"], strict=True)]
+
+    def figures(kind: str, rate_key: str = "rps") -> tuple[float, float, int]:
+        runs = results[kind]
+        return (_median([run[rate_key] for run in runs]), _median([run["p99_ms"] for run in runs]),
+                sum(int(run["errors"]) for run in runs))
+
+    constant, insert = figures("constant"), figures("insert")
+    checkout, checkout_requests = figures("checkout", "checkouts_per_s"), figures("checkout")
+    print(f"\n{name}: {clients} concurrent clients, {rounds} alternating rounds of {seconds}s, uvicorn 1 worker, "
+          f"{os.cpu_count()} cores; medians")
+    print(f"  constant  GET /bench/constant    {constant[0]:9.0f} req/s    p99 {constant[1]:7.1f} ms"
+          f"   errors {constant[2]}")
+    print(f"  insert    POST /bench/insert     {insert[0]:9.0f} req/s    p99 {insert[1]:7.1f} ms"
+          f"   errors {insert[2]}")
+    print(f"  checkout  cart + checkout        {checkout[0]:9.0f} checkouts/s ({checkout_requests[0]:.0f} req/s)"
+          f"  p99 {checkout[1]:7.1f} ms per request   errors {checkout[2]}")
+    print(f"  ratio checkout / naive insert, per round: {', '.join(f'{ratio:.2f}' for ratio in ratios)};"
+          f" median {_median(ratios):.2f}")
+    return _median(ratios)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -199,7 +227,7 @@ def main() -> None:
         root = Path(scratch)
         if "sqlite" in engines:
             run_engine("SQLite", f"sqlite:///{root / 'sqlite' / 'bench.db'}", root / "sqlite",
-                       seconds=args.seconds, clients=args.clients)
+                       seconds=args.seconds, clients=args.clients, rounds=args.rounds)
         if "postgresql" in engines:
             server = postgres.start()
             if server is None:
@@ -211,7 +239,7 @@ def main() -> None:
                     connection.execute(text("CREATE DATABASE partnerdesk_bench"))
                 admin.dispose()
                 run_engine("PostgreSQL", server.url("partnerdesk_bench"), root / "postgresql",
-                           seconds=args.seconds, clients=args.clients)
+                           seconds=args.seconds, clients=args.clients, rounds=args.rounds)
             finally:
                 server.stop()
 
