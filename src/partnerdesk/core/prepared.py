@@ -58,12 +58,14 @@ class _Plan:
     row_type: type[tuple]
 
     def bind(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        converted = [(param.name, param.convert(values)) for param in self.params]
-        return [value for _name, value in converted] if self.positional else dict(converted)
+        # Runs for every row of every hot statement: kept to one comprehension.
+        if self.positional:
+            return [param.convert(values) for param in self.params]
+        return {param.name: param.convert(values) for param in self.params}
 
     def row(self, raw: Sequence[Any]) -> tuple:
-        return self.row_type._make(process(value) if process else value
-                                   for process, value in zip(self.results, raw, strict=True))
+        return self.row_type._make([process(value) if process else value
+                                    for process, value in zip(self.results, raw, strict=True)])
 
 
 class Prepared:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 from sqlalchemy import Select, bindparam, delete, select, update
@@ -212,7 +213,7 @@ def order_groups(lines: Sequence[CheckedLine]) -> dict[tuple[str, str], list[Che
 
 @dataclass(frozen=True)
 class CartView:
-    # ORM rows, or the prepared statements' rows (same names) on the checkout path.
+    # ORM rows, or plain rows with the same names on the hot paths (create, checkout).
     cart: Cart
     lines: list[CartLineItem]
 
@@ -240,7 +241,8 @@ def create_cart(
     line_rows = _line_rows(cart_row["id"], checked)
     _INSERT_CART.run(db, cart_row)
     _INSERT_CART_LINES.run_many(db, line_rows)
-    return CartView(Cart(**cart_row), [CartLineItem(**row) for row in line_rows])
+    # What was written, as plain values: instrumented ORM objects would cost more than the inserts.
+    return CartView(SimpleNamespace(**cart_row), [SimpleNamespace(**row) for row in line_rows])
 
 
 def _cart_with_lines(db: Session, *, customer: CustomerRef, cart_id: str, for_update: bool) -> CartView:
