@@ -24,19 +24,22 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from partnerdesk.customers.api import router as customers_router
     from partnerdesk.web import install_portal
 
-    routers = [customers_router, audit_router, *_optional_domain_routers()]
+    # FastAPI tries routes in the order they were added, at a cost per route tried: the domains'
+    # routers come first, in the order `domains.API_MODULES` gives (the purchase path first).
+    routers = [*_optional_domain_routers(), customers_router, audit_router]
     if settings.sandbox:
         from partnerdesk.sandbox.api import router as sandbox_router
 
         routers.append(sandbox_router)
+    if settings.bench_routes:
+        from partnerdesk.bench_routes import router as bench_router
+
+        # First of all, so the baselines a benchmark compares with pay the least routing.
+        app.include_router(bench_router)
     for router in routers:
         app.include_router(router)
     # Kept so the role matrix can be read back from the routes' declarations.
     app.state.api_routers = routers
-    if settings.bench_routes:
-        from partnerdesk.bench_routes import router as bench_router
-
-        app.include_router(bench_router)
     install_portal(app)
 
 

@@ -13,10 +13,11 @@ MODEL_MODULES: tuple[str, ...] = (
 )
 # Modules with `router`, in the order they appear in the OpenAPI document.
 API_MODULES: tuple[str, ...] = (
-    "partnerdesk.policies.api", "partnerdesk.catalog.api",
-    "partnerdesk.webhooks.api",
-    # Before orders: its `/subscriptions/azureplan` must win over orders' `/subscriptions/{subscriptionId}`.
-    "partnerdesk.reservations.api", "partnerdesk.orders.api", "partnerdesk.billing.api",
+    # The purchase path first: routes are tried in this order (see app.py), and carts and checkout
+    # are the busiest writes. Reservations before orders: its `/subscriptions/azureplan` must win
+    # over orders' `/subscriptions/{subscriptionId}`.
+    "partnerdesk.reservations.api", "partnerdesk.orders.api",
+    "partnerdesk.catalog.api", "partnerdesk.billing.api", "partnerdesk.policies.api", "partnerdesk.webhooks.api",
 )
 # Typer apps added to the CLI: (module with `app`, command name).
 CLI_MODULES: tuple[tuple[str, str], ...] = (
