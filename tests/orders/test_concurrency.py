@@ -61,7 +61,7 @@ def test_two_concurrent_checkouts_of_one_cart_make_one_order_and_one_conflict(sh
 @pytest.mark.parametrize("failing", [
     "partnerdesk.billing.service.charge",
     "partnerdesk.reservations.service.provision",
-    "partnerdesk.orders.events.order_created",
+    "partnerdesk.orders.events.orders_placed",
 ])
 def test_a_checkout_that_fails_midway_leaves_nothing_and_can_be_retried(shop, desk, monkeypatch, failing):
     customer = shop.customer("FR")

@@ -18,8 +18,7 @@ from partnerdesk.core.prepared import Prepared, insert_statement
 _INSERT_RECORD = Prepared(insert_statement(ActivityRecord.__table__, leave_out=("id",)))
 
 
-def record(
-    db: Session,
+def entry(
     *,
     principal: Principal | None,
     now: datetime,
@@ -30,10 +29,10 @@ def record(
     customer_id: str | None = None,
     request_id: str | None = None,
     details: dict[str, Any] | None = None,
-) -> None:
-    """Appends one record, at once (no flush needed). `partner_id` defaults to the acting agent's partner."""
+) -> dict[str, Any]:
+    """One record, not yet written (see `append`). `partner_id` defaults to the acting agent's partner."""
     operator_type = "system" if principal is None else "operator" if principal.is_operator else "agent"
-    _INSERT_RECORD.run(db, {
+    return {
         "occurred_at": now,
         "partner_id": partner_id if partner_id is not None else (principal.partner_id if principal else None),
         "agent_id": principal.agent_id if principal else None,
@@ -45,7 +44,17 @@ def record(
         "object_id": object_id,
         "request_id": request_id,
         "details": details or {},
-    })
+    }
+
+
+def append(db: Session, entries: list[dict[str, Any]]) -> None:
+    """Writes records made by `entry`, in order, in one statement."""
+    _INSERT_RECORD.run_many(db, entries)
+
+
+def record(db: Session, **fields: Any) -> None:
+    """Appends one record at once; takes the arguments of `entry`."""
+    _INSERT_RECORD.run(db, entry(**fields))
 
 
 @dataclass(frozen=True)

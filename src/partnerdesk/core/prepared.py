@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import BindParameter, Table, bindparam
@@ -43,25 +44,49 @@ class _Param:
     process: Processor
     literal: Any
 
-    def convert(self, values: Mapping[str, Any]) -> Any:
-        value = values[self.name] if self.literal is _NO_LITERAL else self.literal
-        return self.process(value) if self.process else value
+
+class _Binder:
+    """Turns a row of named values into what the driver takes; runs for every row of every hot statement.
+
+    The values are picked in one C call, then only the columns that need it are converted; the
+    statement's own literals are converted once, here.
+    """
+
+    def __init__(self, params: Sequence[_Param], positional: bool) -> None:
+        self.names = tuple(param.name for param in params)
+        self.positional = positional
+        picked = [name for name, param in zip(self.names, params, strict=True) if param.literal is _NO_LITERAL]
+        self.pick = itemgetter(*picked) if picked else (lambda _values: ())
+        self.single = len(picked) == 1
+        self.slots = [index for index, param in enumerate(params) if param.literal is _NO_LITERAL]
+        self.fixed = [(index, param.process(param.literal) if param.process else param.literal)
+                      for index, param in enumerate(params) if param.literal is not _NO_LITERAL]
+        self.processed = [(index, param.process) for index, param in enumerate(params)
+                          if param.process is not None and param.literal is _NO_LITERAL]
+
+    def __call__(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        picked = self.pick(values)
+        if self.single:
+            picked = (picked,)
+        if self.fixed:
+            out: list[Any] = [None] * len(self.names)
+            for slot, value in zip(self.slots, picked, strict=True):
+                out[slot] = value
+            for index, value in self.fixed:
+                out[index] = value
+        else:
+            out = list(picked)
+        for index, process in self.processed:
+            out[index] = process(out[index])
+        return out if self.positional else dict(zip(self.names, out, strict=True))
 
 
 @dataclass(frozen=True)
 class _Plan:
     sql: str
-    # In the order the driver wants them (positional), or sent by name.
-    params: tuple[_Param, ...]
-    positional: bool
+    bind: _Binder
     results: tuple[Processor, ...]
     row_type: type[tuple]
-
-    def bind(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        # Runs for every row of every hot statement: kept to one comprehension.
-        if self.positional:
-            return [param.convert(values) for param in self.params]
-        return {param.name: param.convert(values) for param in self.params}
 
     def row(self, raw: Sequence[Any]) -> tuple:
         return self.row_type._make([process(value) if process else value
@@ -89,8 +114,8 @@ class Prepared:
                             for column in (columns or ()))
             # Rows read like SQLAlchemy's: by position or by column name.
             row_type = namedtuple("Row", keys, rename=True)  # noqa: PYI024
-            plan = self._plans[dialect.name] = _Plan(compiled.string, params, bool(compiled.positional), results,
-                                                     row_type)
+            plan = self._plans[dialect.name] = _Plan(compiled.string, _Binder(params, bool(compiled.positional)),
+                                                     results, row_type)
         return plan
 
     @staticmethod

@@ -5,6 +5,8 @@ Webhook deliveries go through the webhooks outbox, so they are sent only if the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,33 +22,45 @@ ENTITLEMENT_CREATED = "entitlement.created"
 ENTITLEMENT_REVOKED = "entitlement.revoked"
 
 
-def order_created(
-    db: Session, *, principal: Principal, partner_id: str, customer_id: str, order: dict[str, Any],
-    now: datetime, request_id: str | None,
-) -> None:
-    """Records and publishes one placed order; `order` is its API shape (money already strings)."""
-    summary = {
-        "orderId": order["id"],
-        "customerId": customer_id,
-        "status": order["status"],
-        "billingCycle": order["billingCycle"],
-        "currencyCode": order["currencyCode"],
-        "totalPrice": order["totalPrice"],
-        "lineItemCount": len(order["lineItems"]),
-        "creationDate": order["creationDate"],
-    }
-    audit.record(db, principal=principal, now=now, action=ORDER_CREATED, object_type="order", object_id=order["id"],
-                 partner_id=partner_id, customer_id=customer_id, request_id=request_id,
-                 details={key: value for key, value in summary.items() if key not in ("orderId", "customerId")})
-    webhooks.publish_event(db, partner_id=partner_id, event_type=ORDER_CREATED, data=summary, now=now)
+@dataclass(frozen=True)
+class EntitlementMade:
+    entitlement_id: str
+    entitlement_type: str
+    order_id: str
+    line_item_number: int
 
 
-def entitlement_created(
-    db: Session, *, principal: Principal, partner_id: str, customer_id: str, entitlement_id: str,
-    entitlement_type: str, order_id: str, line_item_number: int, now: datetime, request_id: str | None,
+def orders_placed(
+    db: Session, *, principal: Principal, partner_id: str, customer_id: str, orders: Sequence[dict[str, Any]],
+    entitlements: Sequence[EntitlementMade], now: datetime, request_id: str | None,
 ) -> None:
-    """Records a new entitlement in the activity log (there is no webhook event for it)."""
-    audit.record(db, principal=principal, now=now, action=ENTITLEMENT_CREATED, object_type="entitlement",
-                 object_id=entitlement_id, partner_id=partner_id, customer_id=customer_id, request_id=request_id,
-                 details={"entitlementType": entitlement_type, "orderId": order_id,
-                          "lineItemNumber": line_item_number})
+    """Records the orders of a checkout and the entitlements they made, and publishes `order.created`.
+
+    Each order is its API shape's summary (money and times already strings, and `lineItemCount`).
+    The activity-log records go in one statement; there is no webhook event for an entitlement.
+    """
+    summaries = [
+        {"orderId": order["id"], "customerId": customer_id, "status": order["status"],
+         "billingCycle": order["billingCycle"], "currencyCode": order["currencyCode"],
+         "totalPrice": order["totalPrice"], "lineItemCount": order["lineItemCount"],
+         "creationDate": order["creationDate"]}
+        for order in orders
+    ]
+    entries = [
+        audit.entry(principal=principal, now=now, action=ORDER_CREATED, object_type="order",
+                    object_id=summary["orderId"], partner_id=partner_id, customer_id=customer_id,
+                    request_id=request_id,
+                    details={key: value for key, value in summary.items() if key not in ("orderId", "customerId")})
+        for summary in summaries
+    ]
+    entries += [
+        audit.entry(principal=principal, now=now, action=ENTITLEMENT_CREATED, object_type="entitlement",
+                    object_id=made.entitlement_id, partner_id=partner_id, customer_id=customer_id,
+                    request_id=request_id,
+                    details={"entitlementType": made.entitlement_type, "orderId": made.order_id,
+                             "lineItemNumber": made.line_item_number})
+        for made in entitlements
+    ]
+    audit.append(db, entries)
+    for summary in summaries:
+        webhooks.publish_event(db, partner_id=partner_id, event_type=ORDER_CREATED, data=summary, now=now)

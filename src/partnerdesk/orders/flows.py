@@ -79,14 +79,21 @@ def _charges(customer: CustomerRef, placed: list[orders.PlacedOrder]) -> list[bi
     ]
 
 
+# What an order's `order.created` event and activity record tell of it (field names of OrderOut).
+_ORDER_SUMMARY_FIELDS = {"id", "status", "billing_cycle", "currency_code", "total_price", "creation_date"}
+
+
 def _announce(db: Session, *, principal: Principal, customer: CustomerRef, placed: list[orders.PlacedOrder],
               result: CheckoutOut, now: datetime, request_id: str | None) -> None:
-    for order, shape in zip(placed, result.orders, strict=True):
-        events.order_created(db, principal=principal, partner_id=customer.partner_id, customer_id=customer.id,
-                             order=shape.model_dump(mode="json"), now=now, request_id=request_id)
-        for line in order.lines:
-            events.entitlement_created(
-                db, principal=principal, partner_id=customer.partner_id, customer_id=customer.id,
-                entitlement_id=line.entitlement_id, entitlement_type=orders.entitlement_type_of(line.line),
-                order_id=order.id, line_item_number=line.number, now=now, request_id=request_id,
-            )
+    events.orders_placed(
+        db, principal=principal, partner_id=customer.partner_id, customer_id=customer.id,
+        orders=[{**shape.model_dump(mode="json", include=_ORDER_SUMMARY_FIELDS), "lineItemCount": len(order.lines)}
+                for order, shape in zip(placed, result.orders, strict=True)],
+        entitlements=[
+            events.EntitlementMade(entitlement_id=line.entitlement_id,
+                                   entitlement_type=orders.entitlement_type_of(line.line), order_id=order.id,
+                                   line_item_number=line.number)
+            for order in placed for line in order.lines
+        ],
+        now=now, request_id=request_id,
+    )
