@@ -115,3 +115,19 @@ def test_the_operator_reads_but_does_not_buy(actors, purchase):
     assert operator.get(f"/v1/customers/{customer}/orders/{purchase['orderId']}").status_code == 200
     assert operator.post(f"/v1/customers/{customer}/carts", json={"lineItems": [software_line()]}).status_code == 403
     assert operator.get(f"/v1/invoices?partnerId={purchase['partnerId']}").json()["totalCount"] == 1
+
+
+@pytest.mark.parametrize("role", [OP, H, B])
+def test_a_refused_role_learns_nothing_from_a_bad_cart_body(actors, purchase, role):
+    """The hot routes read their body inside the write unit: the role is still checked first."""
+    caller = actors(role)
+    customer, cart = purchase["customerId"], purchase["cartId"]
+    for body in ({"lineItems": "not a list"}, {"lineItems": [{"catalogItemId": "nonsense", "quantity": -1}]}):
+        response = caller.post(f"/v1/customers/{customer}/carts", json=body)
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == 1101
+    assert caller.post(f"/v1/customers/{customer}/carts/{cart}/checkout").status_code == 403
+    anonymous = actors.client.post(f"/v1/customers/{customer}/carts", json={"lineItems": "not a list"})
+    assert anonymous.status_code == 401
+    # And the cart is still open for a buyer.
+    assert actors(S).post(f"/v1/customers/{customer}/carts/{cart}/checkout").status_code == 201

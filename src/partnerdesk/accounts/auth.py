@@ -22,6 +22,7 @@ from partnerdesk.core.clock import Clock
 from partnerdesk.core.deps import ClockDep, DbSession, DeskDep
 from partnerdesk.core.desk import Desk
 from partnerdesk.core.errors import AuthenticationRequired, Forbidden
+from partnerdesk.core.prepared import together
 from partnerdesk.core.units import run_write
 from partnerdesk.sandbox import service as sandbox_service
 
@@ -122,8 +123,21 @@ class Caller:
         return RequestContext(db=db, principal=principal, clock=clock, desk=self.desk,
                               request_id=self.request_id, correlation_id=self.correlation_id)
 
-    async def write(self, work: Callable[[RequestContext], Result]) -> Result:
-        return await run_write(self.desk.database, lambda db: work(self.authorize(db)))
+    async def write(self, work: Callable[[RequestContext], Result],
+                    ahead: Callable[[Session], None] | None = None) -> Result:
+        """Runs `work` as one write unit; `ahead(db)` prefetches the reads it will make (see core.prepared).
+
+        The token's lookup and those reads share one round trip; their rows are used only once the
+        caller has been authenticated and admitted.
+        """
+        def unit(db: Session) -> Result:
+            with together(db):
+                accounts_service.prefetch_token(db, self.token)
+                if ahead is not None:
+                    ahead(db)
+            return work(self.authorize(db))
+
+        return await run_write(self.desk.database, unit)
 
 
 class WriteGuard(RoleGuard):

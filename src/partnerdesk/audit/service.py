@@ -48,13 +48,13 @@ def entry(
 
 
 def append(db: Session, entries: list[dict[str, Any]]) -> None:
-    """Writes records made by `entry`, in order, in one statement."""
-    _INSERT_RECORD.run_many(db, entries)
+    """Writes records made by `entry`, in order (sent with the transaction's next statement, see core.prepared)."""
+    _INSERT_RECORD.defer(db, entries)
 
 
 def record(db: Session, **fields: Any) -> None:
     """Appends one record at once; takes the arguments of `entry`."""
-    _INSERT_RECORD.run(db, entry(**fields))
+    _INSERT_RECORD.defer(db, [entry(**fields)])
 
 
 @dataclass(frozen=True)

@@ -222,6 +222,14 @@ _OPEN_INVOICE = Prepared(
 _INSERT_INVOICE_LINES = Prepared(insert_statement(InvoiceLineItem.__table__))
 
 
+def prefetch_for_purchase(db: Session, *, partner_id: str, currencies: Iterable[str], now: datetime) -> None:
+    """Sends the reads of `check_credit` and `charge` ahead (see core.prepared.together)."""
+    period = period_of(now)
+    for currency in sorted(set(currencies)):
+        _CREDIT_LIMIT.prefetch(db, {"partner_id": partner_id, "currency": currency})
+        _OPEN_INVOICE.prefetch(db, {"partner_id": partner_id, "period": period.name, "currency": currency})
+
+
 def check_credit(db: Session, *, partner_id: str, purchase: dict[str, Decimal]) -> None:
     """Refuses a purchase (amount per currency) that would pass a credit limit of the partner.
 
@@ -312,7 +320,7 @@ def charge(db: Session, *, partner_id: str, charges: Sequence[Charge], now: date
     if not charges:
         return {}
     invoices = open_invoice_ids(db, partner_id=partner_id, currencies={c.currency for c in charges}, now=now)
-    _INSERT_INVOICE_LINES.run_many(db, [
+    _INSERT_INVOICE_LINES.defer(db, [
         {
             "id": new_id(), "invoice_id": invoices[item.currency], "partner_id": partner_id,
             "customer_id": item.customer_id, "customer_name": item.customer_name,

@@ -241,6 +241,10 @@ def availability_row(db: Session, product_id: str, sku_id: str, availability_id:
 _CATALOG_STAMP = Prepared(select(CatalogState.epoch, CatalogState.version).where(CatalogState.id == 1))
 
 
+def prefetch_catalog_stamp(db: Session) -> None:
+    _CATALOG_STAMP.prefetch(db)
+
+
 def catalog_stamp(db: Session) -> tuple[str, int]:
     """The database's (epoch, version): triggers bump the version on every catalog write."""
     row = _CATALOG_STAMP.first(db)

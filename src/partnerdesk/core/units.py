@@ -6,7 +6,9 @@ and the thread pool for one checkout, each costing more than the statements they
 write routes (carts and checkout) instead hand one function to `run_write`:
 
 - On PostgreSQL it runs in one worker thread, in its own transaction (network round trips must not
-  block the event loop; PostgreSQL commits concurrent transactions in groups by itself).
+  block the event loop; PostgreSQL commits concurrent transactions in groups by itself), a few units
+  at a time (see `MAX_CONCURRENT_POSTGRESQL_UNITS`). The unit's statements travel in a handful of
+  round trips and its rows go with the COMMIT (see `core.prepared.together`, `defer`, `commit`).
 - On SQLite, units are committed in groups, on the event loop. SQLite is a library in this process
   and allows one writer at a time: a unit is CPU work under the GIL wherever it runs, and what a
   commit costs (the write lock, the pages it writes to the WAL) hardly grows with the number of
@@ -36,7 +38,7 @@ from starlette.concurrency import run_in_threadpool
 
 from partnerdesk.core.db import Database, WriterBusy
 from partnerdesk.core.deps import gates_of_this_loop
-from partnerdesk.core.prepared import run_on_driver
+from partnerdesk.core.prepared import commit, run_on_driver
 
 Result = TypeVar("Result")
 
@@ -48,7 +50,7 @@ def _run_alone(database: Database, work: Callable[[Session], Result]) -> Result:
     with database.new_session(write=True) as session:
         try:
             result = work(session)
-            session.commit()
+            commit(session)
             return result
         except BaseException:
             session.rollback()
@@ -62,7 +64,7 @@ async def run_write(database: Database, work: Callable[[Session], Result]) -> Re
     """
     gates = gates_of_this_loop()
     if not database.is_sqlite:
-        async with gates.sessions:
+        async with gates.sessions, gates.postgresql_units:
             return await run_in_threadpool(_run_alone, database, work)
     return await _group_of(database).submit(work)
 

@@ -132,6 +132,11 @@ _CUSTOMER_REF = Prepared(
 )
 
 
+def prefetch_customer_ref(db: Session, customer_id: str) -> None:
+    """Sends `get_customer_ref`'s read ahead (see core.prepared.together)."""
+    _CUSTOMER_REF.prefetch(db, {"customer_id": customer_id})
+
+
 def get_customer_ref(db: Session, *, principal: Principal, customer_id: str) -> CustomerRef:
     """`get_customer` for the purchase path: same visibility rule, a plain value back."""
     row = _CUSTOMER_REF.first(db, {"customer_id": customer_id})

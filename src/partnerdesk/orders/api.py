@@ -42,7 +42,7 @@ async def create_cart(request: Request, customer_id: str = Path(alias="customerI
                         operation=f"POST /v1/customers/{customer_id}/carts", payload=body.model_dump(mode="json"),
                         now=ctx.now, work=create)
 
-    return await caller.write(work)
+    return await caller.write(work, ahead=lambda db: service.prefetch_cart_creation(db, customer_id=customer_id))
 
 
 @router.get("/carts/{cartId}", response_model=CartOut)
@@ -73,7 +73,8 @@ async def checkout(customer_id: str = Path(alias="customerId"), cart_id: str = P
                         operation=f"POST /v1/customers/{customer_id}/carts/{cart_id}/checkout", payload=None,
                         now=ctx.now, work=place)
 
-    return await caller.write(work)
+    return await caller.write(
+        work, ahead=lambda db: service.prefetch_checkout(db, customer_id=customer_id, cart_id=cart_id))
 
 
 @router.get("/orders", response_model=Collection[OrderOut])

@@ -8,7 +8,7 @@ one per table, because checkout is the hottest write of the desk.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -228,6 +228,13 @@ def _line_rows(cart_id: str, lines: Sequence[CheckedLine]) -> list[dict[str, Any
     ]
 
 
+def prefetch_cart_creation(db: Session, *, customer_id: str) -> None:
+    """Sends the reads of `create_cart` ahead (see core.prepared.together)."""
+    customers.prefetch_customer_ref(db, customer_id)
+    catalog.prefetch_for_purchase(db)
+    policies.prefetch_value(db, policies.CART_EXPIRY_HOURS)
+
+
 def create_cart(
     db: Session, *, principal: Principal, customer_id: str, lines: Sequence[LineInput], now: datetime
 ) -> CartView:
@@ -239,8 +246,8 @@ def create_cart(
                 "created_at": now, "updated_at": now, "expires_at": expires, "updated_by": principal.email,
                 "checked_out_at": None}
     line_rows = _line_rows(cart_row["id"], checked)
-    _INSERT_CART.run(db, cart_row)
-    _INSERT_CART_LINES.run_many(db, line_rows)
+    _INSERT_CART.defer(db, [cart_row])
+    _INSERT_CART_LINES.defer(db, line_rows)
     # What was written, as plain values: instrumented ORM objects would cost more than the inserts.
     return CartView(SimpleNamespace(**cart_row), [SimpleNamespace(**row) for row in line_rows])
 
@@ -318,6 +325,18 @@ _INSERT_SUBSCRIPTIONS = Prepared(insert_statement(Subscription.__table__))
 _INSERT_ENTITLEMENTS = Prepared(insert_statement(Entitlement.__table__))
 
 
+def prefetch_checkout(db: Session, *, customer_id: str, cart_id: str) -> None:
+    """Sends the first reads of a checkout ahead (see core.prepared.together): customer, cart, lines, catalog.
+
+    The cart's row lock is then taken in the round trip that checks the caller's token; an
+    unauthenticated request rolls back at once, having read nothing, so it holds the lock no longer.
+    """
+    customers.prefetch_customer_ref(db, customer_id)
+    _CART_FOR_CHECKOUT.prefetch(db, {"cart_id": cart_id, "customer_id": customer_id})
+    _CART_LINES.prefetch(db, {"cart_id": cart_id})
+    catalog.prefetch_for_purchase(db)
+
+
 def lock_open_cart(db: Session, *, customer: CustomerRef, cart_id: str, now: datetime) -> CartView:
     """The cart to check out, locked, still open and not expired, with its lines."""
     cart = _CART_FOR_CHECKOUT.first(db, {"cart_id": cart_id, "customer_id": customer.id})
@@ -327,10 +346,19 @@ def lock_open_cart(db: Session, *, customer: CustomerRef, cart_id: str, now: dat
     return CartView(cart, _CART_LINES.all(db, {"cart_id": cart_id}))
 
 
-def mark_ordered(db: Session, *, cart_id: str, now: datetime) -> None:
-    """The real guard: only one transaction turns the cart from Active to Ordered."""
-    if _MARK_ORDERED.run(db, {"cart_id": cart_id, "now": now}) != 1:
-        raise CartAlreadyCheckedOut(f"Cart {cart_id} was already checked out; create a new cart.", [cart_id])
+def mark_ordered(db: Session, *, cart_id: str, now: datetime) -> Callable[[], None]:
+    """The real guard: only one transaction turns the cart from Active to Ordered.
+
+    Sends the update (inside `together`, with other statements) and returns the check to call
+    once they have run: it raises CartAlreadyCheckedOut unless this transaction made the change.
+    """
+    sent = _MARK_ORDERED.send(db, {"cart_id": cart_id, "now": now})
+
+    def confirm() -> None:
+        if sent.rowcount != 1:
+            raise CartAlreadyCheckedOut(f"Cart {cart_id} was already checked out; create a new cart.", [cart_id])
+
+    return confirm
 
 
 # --- placing orders ------------------------------------------------------------------------------
@@ -372,13 +400,13 @@ def place_orders(
                                   total=sum((line.total for line in lines), Decimal(0)), status="completed",
                                   created_at=now, lines=placed_lines))
     common = {"partner_id": customer.partner_id, "customer_id": customer.id}
-    _INSERT_ORDERS.run_many(db, [
+    _INSERT_ORDERS.defer(db, [
         {"id": order.id, **common, "cart_id": cart_id, "billing_cycle": order.billing_cycle,
          "currency": order.currency, "total_price": order.total, "status": order.status, "created_at": now,
          "created_by": principal.email}
         for order in placed
     ])
-    _INSERT_ORDER_LINES.run_many(db, [
+    _INSERT_ORDER_LINES.defer(db, [
         {"order_id": order.id, "line_item_number": placed_line.number,
          "catalog_item_id": placed_line.line.item.catalog_item_id, "product_id": placed_line.line.item.product_id,
          "sku_id": placed_line.line.item.sku_id, "availability_id": placed_line.line.item.availability_id,
@@ -391,7 +419,7 @@ def place_orders(
          "credited_amount": Decimal(0), "cancelled_at": None}
         for order in placed for placed_line in order.lines
     ])
-    _INSERT_SUBSCRIPTIONS.run_many(db, [
+    _INSERT_SUBSCRIPTIONS.defer(db, [
         {"id": placed_line.subscription_id, **common, "order_id": order.id, "line_item_number": placed_line.number,
          "offer_id": placed_line.line.item.catalog_item_id, "offer_name": placed_line.line.item.title,
          "product_type_id": placed_line.line.item.product_type_id, "friendly_name": placed_line.line.friendly_name,
@@ -401,7 +429,7 @@ def place_orders(
          "effective_start": placed_line.effective_start, "commitment_end": placed_line.commitment_end}
         for order in placed for placed_line in order.lines
     ])
-    _INSERT_ENTITLEMENTS.run_many(db, [
+    _INSERT_ENTITLEMENTS.defer(db, [
         {"id": placed_line.entitlement_id, **common, "order_id": order.id, "line_item_number": placed_line.number,
          "subscription_id": placed_line.subscription_id, "product_id": placed_line.line.item.product_id,
          "sku_id": placed_line.line.item.sku_id, "entitlement_type": entitlement_type_of(placed_line.line),

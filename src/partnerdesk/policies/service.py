@@ -176,6 +176,11 @@ def get_policy(db: Session, key: str) -> PolicyView:
 _POLICY_VALUE = Prepared(select(PolicySetting.value).where(PolicySetting.key == bindparam("key")))
 
 
+def prefetch_value(db: Session, key: str) -> None:
+    """Sends `current_value`'s read ahead (see core.prepared.together)."""
+    _POLICY_VALUE.prefetch(db, {"key": definition(key).key})
+
+
 def current_value(db: Session, key: str) -> Any:
     """The value in force now: one primary-key read, never cached across requests."""
     found = definition(key)
@@ -263,9 +268,12 @@ def cancellation_window_days(db: Session) -> int:
     return int(current_value(db, "cancellation_window_days"))
 
 
+CART_EXPIRY_HOURS = "cart_expiry_hours"
+
+
 def cart_expiry_hours(db: Session) -> int:
     """Hours an unpaid cart lives."""
-    return int(current_value(db, "cart_expiry_hours"))
+    return int(current_value(db, CART_EXPIRY_HOURS))
 
 
 def exclude_market(db: Session, *, country: str, principal: Principal | None, now: datetime) -> PolicyView:

@@ -342,11 +342,16 @@ _SUBSCRIBED_ENDPOINTS = Prepared(
 )
 
 
+def prefetch_subscribers(db: Session, partner_id: str) -> None:
+    """Sends `publish_event`'s read of the partner's endpoints ahead (see core.prepared.together)."""
+    _SUBSCRIBED_ENDPOINTS.prefetch(db, {"partner_id": partner_id})
+
+
 def _record_event(db: Session, *, partner_id: str, event_type: str, data: dict[str, Any],
                   now: datetime) -> PublishedEvent:
     event = PublishedEvent(id=new_id(), event_type=event_type)
-    _INSERT_EVENT.run(db, {"id": event.id, "partner_id": partner_id, "event_type": event_type,
-                           "data": _checked_data(data), "occurred_at": now})
+    _INSERT_EVENT.defer(db, [{"id": event.id, "partner_id": partner_id, "event_type": event_type,
+                              "data": _checked_data(data), "occurred_at": now}])
     return event
 
 
