@@ -111,8 +111,16 @@ class _Plan:
                                     for process, value in zip(self.results, raw, strict=True)])
 
 
+def _as_sqlalchemy_error(error: Exception, dialect: Dialect) -> Exception:
+    """A driver error as SQLAlchemy's (IntegrityError ...), as any other statement raises it; others as they are."""
+    dbapi = dialect.loaded_dbapi
+    if isinstance(error, dbapi.Error):
+        return DBAPIError.instance(None, None, error, dbapi.Error, dialect=dialect)
+    return error
+
+
 def _as_sqlalchemy_errors(function: Callable) -> Callable:
-    """The driver's errors come out as SQLAlchemy's (IntegrityError ...), as from any other statement."""
+    """Decorates a function taking a session: its driver errors come out as SQLAlchemy's."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -120,11 +128,10 @@ def _as_sqlalchemy_errors(function: Callable) -> Callable:
             return function(*args, **kwargs)
         except Exception as error:
             db = next(arg for arg in args if isinstance(arg, Session))
-            dialect = db.get_bind().dialect
-            dbapi = dialect.loaded_dbapi
-            if isinstance(error, dbapi.Error):
-                raise DBAPIError.instance(None, None, error, dbapi.Error, dialect=dialect) from error
-            raise
+            translated = _as_sqlalchemy_error(error, db.get_bind().dialect)
+            if translated is error:
+                raise
+            raise translated from error
 
     return wrapper
 
@@ -158,14 +165,15 @@ def _state(db: Session) -> _TransactionState:
 
 def _ready_cursor(state: _TransactionState):
     """A driver cursor to run a statement on, once the deferred rows that must go first are on their way."""
-    deferred = state.connection_info.pop(_DEFERRED_KEY, None)
-    if deferred:
-        _send_deferred(state.driver, deferred, in_pipeline=state.in_pipeline)
+    _send_deferred(state.connection_info, state.driver, in_pipeline=state.in_pipeline)
     return state.driver.cursor()
 
 
-def _send_deferred(driver: Any, deferred: list[tuple[str, list]], *, in_pipeline: bool = False) -> None:
-    """Writes the deferred rows, in the order they were deferred, in one round trip."""
+def _send_deferred(connection_info: dict, driver: Any, *, in_pipeline: bool = False) -> None:
+    """Writes the connection's deferred rows, if any, in the order they were deferred, in one round trip."""
+    deferred = connection_info.pop(_DEFERRED_KEY, None)
+    if not deferred:
+        return
     if in_pipeline or (len(deferred) == 1 and len(deferred[0][1]) == 1):
         _write_rows(driver, deferred)
         return
@@ -185,14 +193,14 @@ def _write_rows(driver: Any, deferred: list[tuple[str, list]]) -> None:
 @event.listens_for(Engine, "before_cursor_execute")
 def _deferred_rows_go_first(connection, _cursor, _statement, _parameters, _context, _executemany) -> None:
     # Any statement SQLAlchemy runs (ORM, Core, SAVEPOINT, ...) sees the deferred rows already written.
-    if connection.info.get(_DEFERRED_KEY):
-        _send_deferred(connection.connection.driver_connection, connection.info.pop(_DEFERRED_KEY))
+    if _DEFERRED_KEY in connection.info:
+        _send_deferred(connection.info, connection.connection.driver_connection)
 
 
 @event.listens_for(Engine, "commit")
 def _deferred_rows_before_commit(connection) -> None:
-    if connection.info.get(_DEFERRED_KEY):
-        _send_deferred(connection.connection.driver_connection, connection.info.pop(_DEFERRED_KEY))
+    if _DEFERRED_KEY in connection.info:
+        _send_deferred(connection.info, connection.connection.driver_connection)
 
 
 @event.listens_for(Engine, "rollback")
@@ -237,19 +245,16 @@ def together(db: Session) -> Iterator[None]:
     if not state.pipelines or state.in_pipeline:
         yield
         return
-    dbapi = state.dialect.loaded_dbapi
     try:
         with state.driver.pipeline():
             state.in_pipeline = True
             try:
-                deferred = state.connection_info.pop(_DEFERRED_KEY, None)
-                if deferred:
-                    _send_deferred(state.driver, deferred, in_pipeline=True)
+                _send_deferred(state.connection_info, state.driver, in_pipeline=True)
                 yield
             finally:
                 state.in_pipeline = False
-    except dbapi.Error as error:
-        raise DBAPIError.instance(None, None, error, dbapi.Error, dialect=state.dialect) from error
+    except state.dialect.loaded_dbapi.Error as error:
+        raise _as_sqlalchemy_error(error, state.dialect) from error
 
 
 @_as_sqlalchemy_errors
@@ -261,9 +266,8 @@ def commit(db: Session) -> None:
             or not state.connection_info.get(_DEFERRED_KEY)):
         db.commit()
         return
-    deferred = state.connection_info.pop(_DEFERRED_KEY)
     with state.driver.pipeline():
-        _send_deferred(state.driver, deferred, in_pipeline=True)
+        _send_deferred(state.connection_info, state.driver, in_pipeline=True)
         state.driver.commit()
     # The driver has committed; the session only closes its books (and hands the connection back).
     db.commit()
