@@ -277,6 +277,7 @@ class Charge:
     charge_start: datetime
     charge_end: datetime | None
     charge_type: str = "new"
+    order_date: datetime | None = None  # the order's own date; by default the time of the charge
 
     @property
     def subtotal(self) -> Decimal:
@@ -331,11 +332,44 @@ def charge(db: Session, *, partner_id: str, charges: Sequence[Charge], now: date
             "charge_type": item.charge_type, "unit_price": item.unit_price, "quantity": item.quantity,
             "subtotal": item.subtotal, "currency": item.currency, "billing_cycle": item.billing_cycle,
             "term_duration": item.term_duration, "charge_start": item.charge_start, "charge_end": item.charge_end,
-            "order_date": now, "created_at": now,
+            "order_date": item.order_date or now, "created_at": now,
         }
         for item in charges
     ])
     return invoices
+
+
+
+CREDIT_CHARGE_TYPE = "cancel"
+
+
+def credit_order_lines(db: Session, *, partner_id: str, order_id: str, line_numbers: Sequence[int],
+                       now: datetime) -> Decimal:
+    """Credits the partner for cancelled order lines (rule R5); returns the amount credited.
+
+    Each line charged for them is charged again with its quantity negated, on the partner's current
+    invoice: the credit is exactly what was paid, never more, and reconciliation shows both.
+    """
+    paid = list(db.scalars(
+        select(InvoiceLineItem)
+        .where(InvoiceLineItem.partner_id == partner_id, InvoiceLineItem.order_id == order_id,
+               InvoiceLineItem.order_line_number.in_(list(line_numbers)),
+               InvoiceLineItem.charge_type != CREDIT_CHARGE_TYPE)
+        .order_by(InvoiceLineItem.order_line_number, InvoiceLineItem.created_at, InvoiceLineItem.id)
+    ))
+    credits = [
+        Charge(customer_id=line.customer_id, customer_name=line.customer_name, customer_domain=line.customer_domain,
+               customer_country=line.customer_country, order_id=line.order_id,
+               order_line_number=line.order_line_number, subscription_id=line.subscription_id,
+               product_id=line.product_id, sku_id=line.sku_id, availability_id=line.availability_id,
+               product_name=line.product_name, sku_name=line.sku_name, unit_price=line.unit_price,
+               quantity=-line.quantity, currency=line.currency, billing_cycle=line.billing_cycle,
+               term_duration=line.term_duration, charge_start=now, charge_end=line.charge_end,
+               charge_type=CREDIT_CHARGE_TYPE, order_date=line.order_date)
+        for line in paid
+    ]
+    charge(db, partner_id=partner_id, charges=credits, now=now)
+    return -sum((credit.subtotal for credit in credits), Decimal(0))
 
 
 # Reading invoices

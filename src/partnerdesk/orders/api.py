@@ -1,6 +1,7 @@
 """Cart, order, subscription and entitlement routes, Partner Center shaped, under `/v1/customers/{customerId}`.
 
-Sales and admin agents buy; helpdesk agents and the operator read purchases; billing admins see none of it.
+Sales and admin agents buy; only admin agents cancel (rule R5); helpdesk agents and the operator read
+purchases; billing admins see none of it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,16 @@ from partnerdesk.core.bodies import json_body, parse_body
 from partnerdesk.core.idempotency import run_once
 from partnerdesk.core.pagination import PageRequest, page_params, paginate, to_collection
 from partnerdesk.core.schemas import Collection
-from partnerdesk.orders import flows, presenters, service
-from partnerdesk.orders.schemas import CartIn, CartOut, CheckoutOut, EntitlementOut, OrderOut, SubscriptionOut
+from partnerdesk.orders import cancellation, flows, presenters, service
+from partnerdesk.orders.schemas import (
+    CartIn,
+    CartOut,
+    CheckoutOut,
+    EntitlementOut,
+    OrderOut,
+    OrderPatchIn,
+    SubscriptionOut,
+)
 from partnerdesk.reservations import service as reservations
 
 router = APIRouter(prefix="/v1/customers/{customerId}", tags=["orders"])
@@ -99,6 +108,24 @@ def get_order(customer_id: str = Path(alias="customerId"), order_id: str = Path(
               ctx: RequestContext = allow(*PURCHASE_READERS)) -> OrderOut:
     order = service.get_order(ctx.db, principal=ctx.principal, customer_id=customer_id, order_id=order_id)
     return presenters.order_out(order, service.lines_of_orders(ctx.db, [order.id])[order.id])
+
+
+@router.patch("/orders/{orderId}", response_model=OrderOut)
+def cancel_order_lines(body: OrderPatchIn, customer_id: str = Path(alias="customerId"),
+                       order_id: str = Path(alias="orderId"), ctx: RequestContext = allow(Role.admin_agent)):
+    """Cancels lines of an order: `{"status": "cancelled", "lineItems": [{"lineItemNumber": 0}]}` (rule R5)."""
+
+    def cancel() -> tuple[int, dict]:
+        done = cancellation.cancel_lines(
+            ctx.db, principal=ctx.principal, customer_id=customer_id, order_id=order_id, status=body.status,
+            line_numbers=[line.line_item_number for line in body.line_items], reason=body.reason, now=ctx.now,
+            request_id=ctx.request_id,
+        )
+        return 200, presenters.order_out(done.order, done.lines).model_dump(mode="json")
+
+    return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
+                    operation=f"PATCH /v1/customers/{customer_id}/orders/{order_id}",
+                    payload=body.model_dump(mode="json"), now=ctx.now, work=cancel)
 
 
 @router.get("/subscriptions", response_model=Collection[SubscriptionOut])

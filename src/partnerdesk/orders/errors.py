@@ -64,3 +64,36 @@ class SubscriptionNotFound(DeskError):
 class InvalidOrderFilter(DeskError):
     status_code = 400
     code = 3102
+
+
+# Cancellation (rule R5)
+
+class UnsupportedOrderChange(DeskError):
+    """A PATCH of an order can only cancel lines of it."""
+
+    status_code = 400
+    code = 3110
+
+
+class UnknownOrderLine(DeskError):
+    status_code = 400
+    code = 3111
+
+
+class OrderLineAlreadyCancelled(DeskError):
+    status_code = 409
+    code = 3112
+
+
+class CancellationWindowClosed(DeskError):
+    """Rule R5: a purchase may be cancelled up to the policy's number of days after it was made, never after."""
+
+    status_code = 409
+    code = 3113
+
+
+class CancellerRequired(DeskError):
+    """Rule R5: only a partner's admin agent cancels a purchase."""
+
+    status_code = 403
+    code = 3114

@@ -64,3 +64,39 @@ def orders_placed(
     audit.append(db, entries)
     for summary in summaries:
         webhooks.publish_event(db, partner_id=partner_id, event_type=ORDER_CREATED, data=summary, now=now)
+
+
+def lines_cancelled(
+    db: Session, *, principal: Principal, partner_id: str, customer_id: str, order: dict[str, Any],
+    line_numbers: Sequence[int], credit: str, reason: str | None, entitlements: Sequence[Any], now: datetime,
+    request_id: str | None,
+) -> None:
+    """Records a cancellation (rule R5) and the entitlements it revoked; publishes `order.cancelled`
+    and one `entitlement.revoked` per entitlement.
+
+    `order` is the order's API shape after the cancellation; `credit` the amount credited, as on the wire.
+    """
+    cancelled = {"customerId": customer_id, "orderId": order["id"], "lineItemNumbers": list(line_numbers),
+                 "reason": reason, "creditAmount": credit, "currencyCode": order["currencyCode"]}
+    revoked = [
+        {"customerId": customer_id, "orderId": order["id"], "lineItemNumber": entitlement.line_item_number,
+         "entitlementId": entitlement.id, "entitlementType": entitlement.entitlement_type,
+         "subscriptionId": entitlement.subscription_id, "productId": entitlement.product_id,
+         "skuId": entitlement.sku_id, "reason": ORDER_CANCELLED}
+        for entitlement in entitlements
+    ]
+    audit.append(db, [
+        audit.entry(principal=principal, now=now, action=ORDER_CANCELLED, object_type="order", object_id=order["id"],
+                    partner_id=partner_id, customer_id=customer_id, request_id=request_id,
+                    details={key: value for key, value in cancelled.items() if key not in ("orderId", "customerId")}
+                    | {"orderStatus": order["status"]}),
+        *(audit.entry(principal=principal, now=now, action=ENTITLEMENT_REVOKED, object_type="entitlement",
+                      object_id=data["entitlementId"], partner_id=partner_id, customer_id=customer_id,
+                      request_id=request_id,
+                      details={key: data[key] for key in ("entitlementType", "orderId", "lineItemNumber", "reason")})
+          for data in revoked),
+    ])
+    webhooks.publish_event(db, partner_id=partner_id, event_type=ORDER_CANCELLED, data={**cancelled, "order": order},
+                           now=now)
+    for data in revoked:
+        webhooks.publish_event(db, partner_id=partner_id, event_type=ENTITLEMENT_REVOKED, data=data, now=now)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictInt, model_validator
 
 from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
 
@@ -85,6 +85,40 @@ class OrderOut(ResponseModel):
     line_items: list[OrderLineItemOut]
     links: dict[str, Link]
     attributes: dict[str, Any] = {"objectType": "Order"}
+
+
+def _without_read_only_fields(value: Any, shape: type[ResponseModel], patchable: set[str]) -> Any:
+    """Drops the fields of `shape` a client echoes back when it PATCHes the order as GET returned it.
+
+    Partner Center tooling cancels by sending the whole order with `status` changed; anything that is
+    neither the change nor a field of the order stays an unknown field, refused like everywhere else.
+    """
+    if not isinstance(value, dict):
+        return value
+    echoed = {field.alias or name for name, field in shape.model_fields.items()}
+    return {key: item for key, item in value.items() if key not in echoed or key in patchable}
+
+
+class OrderLineRefIn(CamelModel):
+    line_item_number: Annotated[StrictInt, Field(ge=0, le=9999)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _echoed_line(cls, value: Any) -> Any:
+        return _without_read_only_fields(value, OrderLineItemOut, {"lineItemNumber"})
+
+
+class OrderPatchIn(CamelModel):
+    """`PATCH .../orders/{orderId}`: cancels the listed lines (rule R5). Nothing else of an order changes."""
+
+    status: str = Field(min_length=1, max_length=16, description="cancelled")
+    line_items: list[OrderLineRefIn] = Field(min_length=1, max_length=50)
+    reason: str | None = Field(None, max_length=500, description="Why the purchase is cancelled (activity log).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _echoed_order(cls, value: Any) -> Any:
+        return _without_read_only_fields(value, OrderOut, {"status", "lineItems"})
 
 
 class OrderErrorOut(ResponseModel):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.service import Principal
@@ -323,3 +323,19 @@ def reservations_by_entitlement(db: Session, entitlement_ids: Sequence[str]) -> 
     for reservation in db.scalars(statement):
         found.setdefault(reservation.entitlement_id, []).append(reservation)
     return found
+
+
+CANCELLED = "Cancelled"
+
+
+def cancel_reservations(db: Session, entitlement_ids: Sequence[str]) -> int:
+    """Rule R5: the reservations of cancelled purchases stop applying; returns how many were cancelled."""
+    if not entitlement_ids:
+        return 0
+    result = db.execute(
+        update(Reservation)
+        .where(Reservation.entitlement_id.in_(list(entitlement_ids)), Reservation.provisioning_state != CANCELLED)
+        .values(provisioning_state=CANCELLED)
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount

@@ -58,9 +58,12 @@ EVENT_TYPES: dict[str, EventType] = {
         ),
         EventType(
             "entitlement.revoked",
-            "A product key was revoked and the download links of its purchase stopped working.",
-            {"customerId": _CUSTOMER, "orderId": _ORDER, "lineItemNumber": 0, "subscriptionId": _SUBSCRIPTION,
-             "productId": "DG7GMGF0FKZV", "skuId": "0001", "reason": "order.cancelled"},
+            "An entitlement was revoked because its purchase was cancelled (rule R5): the customer no longer "
+            "holds the product, and its keys and download links stop working.",
+            {"customerId": _CUSTOMER, "orderId": _ORDER, "lineItemNumber": 0,
+             "entitlementId": "7e9c1a2b-4d3f-4a5e-9b8c-2d1e0f3a4b6c", "entitlementType": "software",
+             "subscriptionId": _SUBSCRIPTION, "productId": "DG7GMGF0FKZV", "skuId": "0001",
+             "reason": "order.cancelled"},
         ),
         EventType(
             TEST_EVENT,

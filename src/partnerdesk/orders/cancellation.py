@@ -1,0 +1,144 @@
+"""Cancelling a purchase (rule R5): an admin agent cancels lines of an order, up to a set time after it was made.
+
+A cancelled line ends everything it made: its subscription is deleted, its entitlement revoked (an
+RI's reservation with it), and the partner is credited exactly what it paid for the line, with no
+fee, on its current invoice. An order whose lines are all cancelled is cancelled itself.
+
+It all happens in the caller's transaction, after the order row is locked: two cancellations of
+one line cannot both pass (the second gets 409), and a refusal or a failure changes nothing.
+The window is the `cancellation_window_days` policy (60 days by default): a purchase made at
+10:00 on 1 March can be cancelled until 10:00 on 30 April, never after.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from partnerdesk.accounts.models import Role
+from partnerdesk.accounts.service import Principal
+from partnerdesk.billing import service as billing
+from partnerdesk.core.money import money_str
+from partnerdesk.customers import service as customers
+from partnerdesk.orders import events, presenters
+from partnerdesk.orders.errors import (
+    CancellationWindowClosed,
+    CancellerRequired,
+    OrderLineAlreadyCancelled,
+    OrderNotFound,
+    UnknownOrderLine,
+    UnsupportedOrderChange,
+)
+from partnerdesk.orders.models import Entitlement, Order, OrderLineItem, Subscription
+from partnerdesk.orders.service import lines_of_orders
+from partnerdesk.policies import service as policies
+from partnerdesk.reservations import service as reservations
+
+CANCELLED = "cancelled"
+SUBSCRIPTION_DELETED = "deleted"
+ENTITLEMENT_REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    order: Order
+    lines: list[OrderLineItem]  # every line of the order, as it stands after the cancellation
+    cancelled: list[OrderLineItem]
+    credit: Decimal  # what the partner was credited, in the order's currency
+
+
+def cancellation_deadline(db: Session, order: Order) -> datetime:
+    """The last moment the order can be cancelled (rule R5)."""
+    return order.created_at + timedelta(days=policies.cancellation_window_days(db))
+
+
+def cancel_lines(
+    db: Session, *, principal: Principal, customer_id: str, order_id: str, status: str,
+    line_numbers: Sequence[int], reason: str | None, now: datetime, request_id: str | None = None,
+) -> Cancellation:
+    if principal.role is not Role.admin_agent or principal.partner_id is None:
+        raise CancellerRequired("Only an admin agent of the partner can cancel a purchase (rule R5).")
+    if status.strip().casefold() != CANCELLED:
+        raise UnsupportedOrderChange(
+            f"status: '{status}' is not a change an order accepts; send \"cancelled\" with the lines to cancel.",
+            ["status"],
+        )
+    customer = customers.get_customer_ref(db, principal=principal, customer_id=customer_id)
+    order = db.scalar(select(Order).where(Order.id == order_id, Order.customer_id == customer.id)
+                      .with_for_update())
+    if order is None:
+        raise OrderNotFound(f"Customer {customer_id} has no order {order_id}.", [order_id])
+    lines = lines_of_orders(db, [order.id])[order.id]
+    chosen = _chosen_lines(order, lines, line_numbers)
+    deadline = cancellation_deadline(db, order)
+    if now > deadline:
+        raise CancellationWindowClosed(
+            f"Order {order.id} was placed on {order.created_at:%Y-%m-%d %H:%M} UTC. A purchase can be cancelled "
+            f"until {policies.cancellation_window_days(db)} days after it was made, so until "
+            f"{deadline:%Y-%m-%d %H:%M} UTC (rule R5); it can no longer be cancelled.",
+            [order.id, deadline.isoformat()],
+        )
+
+    for line in chosen:
+        line.status = CANCELLED
+        line.cancelled_at = now
+        line.credited_amount = line.total_price  # no cancellation fee: everything paid for the line
+    if all(line.status == CANCELLED for line in lines):
+        order.status = CANCELLED
+    db.execute(update(Subscription).where(Subscription.id.in_([line.subscription_id for line in chosen]))
+               .values(status=SUBSCRIPTION_DELETED).execution_options(synchronize_session="fetch"))
+    entitlements = list(db.scalars(
+        select(Entitlement).where(Entitlement.order_id == order.id,
+                                  Entitlement.line_item_number.in_([line.line_item_number for line in chosen]))
+        .order_by(Entitlement.line_item_number)
+    ))
+    for entitlement in entitlements:
+        entitlement.status = ENTITLEMENT_REVOKED
+    reservations.cancel_reservations(db, [entitlement.id for entitlement in entitlements])
+    credit = billing.credit_order_lines(db, partner_id=order.partner_id, order_id=order.id,
+                                        line_numbers=[line.line_item_number for line in chosen], now=now)
+    db.flush()
+
+    cancellation = Cancellation(order=order, lines=lines, cancelled=chosen, credit=credit)
+    events.lines_cancelled(
+        db, principal=principal, partner_id=order.partner_id, customer_id=customer.id,
+        order=presenters.order_out(order, lines).model_dump(mode="json"),
+        line_numbers=[line.line_item_number for line in chosen], credit=money_str(credit, order.currency),
+        reason=reason, entitlements=entitlements, now=now, request_id=request_id,
+    )
+    return cancellation
+
+
+def _chosen_lines(order: Order, lines: list[OrderLineItem], line_numbers: Sequence[int]) -> list[OrderLineItem]:
+    by_number = {line.line_item_number: line for line in lines}
+    twice = sorted(number for number, count in Counter(line_numbers).items() if count > 1)
+    if twice:
+        raise UnknownOrderLine(f"lineItems: line {_numbers(twice)} is listed more than once.",
+                               [str(number) for number in twice])
+    unknown = sorted(set(line_numbers) - by_number.keys())
+    if unknown:
+        raise UnknownOrderLine(
+            f"Order {order.id} has no line {_numbers(unknown)}; its lines are {_numbers(sorted(by_number))}.",
+            [str(number) for number in unknown],
+        )
+    chosen = [by_number[number] for number in sorted(line_numbers)]
+    done = [line for line in chosen if line.status == CANCELLED]
+    if done:
+        when = done[0].cancelled_at
+        raise OrderLineAlreadyCancelled(
+            f"Line {_numbers([line.line_item_number for line in done])} of order {order.id} was already cancelled"
+            + (f" on {when:%Y-%m-%d %H:%M} UTC." if when else "."),
+            [str(line.line_item_number) for line in done],
+        )
+    return chosen
+
+
+def _numbers(numbers: Sequence[int]) -> str:
+    return ", ".join(str(number) for number in numbers)
+
