@@ -151,3 +151,48 @@ def test_the_operator_reads_a_cart_but_is_offered_no_purchase(app, desk, shop: S
     assert not page.shows("Place order") and not page.shows("Add more products")
     assert operator.post(f"/customers/{customer_id}/carts/{cart_id}/checkout").status_code == 403
     assert count_rows(desk, Order) == 0
+
+
+def _bought_order(shop: Shop, customer_id: str) -> dict:
+    return shop.buy(customer_id, {"id": 0, "catalogItemId": OFFICE_FR, "quantity": 2, "billingCycle": "one_time"},
+                    {"id": 1, "catalogItemId": OFFICE_FR, "quantity": 1, "billingCycle": "one_time"})["orders"][0]
+
+
+def test_an_admin_agent_cancels_a_line_from_the_order_page(app, desk, shop: Shop):
+    customer_id = shop.customer("FR")
+    order = _bought_order(shop, customer_id)
+    browser = signed_in(app, desk, Role.admin_agent)
+    page = browser.page(f"/customers/{customer_id}/orders/{order['id']}")
+    assert page.shows("Can be cancelled until") and page.shows("Cancel selected lines")
+    cancelled = browser.post(f"/customers/{customer_id}/orders/{order['id']}/cancel",
+                             {"line": "0", "reason": "Bought by mistake"})
+    assert cancelled.status_code == 303
+    after = browser.follow(cancelled)
+    assert after.shows("Line 0 was cancelled; the partner is credited €2,469.12.")
+    assert 'name="line" value="0"' not in after.html and 'name="line" value="1"' in after.html
+    subscriptions = browser.page(f"/customers/{customer_id}/subscriptions")
+    assert subscriptions.shows("Ended") and subscriptions.shows("In force")
+    # Nothing selected: refused on the page, nothing changes.
+    empty = browser.post(f"/customers/{customer_id}/orders/{order['id']}/cancel", {})
+    assert empty.status_code == 400 and Page.of(empty).shows("Select the lines to cancel.")
+    last = browser.follow(browser.post(f"/customers/{customer_id}/orders/{order['id']}/cancel", {"line": "1"}))
+    assert last.shows("Cancelled") and "Cancel selected lines" not in last.html
+    assert browser.page(f"/customers/{customer_id}/orders").shows("Cancelled")
+
+
+def test_the_cancellation_form_is_for_admin_agents_within_the_window(app, desk, shop: Shop, clock):
+    from datetime import timedelta
+
+    customer_id = shop.customer("FR")
+    order = _bought_order(shop, customer_id)
+    path = f"/customers/{customer_id}/orders/{order['id']}"
+    sales = signed_in(app, desk, Role.sales_agent)
+    assert "Cancel selected lines" not in sales.page(path).html
+    assert sales.post(f"{path}/cancel", {"line": "0"}).status_code == 403
+    admin = signed_in(app, desk, Role.admin_agent, accept_language="fr")
+    clock.advance(timedelta(days=61))
+    assert "Annuler les lignes choisies" not in admin.page(path).html
+    late = admin.post(f"{path}/cancel", {"line": "0"})
+    assert late.status_code == 409
+    assert Page.of(late).shows("Cette commande ne peut plus être annulée : le délai d’annulation est dépassé.")
+    assert {line["status"] for line in shop.buyer.get(f"/v1{path}").json()["lineItems"]} == {"active"}

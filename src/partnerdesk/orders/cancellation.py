@@ -117,6 +117,9 @@ def cancel_lines(
 
 def _chosen_lines(order: Order, lines: list[OrderLineItem], line_numbers: Sequence[int]) -> list[OrderLineItem]:
     by_number = {line.line_item_number: line for line in lines}
+    if not line_numbers:
+        raise UnknownOrderLine(f"lineItems: name the lines of order {order.id} to cancel "
+                               f"(its lines are {_numbers(sorted(by_number))}).", ["lineItems"])
     twice = sorted(number for number, count in Counter(line_numbers).items() if count > 1)
     if twice:
         raise UnknownOrderLine(f"lineItems: line {_numbers(twice)} is listed more than once.",

@@ -1,4 +1,5 @@
-"""Buying pages: "Add to cart", the cart's review with "Place order", and a customer's orders and subscriptions.
+"""Buying pages: "Add to cart", the cart's review with "Place order", a customer's orders and subscriptions,
+and, for an admin agent, cancelling lines of an order (rule R5).
 
 The pages call the same services as the cart, checkout and order API routes, with the same roles;
 a refused cart or checkout is shown as a message on the page and nothing of it is kept.
@@ -14,6 +15,7 @@ from fastapi import Depends
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
+from partnerdesk.accounts.models import Role
 from partnerdesk.billing.errors import CreditLimitExceeded
 from partnerdesk.catalog.errors import (
     CatalogItemNotFound,
@@ -27,14 +29,17 @@ from partnerdesk.core.errors import DeskError
 from partnerdesk.customers import service as customers
 from partnerdesk.customers.models import Customer
 from partnerdesk.customers.web import register_customer_tab, render_customer_page
-from partnerdesk.orders import flows, service
+from partnerdesk.orders import cancellation, flows, service
 from partnerdesk.orders.api import BUYERS, CART_READERS, PURCHASE_READERS
 from partnerdesk.orders.errors import (
     BillingCycleNotSupported,
+    CancellationWindowClosed,
     CartAlreadyCheckedOut,
     CartExpired,
+    OrderLineAlreadyCancelled,
     QuantityOutOfRange,
     TermNotOffered,
+    UnknownOrderLine,
 )
 from partnerdesk.orders.schemas import CartLineItemIn
 from partnerdesk.reservations.errors import (
@@ -47,6 +52,7 @@ from partnerdesk.web import (
     N_,
     PageContext,
     allow_page,
+    format_money,
     list_page,
     portal_router,
     read_form,
@@ -81,6 +87,13 @@ MESSAGES: tuple[tuple[type[DeskError], str], ...] = (
      N_("This product cannot be bought for this customer now.")),
 )
 NOT_SAVED = N_("The cart could not be saved. Check the line and try again.")
+CANCEL_MESSAGES: tuple[tuple[type[DeskError], str], ...] = (
+    (CancellationWindowClosed, N_("This order can no longer be cancelled: the cancellation period has ended.")),
+    (OrderLineAlreadyCancelled, N_("A selected line was already cancelled.")),
+    (UnknownOrderLine, N_("Select the lines to cancel.")),
+)
+NOT_CANCELLED = N_("The lines could not be cancelled.")
+CANCELLERS = (Role.admin_agent,)
 BAD_QUANTITY = N_("Enter the quantity as a whole number.")
 
 
@@ -177,6 +190,17 @@ def _cycle_labels(ctx: PageContext) -> dict[str, str]:
     return {cycle: ctx.gettext(label) for cycle, label in BILLING_CYCLE_LABELS.items()}
 
 
+ORDER_STATUS_LABELS = {"pending": N_("Pending"), "completed": N_("Completed"), cancellation.CANCELLED: N_("Cancelled")}
+LINE_STATUS_LABELS = {"active": N_("Active"), cancellation.CANCELLED: N_("Cancelled")}
+# Their own words: French agrees them with "abonnement", not with "commande" or "ligne".
+SUBSCRIPTION_STATUS_LABELS = {"active": N_("In force"), "suspended": N_("Suspended"),
+                              cancellation.SUBSCRIPTION_DELETED: N_("Ended")}
+
+
+def _status_labels(ctx: PageContext, labels: dict[str, str]) -> dict[str, str]:
+    return {status: ctx.gettext(label) for status, label in labels.items()}
+
+
 @router.get("/customers/{customer_id}/carts/{cart_id}")
 def cart_page(customer_id: str, cart_id: str, ctx: PageContext = allow_page(*CART_READERS)) -> Response:
     customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
@@ -207,16 +231,58 @@ def customer_orders(customer_id: str, ctx: PageContext = allow_page(*PURCHASE_RE
     page = list_page(ctx.db, service.search_orders(ctx.db, principal=ctx.principal, customer_id=customer.id),
                      ctx.request)
     return render_customer_page(ctx, customer, "orders/customer_orders.html",
-                                {"page": page, "cycle_labels": _cycle_labels(ctx)})
+                                {"page": page, "cycle_labels": _cycle_labels(ctx),
+                                 "status_labels": _status_labels(ctx, ORDER_STATUS_LABELS)})
+
+
+def _order_page(ctx: PageContext, customer: Customer, order_id: str, *, message: str | None = None,
+                status_code: int = 200) -> Response:
+    order = service.get_order(ctx.db, principal=ctx.principal, customer_id=customer.id, order_id=order_id)
+    lines = service.lines_of_orders(ctx.db, [order.id])[order.id]
+    deadline = cancellation.cancellation_deadline(ctx.db, order)
+    may_cancel = (ctx.has_role(*CANCELLERS) and ctx.now <= deadline
+                  and any(line.status != cancellation.CANCELLED for line in lines))
+    return render_customer_page(ctx, customer, "orders/order.html", {
+        "order": order, "lines": lines, "cycle_labels": _cycle_labels(ctx), "message": message,
+        "may_cancel": may_cancel, "deadline": deadline, "cancelled": cancellation.CANCELLED,
+        "status_labels": _status_labels(ctx, ORDER_STATUS_LABELS),
+        "line_status_labels": _status_labels(ctx, LINE_STATUS_LABELS),
+    }, status_code=status_code)
 
 
 @router.get("/customers/{customer_id}/orders/{order_id}")
 def order_page(customer_id: str, order_id: str, ctx: PageContext = allow_page(*PURCHASE_READERS)) -> Response:
     customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
-    order = service.get_order(ctx.db, principal=ctx.principal, customer_id=customer.id, order_id=order_id)
-    lines = service.lines_of_orders(ctx.db, [order.id])[order.id]
-    return render_customer_page(ctx, customer, "orders/order.html",
-                                {"order": order, "lines": lines, "cycle_labels": _cycle_labels(ctx)})
+    return _order_page(ctx, customer, order_id)
+
+
+@router.post("/customers/{customer_id}/orders/{order_id}/cancel")
+def cancel_order_lines(customer_id: str, order_id: str, ctx: PageContext = allow_page(*CANCELLERS),
+                       form: FormData = Depends(read_form)) -> Response:
+    customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    try:
+        numbers = [int(value) for value in form.getlist("line") if isinstance(value, str)]
+        done = cancellation.cancel_lines(
+            ctx.db, principal=ctx.principal, customer_id=customer.id, order_id=order_id, status="cancelled",
+            line_numbers=numbers, reason=text_value(form, "reason", max_length=500) or None, now=ctx.now,
+        )
+    except ValueError:
+        ctx.db.rollback()
+        return _order_page(ctx, customer, order_id, message=ctx.gettext(CANCEL_MESSAGES[-1][1]), status_code=400)
+    except DeskError as error:
+        ctx.db.rollback()
+        if error.status_code in (403, 404):
+            raise
+        message = next((ctx.gettext(text) for error_class, text in CANCEL_MESSAGES if isinstance(error, error_class)),
+                       ctx.gettext(NOT_CANCELLED))
+        return _order_page(ctx, customer, order_id, message=message, status_code=error.status_code)
+    ctx.flash(ctx.ngettext(
+        "Line %(lines)s was cancelled; the partner is credited %(amount)s.",
+        "Lines %(lines)s were cancelled; the partner is credited %(amount)s.",
+        len(done.cancelled), lines=", ".join(str(line.line_item_number) for line in done.cancelled),
+        amount=format_money(done.credit, done.order.currency, ctx.locale),
+    ))
+    return redirect(f"/customers/{customer.id}/orders/{order_id}")
 
 
 @router.get("/customers/{customer_id}/subscriptions")
@@ -225,4 +291,5 @@ def customer_subscriptions(customer_id: str, ctx: PageContext = allow_page(*PURC
     statement = service.search_subscriptions(ctx.db, principal=ctx.principal, customer_id=customer.id)
     page = list_page(ctx.db, statement, ctx.request)
     return render_customer_page(ctx, customer, "orders/customer_subscriptions.html",
-                                {"page": page, "cycle_labels": _cycle_labels(ctx)})
+                                {"page": page, "cycle_labels": _cycle_labels(ctx),
+                                 "status_labels": _status_labels(ctx, SUBSCRIPTION_STATUS_LABELS)})
