@@ -186,3 +186,21 @@ def test_the_reconciliation_export_lists_every_line_of_the_period(shop, actors, 
     assert empty.exit_code == 0 and empty.stdout.strip().split(",")[0] == "PartnerId"
     assert cli("billing", "export", "--period", "2026-13").exit_code == 1
     assert cli("billing", "export", "--period", "2026-11", "--partner", "Nobody").exit_code == 1
+
+
+def test_a_cancellation_next_month_is_a_credit_in_that_months_export(shop, actors, cli, clock):
+    customer = shop.customer("FR")
+    order = shop.buy(customer, software_line(quantity=3))["orders"][0]
+    clock.advance(timedelta(days=10))  # 4 December
+    cancelled = actors(Role.admin_agent).patch(f"/v1/customers/{customer}/orders/{order['id']}",
+                                              json={"status": "cancelled", "lineItems": [{"lineItemNumber": 0}]})
+    assert cancelled.status_code == 200, cancelled.text
+
+    november = list(csv.DictReader(io.StringIO(cli("billing", "export", "--period", "2026-11").stdout)))
+    december = list(csv.DictReader(io.StringIO(cli("billing", "export", "--period", "2026-12").stdout)))
+    assert [(row["ChargeType"], row["Quantity"], row["Subtotal"]) for row in november] == [("new", "3", "3703.68")]
+    [credit] = december
+    assert (credit["ChargeType"], credit["UnitPrice"], credit["Quantity"], credit["Subtotal"]) == \
+        ("cancel", "1234.56", "-3", "-3703.68")
+    assert (credit["OrderId"], credit["OrderDate"]) == (order["id"], "2026-11-24T10:00:00Z")
+    assert (credit["BillingPeriod"], credit["ChargeStartDate"]) == ("2026-12", "2026-12-04T10:00:00Z")
