@@ -1,4 +1,5 @@
-"""Property tests: whatever the cart, an order's total is the exact sum of its lines; no float carries money."""
+"""Property tests: whatever the cart, an order's total is the exact sum of its lines; no float carries money;
+whatever is cancelled, each credit is exactly what was paid for its line."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from partnerdesk.accounts.models import Role
 from partnerdesk.billing.models import InvoiceLineItem
 from partnerdesk.catalog.models import Availability
 from partnerdesk.orders.models import Order, OrderLineItem
@@ -76,3 +78,43 @@ def test_order_totals_are_the_exact_sum_of_their_lines(shop, desk, lines, price_
         charged = db.scalars(select(InvoiceLineItem.subtotal).where(InvoiceLineItem.order_id.in_(order_ids))).all()
         assert all(isinstance(amount, Decimal) for amount in charged)
         assert sum(charged, Decimal(0)) == expected_total
+
+
+# Cancel requests against an order of up to 6 lines: each a set of line numbers, some repeated or unknown.
+cancel_requests = st.lists(st.lists(st.integers(min_value=0, max_value=7), min_size=1, max_size=4), max_size=5)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=carts, price=prices, requests=cancel_requests)
+def test_credits_never_exceed_what_was_paid_and_the_invoice_nets_the_lines_still_held(shop, desk, actors, lines,
+                                                                                        price, requests):
+    if not hasattr(shop, "_customer"):
+        shop._customer = shop.customer("FR")
+    customer = shop._customer
+    _set_prices(desk, {OFFICE_FR: price})
+    body = shop.buy(customer, *[software_line(OFFICE_FR, quantity=quantity, line_id=number)
+                                for number, (_kind, quantity) in enumerate(lines)])
+    [order] = body["orders"]
+    paid = {line["lineItemNumber"]: Decimal(line["totalPrice"]) for line in order["lineItems"]}
+    admin = actors(Role.admin_agent)
+    cancelled: set[int] = set()
+    for numbers in requests:
+        response = admin.patch(f"/v1/customers/{customer}/orders/{order['id']}",
+                               json={"status": "cancelled", "lineItems": [{"lineItemNumber": n} for n in numbers]})
+        valid = len(set(numbers)) == len(numbers) and set(numbers) <= paid.keys() and not set(numbers) & cancelled
+        assert response.status_code == (200 if valid else 400 if not set(numbers) <= paid.keys()
+                                        or len(set(numbers)) != len(numbers) else 409), response.text
+        if valid:
+            cancelled |= set(numbers)
+    with desk.database.session(write=False) as db:
+        charges = db.scalars(select(InvoiceLineItem).where(InvoiceLineItem.order_id == order["id"])).all()
+    credited: dict[int, Decimal] = {}
+    for charge in charges:
+        assert isinstance(charge.subtotal, Decimal)
+        if charge.charge_type == "cancel":
+            credited[charge.order_line_number] = credited.get(charge.order_line_number, Decimal(0)) - charge.subtotal
+    assert credited == {number: paid[number] for number in cancelled}
+    assert sum((charge.subtotal for charge in charges), Decimal(0)) == \
+        sum((amount for number, amount in paid.items() if number not in cancelled), Decimal(0))
+    status = admin.get(f"/v1/customers/{customer}/orders/{order['id']}").json()["status"]
+    assert status == ("cancelled" if cancelled == paid.keys() else "completed")

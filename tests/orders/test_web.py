@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from partnerdesk.accounts.models import Role
@@ -181,8 +183,6 @@ def test_an_admin_agent_cancels_a_line_from_the_order_page(app, desk, shop: Shop
 
 
 def test_the_cancellation_form_is_for_admin_agents_within_the_window(app, desk, shop: Shop, clock):
-    from datetime import timedelta
-
     customer_id = shop.customer("FR")
     order = _bought_order(shop, customer_id)
     path = f"/customers/{customer_id}/orders/{order['id']}"
