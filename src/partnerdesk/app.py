@@ -51,17 +51,21 @@ def _optional_domain_routers() -> list:
 
 
 def _lifespan(desk: Desk):
-    """Runs the job worker in a background thread while the app serves, when the settings ask for it."""
+    """Runs the job worker in a background thread while the app serves, when the settings ask for it;
+    closes the asyncio database connections on shutdown."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if not desk.settings.run_worker:
-            yield
-            return
-        from partnerdesk.jobs.worker import background_worker
+        try:
+            if not desk.settings.run_worker:
+                yield
+                return
+            from partnerdesk.jobs.worker import background_worker
 
-        with background_worker(desk, poll_seconds=desk.settings.worker_poll_seconds):
-            yield
+            with background_worker(desk, poll_seconds=desk.settings.worker_poll_seconds):
+                yield
+        finally:
+            await desk.database.dispose_async()
 
     return lifespan
 

@@ -7,6 +7,7 @@ when a read lock cannot be upgraded; reads start a plain deferred transaction.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,8 +15,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, DateTime, MetaData, String, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -128,6 +130,17 @@ class Database:
             self._write_engine = self.engine
         self._read_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(bind=self._write_engine, expire_on_commit=False)
+        self._echo = echo
+        self._async_engine: AsyncEngine | None = None
+
+    @property
+    def async_engine(self) -> AsyncEngine:
+        """PostgreSQL through psycopg's asyncio connections, for the write units run on the event loop."""
+        if self._async_engine is None:
+            url = make_url(self.url).set(drivername="postgresql+psycopg_async")
+            self._async_engine = create_async_engine(url, echo=self._echo, pool_size=20, max_overflow=20,
+                                                     pool_pre_ping=True)
+        return self._async_engine
 
     def new_session(self, *, write: bool = True) -> Session:
         """A session the caller commits and closes itself (the request dependency does)."""
@@ -169,8 +182,23 @@ class Database:
         finally:
             connection.close()
 
+    async def dispose_async(self) -> None:
+        """Closes the asyncio engine's connections (the app's shutdown, on the loop that used them)."""
+        engine, self._async_engine = self._async_engine, None
+        if engine is not None:
+            await engine.dispose()
+
     def dispose(self) -> None:
         self.engine.dispose()
+        engine, self._async_engine = self._async_engine, None
+        if engine is None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop runs in this thread: close the asyncio connections on a short one
+            asyncio.run(engine.dispose())
+        else:  # called from a running loop's thread: dropped from the pool, they close on collection
+            engine.sync_engine.dispose(close=False)
 
 
 class WriterBusy(Exception):

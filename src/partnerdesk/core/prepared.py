@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.util import await_only
 
 Processor = Callable[[Any], Any] | None
 _STATE_KEY = "partnerdesk.prepared.state"
@@ -136,13 +137,77 @@ def _as_sqlalchemy_errors(function: Callable) -> Callable:
     return wrapper
 
 
+class _GreenCursor:
+    """A psycopg asyncio cursor driven from SQLAlchemy's greenlet, with the blocking cursor's methods."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Any = None) -> _GreenCursor:
+        await_only(self._cursor.execute(sql, params))
+        return self
+
+    def executemany(self, sql: str, params_seq: Any) -> None:
+        await_only(self._cursor.executemany(sql, params_seq))
+
+    def fetchall(self) -> list[Any]:
+        return await_only(self._cursor.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    def close(self) -> None:
+        await_only(self._cursor.close())
+
+
+class _GreenConnection:
+    """A psycopg asyncio connection with the blocking connection's methods: its waits go to the event loop.
+
+    Sessions of the asyncio engine run their statements in a greenlet (`AsyncSession.run_sync`); inside
+    it, `await_only` hands each wait to the event loop, so prepared statements, pipelines and deferred
+    rows work the same on both engines.
+    """
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    def cursor(self) -> _GreenCursor:
+        return _GreenCursor(self._connection.cursor())
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        manager = self._connection.pipeline()
+        await_only(manager.__aenter__())
+        try:
+            yield
+        except BaseException as error:
+            if not await_only(manager.__aexit__(type(error), error, error.__traceback__)):
+                raise
+        else:
+            await_only(manager.__aexit__(None, None, None))
+
+    def commit(self) -> None:
+        await_only(self._connection.commit())
+
+
+def _driver_of(connection: Connection) -> Any:
+    """The driver's connection of a SQLAlchemy connection, blocking-style whichever engine it belongs to."""
+    driver = connection.connection.driver_connection
+    return _GreenConnection(driver) if connection.dialect.is_async else driver
+
+
 class _TransactionState:
     """What the statements of one session transaction share: the driver connection and what waits to be sent."""
 
     def __init__(self, transaction: Any, connection: Connection) -> None:
         self.transaction = transaction
         self.dialect = connection.dialect
-        self.driver = connection.connection.driver_connection
+        self.driver = _driver_of(connection)
         # The deferred rows live with the connection, so its events (next statement, commit, rollback) see them.
         self.connection_info = connection.info
         self.pipelines = self.dialect.name == "postgresql" and self.dialect.driver == "psycopg"
@@ -194,13 +259,13 @@ def _write_rows(driver: Any, deferred: list[tuple[str, list]]) -> None:
 def _deferred_rows_go_first(connection, _cursor, _statement, _parameters, _context, _executemany) -> None:
     # Any statement SQLAlchemy runs (ORM, Core, SAVEPOINT, ...) sees the deferred rows already written.
     if _DEFERRED_KEY in connection.info:
-        _send_deferred(connection.info, connection.connection.driver_connection)
+        _send_deferred(connection.info, _driver_of(connection))
 
 
 @event.listens_for(Engine, "commit")
 def _deferred_rows_before_commit(connection) -> None:
     if _DEFERRED_KEY in connection.info:
-        _send_deferred(connection.info, connection.connection.driver_connection)
+        _send_deferred(connection.info, _driver_of(connection))
 
 
 @event.listens_for(Engine, "rollback")
