@@ -1,7 +1,7 @@
 """Write units (core.units): one transaction per unit that has committed when its caller hears back.
 
 On SQLite the units that arrive together share one commit, each in its own savepoint; on PostgreSQL
-each runs alone in a worker thread. Either way a unit that fails leaves nothing, and its
+each runs alone on an asyncio connection. Either way a unit that fails leaves nothing, and its
 neighbours keep everything.
 """
 
@@ -12,13 +12,15 @@ import sqlite3
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
+from partnerdesk.core.db import unpooled_engine
 from partnerdesk.core.idempotency import IdempotencyRecord
 from partnerdesk.core.prepared import Prepared, insert_statement
 from partnerdesk.core.units import run_write
 
 INSERT = Prepared(insert_statement(IdempotencyRecord.__table__))
+COUNT = Prepared(select(func.count()).select_from(IdempotencyRecord.__table__))
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
 
@@ -95,3 +97,51 @@ def test_sqlite_units_wait_for_another_writer_without_blocking_the_event_loop(de
     other.close()
     assert result == "a" and ticks == 20
     assert stored(desk) == ["a"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_unit_whose_connection_died_runs_again_on_a_new_one(desk, settings):
+    """The server restarted (here: every backend of the pool killed) between two units: nobody sees it."""
+    runs: list[str] = []
+
+    def counted(request_id: str):
+        def work(db):  # reads first, as every hot unit does (its token), then writes with the commit
+            runs.append(request_id)
+            COUNT.all(db)
+            return writer(request_id)(db)
+        return work
+
+    async def main():
+        await asyncio.gather(*(run_write(desk.database, counted(f"warm-{n}")) for n in range(3)))
+        with unpooled_engine(settings.database_url).connect() as admin:
+            killed = admin.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+        assert killed >= 1
+        return await run_write(desk.database, counted("after"))
+
+    assert asyncio.run(main()) == "after"
+    assert runs.count("after") == 2  # the first attempt met the dead connection and rolled back
+    assert stored(desk) == ["after", "warm-0", "warm-1", "warm-2"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_lost_at_commit_is_an_error_not_a_second_run(desk, settings):
+    """Whether a commit that lost its connection happened cannot be known: the unit is not run twice."""
+    runs: list[str] = []
+
+    def doomed(db):  # nothing read before the commit: the dead connection shows only there
+        runs.append("doomed")
+        with unpooled_engine(settings.database_url).connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        return writer("doomed")(db)
+
+    async def main():
+        await run_write(desk.database, writer("warm"))
+        return await asyncio.gather(run_write(desk.database, doomed), return_exceptions=True)
+
+    [outcome] = asyncio.run(main())
+    assert "OperationalError" in type(outcome).__name__
+    assert runs == ["doomed"]
+    assert stored(desk) == ["warm"]

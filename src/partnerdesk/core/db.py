@@ -138,8 +138,8 @@ class Database:
         """PostgreSQL through psycopg's asyncio connections, for the write units run on the event loop."""
         if self._async_engine is None:
             url = make_url(self.url).set(drivername="postgresql+psycopg_async")
-            self._async_engine = create_async_engine(url, echo=self._echo, pool_size=20, max_overflow=20,
-                                                     pool_pre_ping=True)
+            # No ping before each use: `core.units` runs a unit again when its connection was dead.
+            self._async_engine = create_async_engine(url, echo=self._echo, pool_size=20, max_overflow=20)
         return self._async_engine
 
     def new_session(self, *, write: bool = True) -> Session:
