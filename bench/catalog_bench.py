@@ -169,7 +169,7 @@ def free_port() -> int:
 def start_server(data_dir: Path, port: int) -> subprocess.Popen:
     command = [
         str(VENV_BIN / "uvicorn"),
-        "partnerdesk.app:create_app",
+        "partnerdesk.app:serve_app",
         "--factory",
         "--host",
         "127.0.0.1",

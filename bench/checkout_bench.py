@@ -123,7 +123,7 @@ def serve(settings: Settings, port: int) -> subprocess.Popen:
            "PARTNERDESK_DATA_DIR": str(settings.data_dir), "PARTNERDESK_SECRET_KEY": settings.secret_key or "",
            "PARTNERDESK_BENCH_ROUTES": "1"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "partnerdesk.app:create_app", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "--factory", "partnerdesk.app:serve_app", "--host", "127.0.0.1",
          "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"],
         env=env, cwd=ROOT,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -89,4 +90,26 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app
+
+
+# A served process makes many short-lived objects per request. With CPython's default thresholds
+# (700, 10, 10) the collector ran every few requests, and its passes over the long-lived objects
+# (routes, compiled statements, caches) held the event loop: on the checkout bench, 20,000 took
+# p99 from about 100 ms to 30 ms and throughput up 5-20%, on SQLite and PostgreSQL alike.
+SERVED_GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def tune_garbage_collector() -> None:
+    """For a long-running server process: what exists at startup is never scanned again, and young
+    objects are collected in larger, rarer batches. Cyclic garbage is still collected."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*SERVED_GC_THRESHOLDS)
+
+
+def serve_app() -> FastAPI:
+    """The app as `partnerdesk serve` (and the benchmarks) run it: one per server process."""
+    app = create_app()
+    tune_garbage_collector()
     return app

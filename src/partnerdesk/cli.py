@@ -177,7 +177,7 @@ def serve(
     out.print(f"Partner Desk on {desk.settings.public_base_url}/ (API docs at /docs)")
     from partnerdesk.core.logging import uvicorn_log_config
 
-    uvicorn.run("partnerdesk.app:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("partnerdesk.app:serve_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", log_config=uvicorn_log_config())
 
 
