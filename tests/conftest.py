@@ -97,6 +97,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         sandbox=True,
         secret_key="test-secret-key-not-for-production",
         base_url="http://testserver",
+        # The tests' webhook receivers listen on 127.0.0.1; tests/webhooks/test_targets.py turns this off.
+        webhook_private_targets=True,
     )
 
 

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # Run the background job worker (webhook deliveries) inside the app process; `serve` turns it on.
     run_worker: bool = False
     worker_poll_seconds: float = 1.0
+    # Let webhook endpoints point to private, loopback or link-local addresses (development, receivers
+    # inside the operator's own network). Off: a partner's URL cannot reach into the desk's network.
+    webhook_private_targets: bool = False
 
     @property
     def resolved_database_url(self) -> str:

@@ -91,7 +91,8 @@ def create_webhook(body: EndpointIn, ctx: RequestContext = allow(*ADMINS)) -> JS
     """
     def change() -> tuple[WebhookEndpoint, str]:
         return service.create_endpoint(ctx.db, principal=ctx.principal, keyring=ctx.desk.keyring, data=body,
-                                       now=ctx.now, request_id=ctx.request_id)
+                                       now=ctx.now, request_id=ctx.request_id,
+                                       allow_private=ctx.desk.settings.webhook_private_targets)
 
     return _answer_with_secret(ctx, "POST /v1/webhooks", body.model_dump(mode="json"), 201, change)
 
@@ -114,7 +115,8 @@ def update_webhook(body: EndpointPatch, webhook_id: str = WebhookId,
                    ctx: RequestContext = allow(*ADMINS)) -> JSONResponse:
     def work() -> tuple[int, dict]:
         endpoint = service.update_endpoint(ctx.db, principal=ctx.principal, endpoint_id=webhook_id,
-                                           changes=body, now=ctx.now, request_id=ctx.request_id)
+                                           changes=body, now=ctx.now, request_id=ctx.request_id,
+                                           allow_private=ctx.desk.settings.webhook_private_targets)
         return 200, EndpointOut.of(endpoint).model_dump(mode="json")
 
     payload = {"webhookId": webhook_id, **body.model_dump(mode="json", exclude_unset=True)}

@@ -15,7 +15,7 @@ import httpx
 from partnerdesk import __version__
 from partnerdesk.core.desk import Desk
 from partnerdesk.jobs.service import ClaimedJob, JobFailed
-from partnerdesk.webhooks import service
+from partnerdesk.webhooks import service, targets
 from partnerdesk.webhooks.models import DeliveryStatus
 from partnerdesk.webhooks.service import AttemptOutcome, OutgoingRequest
 
@@ -41,13 +41,17 @@ def _innermost(exc: BaseException) -> BaseException:
     return exc
 
 
-def send(request: OutgoingRequest, *, timeout: httpx.Timeout = TIMEOUT) -> AttemptOutcome:
-    """POSTs the signed body once and reports the status code, the time taken or what went wrong."""
+def send(request: OutgoingRequest, *, timeout: httpx.Timeout = TIMEOUT, allow_private: bool = False) -> AttemptOutcome:
+    """POSTs the signed body once and reports the status code, the time taken or what went wrong.
+
+    Unless `allow_private`, it connects only to a public address of the URL's host (webhooks.targets).
+    """
     headers = {**request.headers, "content-type": "application/json", "user-agent": USER_AGENT}
     started = time.monotonic()
     status_code, error, retry_after = None, None, None
+    transport = None if allow_private else targets.PublicOnlyTransport()
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client, \
+        with httpx.Client(timeout=timeout, follow_redirects=False, transport=transport) as client, \
                 client.stream("POST", request.url, content=request.body, headers=headers) as response:
             status_code = response.status_code
             retry_after = _retry_after(response.headers.get("retry-after"))
@@ -72,7 +76,7 @@ def deliver(desk: Desk, job: ClaimedJob) -> None:
                                           now=job.claimed_at, signed_at=desk.clock.now())
     if request is None:
         return
-    outcome = send(request)
+    outcome = send(request, allow_private=desk.settings.webhook_private_targets)
     with desk.database.session() as db:
         status = service.record_attempt(db, delivery_id=delivery_id, outcome=outcome, now=job.claimed_at,
                                         final=job.is_final_attempt)

@@ -30,7 +30,7 @@ from partnerdesk.core.prepared import Prepared, insert_statement
 from partnerdesk.core.secrets import KeyRing
 from partnerdesk.jobs import service as jobs
 from partnerdesk.jobs.models import JobStatus
-from partnerdesk.webhooks import signing
+from partnerdesk.webhooks import signing, targets
 from partnerdesk.webhooks.errors import (
     DeliveryNotRetryable,
     EndpointInactive,
@@ -61,8 +61,11 @@ GONE = 410
 
 # --- validation -------------------------------------------------------------------------------
 
-def normalise_url(url: str, *, field: str = "url") -> str:
-    """An absolute http(s) URL with a host; credentials in it are refused (it is shown back in lists)."""
+def normalise_url(url: str, *, field: str = "url", allow_private: bool = False) -> str:
+    """An absolute http(s) URL with a host; credentials in it are refused (it is shown back in lists).
+
+    Unless `allow_private`, a host that is a private or local address is refused (see webhooks.targets).
+    """
     candidate = url.strip()
     problem = None
     try:
@@ -83,6 +86,9 @@ def normalise_url(url: str, *, field: str = "url") -> str:
             problem = "has a host name that is not valid"
         elif parts.username is not None or parts.password is not None:
             problem = "must not contain a user name or password; the signature authenticates the desk"
+        elif not allow_private and (private := targets.private_host_problem(parts.hostname)):
+            problem = (f"{private}; webhooks go to public hosts (the operator can allow private ones with "
+                       f"{targets.PRIVATE_TARGETS_SETTING}=1)")
     if problem:
         shown = candidate if len(candidate) <= 100 else candidate[:100] + "…"
         raise InvalidWebhookUrl(f"{field}: '{shown}' {problem}, as in https://example.com/webhooks.", [field])
@@ -164,11 +170,11 @@ def _audit_endpoint(
 
 def create_endpoint(
     db: Session, *, principal: Principal, keyring: KeyRing, data: EndpointIn, now: datetime,
-    request_id: str | None = None,
+    request_id: str | None = None, allow_private: bool = False,
 ) -> tuple[WebhookEndpoint, str]:
     """Creates an endpoint and returns it with its signing secret, which is never readable again."""
     partner_id = _partner_id(principal)
-    url = normalise_url(data.url)
+    url = normalise_url(data.url, allow_private=allow_private)
     event_types = normalise_event_types(data.event_types)
     # Serialises concurrent creates per partner so the cap holds (NO KEY UPDATE: inserts elsewhere
     # that merely reference the partner are not blocked).
@@ -244,7 +250,7 @@ _WIRE_NAMES = {"event_types": "eventTypes"}
 
 def update_endpoint(
     db: Session, *, principal: Principal, endpoint_id: str, changes: EndpointPatch, now: datetime,
-    request_id: str | None = None,
+    request_id: str | None = None, allow_private: bool = False,
 ) -> WebhookEndpoint:
     """Changes the fields sent. Pausing an endpoint cancels the deliveries still pending for it."""
     given = changes.model_fields_set
@@ -257,7 +263,7 @@ def update_endpoint(
     endpoint = get_endpoint(db, principal=principal, endpoint_id=endpoint_id, for_update=True)
     details: dict[str, Any] = {"changed": sorted(_WIRE_NAMES.get(name, name) for name in given)}
     if "url" in given:
-        endpoint.url = normalise_url(changes.url)
+        endpoint.url = normalise_url(changes.url, allow_private=allow_private)
         details["urlOrigin"] = _url_origin(endpoint.url)
     if "event_types" in given:
         endpoint.event_types = normalise_event_types(changes.event_types)
