@@ -1,6 +1,10 @@
-"""`partnerdesk webhooks ...`: the event types, and every partner's endpoints (never their secrets)."""
+"""`partnerdesk webhooks ...`: the event types, every partner's endpoints (never their secrets), and purging
+old delivery history."""
 
 from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -35,3 +39,18 @@ def endpoints() -> None:
         table.add_row(partner_name, endpoint.id, endpoint.url, ", ".join(endpoint.event_types),
                       "yes" if endpoint.is_active else "no")
     out.print(table)
+
+
+@app.command("purge")
+def purge(
+    older_than_days: Annotated[int, typer.Option("--older-than-days", min=1,
+                                                 help="Events that occurred before this many days ago.")] = 90,
+) -> None:
+    """Delete the delivery history of webhook events older than N days (deliveries still retried are kept)."""
+    from partnerdesk.cli import open_desk, out
+
+    desk = open_desk()
+    with desk.database.session() as db:
+        purged = service.purge_history(db, occurred_before=desk.clock.now() - timedelta(days=older_than_days))
+    out.print(f"deleted {purged.events} event(s), {purged.deliveries} delivery record(s) "
+              f"and {purged.attempts} attempt(s)")

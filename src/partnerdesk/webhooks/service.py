@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from cryptography.fernet import Fernet
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.models import Partner
@@ -608,3 +608,39 @@ def _audit_failed_delivery(db: Session, delivery: WebhookDelivery, now: datetime
     audit.record(db, principal=None, now=now, action="webhook.delivery_failed",
                  object_type="webhook_delivery", object_id=delivery.id, partner_id=endpoint.partner_id,
                  details=details)
+
+
+# --- history ------------------------------------------------------------------------------------
+
+FINAL_STATUSES = (DeliveryStatus.delivered, DeliveryStatus.failed, DeliveryStatus.cancelled)
+
+
+@dataclass(frozen=True)
+class PurgedHistory:
+    events: int
+    deliveries: int
+    attempts: int
+
+
+def purge_history(db: Session, *, occurred_before: datetime) -> PurgedHistory:
+    """Deletes webhook history older than `occurred_before`: finished deliveries (with their attempts)
+    of events that occurred before it, then those events once no delivery of them is left.
+
+    A delivery still being retried, and its event, are kept whatever their age: the receiver may yet
+    get it. What was ordered or cancelled stays in the activity log; this is only the delivery record.
+    """
+    old_finished = (
+        select(WebhookDelivery.id)
+        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+        .where(WebhookEvent.occurred_at < occurred_before, WebhookDelivery.status.in_(FINAL_STATUSES))
+    )
+    attempts = db.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(old_finished)))
+    deliveries = db.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(old_finished)))
+    events = db.execute(
+        delete(WebhookEvent).where(
+            WebhookEvent.occurred_at < occurred_before,
+            ~exists().where(WebhookDelivery.event_id == WebhookEvent.id),
+        )
+    )
+    return PurgedHistory(events=events.rowcount or 0, deliveries=deliveries.rowcount or 0,
+                         attempts=attempts.rowcount or 0)
