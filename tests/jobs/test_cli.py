@@ -26,6 +26,7 @@ def cli_env(settings) -> dict[str, str]:
         "PARTNERDESK_DATA_DIR": str(settings.data_dir),
         "PARTNERDESK_SECRET_KEY": settings.secret_key,
         "PARTNERDESK_SANDBOX": "1",
+        "PARTNERDESK_WEBHOOK_PRIVATE_TARGETS": "1",  # the receiver listens on 127.0.0.1
     }
 
 
