@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -43,6 +44,12 @@ def writer(request_id: str, *, fail: bool = False, orm: bool = False):
     return work
 
 
+def run_loop(main):
+    """Runs `main()` on a fresh event loop in its own thread: a browser test's loop may run in this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, main()).result()
+
+
 def stored(desk) -> list[str]:
     with desk.database.session(write=False) as db:
         return sorted(db.scalars(select(IdempotencyRecord.request_id).where(IdempotencyRecord.scope == "units")))
@@ -59,7 +66,7 @@ def test_a_failing_unit_leaves_nothing_and_its_neighbours_keep_everything(desk):
             return_exceptions=True,
         )
 
-    results = asyncio.run(main())
+    results = run_loop(main)
     assert results[0] == "a" and results[2] == "c" and results[4] == "e"
     assert isinstance(results[1], Refused) and isinstance(results[3], Refused)
     assert stored(desk) == ["a", "c", "e"]
@@ -71,7 +78,7 @@ def test_a_unit_whose_statement_fails_gets_the_database_error(desk):
         return await asyncio.gather(run_write(desk.database, writer("a")), run_write(desk.database, writer("b")),
                                     return_exceptions=True)
 
-    duplicate, fine = asyncio.run(main())
+    duplicate, fine = run_loop(main)
     assert "IntegrityError" in type(duplicate).__name__
     assert fine == "b"
     assert stored(desk) == ["a", "b"]
@@ -80,7 +87,7 @@ def test_a_unit_whose_statement_fails_gets_the_database_error(desk):
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's single write lock
 def test_sqlite_units_wait_for_another_writer_without_blocking_the_event_loop(desk, settings):
     path = settings.database_url.removeprefix("sqlite:///")
-    other = sqlite3.connect(path, isolation_level=None)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # used from the loop's thread
     other.execute("BEGIN IMMEDIATE")  # another process (the CLI, a second server) holds the write lock
 
     async def main():
@@ -93,7 +100,7 @@ def test_sqlite_units_wait_for_another_writer_without_blocking_the_event_loop(de
         other.execute("COMMIT")  # the lock holder finishes; the waiting unit goes on
         return await unit, ticks
 
-    result, ticks = asyncio.run(main())
+    result, ticks = run_loop(main)
     other.close()
     assert result == "a" and ticks == 20
     assert stored(desk) == ["a"]
@@ -120,7 +127,7 @@ def test_a_unit_whose_connection_died_runs_again_on_a_new_one(desk, settings):
         assert killed >= 1
         return await run_write(desk.database, counted("after"))
 
-    assert asyncio.run(main()) == "after"
+    assert run_loop(main) == "after"
     assert runs.count("after") == 2  # the first attempt met the dead connection and rolled back
     assert stored(desk) == ["after", "warm-0", "warm-1", "warm-2"]
 
@@ -141,7 +148,7 @@ def test_a_connection_lost_at_commit_is_an_error_not_a_second_run(desk, settings
         await run_write(desk.database, writer("warm"))
         return await asyncio.gather(run_write(desk.database, doomed), return_exceptions=True)
 
-    [outcome] = asyncio.run(main())
+    [outcome] = run_loop(main)
     assert "OperationalError" in type(outcome).__name__
     assert runs == ["doomed"]
     assert stored(desk) == ["warm"]

@@ -339,7 +339,6 @@ def charge(db: Session, *, partner_id: str, charges: Sequence[Charge], now: date
     return invoices
 
 
-
 CREDIT_CHARGE_TYPE = "cancel"
 
 

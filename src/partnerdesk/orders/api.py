@@ -121,7 +121,7 @@ def cancel_order_lines(body: OrderPatchIn, customer_id: str = Path(alias="custom
             line_numbers=[line.line_item_number for line in body.line_items], reason=body.reason, now=ctx.now,
             request_id=ctx.request_id,
         )
-        return 200, presenters.order_out(done.order, done.lines).model_dump(mode="json")
+        return 200, done.shown.model_dump(mode="json")
 
     return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
                     operation=f"PATCH /v1/customers/{customer_id}/orders/{order_id}",

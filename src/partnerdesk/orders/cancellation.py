@@ -36,6 +36,7 @@ from partnerdesk.orders.errors import (
     UnsupportedOrderChange,
 )
 from partnerdesk.orders.models import Entitlement, Order, OrderLineItem, Subscription
+from partnerdesk.orders.schemas import OrderOut
 from partnerdesk.orders.service import lines_of_orders
 from partnerdesk.policies import service as policies
 from partnerdesk.reservations import service as reservations
@@ -51,6 +52,7 @@ class Cancellation:
     lines: list[OrderLineItem]  # every line of the order, as it stands after the cancellation
     cancelled: list[OrderLineItem]
     credit: Decimal  # what the partner was credited, in the order's currency
+    shown: OrderOut  # the order's API shape after the cancellation
 
 
 def cancellation_deadline(db: Session, order: Order) -> datetime:
@@ -80,7 +82,7 @@ def cancel_lines(
     if now > deadline:
         raise CancellationWindowClosed(
             f"Order {order.id} was placed on {order.created_at:%Y-%m-%d %H:%M} UTC. A purchase can be cancelled "
-            f"until {policies.cancellation_window_days(db)} days after it was made, so until "
+            f"until {(deadline - order.created_at).days} days after it was made, so until "
             f"{deadline:%Y-%m-%d %H:%M} UTC (rule R5); it can no longer be cancelled.",
             [order.id, deadline.isoformat()],
         )
@@ -105,10 +107,11 @@ def cancel_lines(
                                         line_numbers=[line.line_item_number for line in chosen], now=now)
     db.flush()
 
-    cancellation = Cancellation(order=order, lines=lines, cancelled=chosen, credit=credit)
+    cancellation = Cancellation(order=order, lines=lines, cancelled=chosen, credit=credit,
+                                shown=presenters.order_out(order, lines))
     events.lines_cancelled(
         db, principal=principal, partner_id=order.partner_id, customer_id=customer.id,
-        order=presenters.order_out(order, lines).model_dump(mode="json"),
+        order=cancellation.shown.model_dump(mode="json"),
         line_numbers=[line.line_item_number for line in chosen], credit=money_str(credit, order.currency),
         reason=reason, entitlements=entitlements, now=now, request_id=request_id,
     )
@@ -144,4 +147,3 @@ def _chosen_lines(order: Order, lines: list[OrderLineItem], line_numbers: Sequen
 
 def _numbers(numbers: Sequence[int]) -> str:
     return ", ".join(str(number) for number in numbers)
-

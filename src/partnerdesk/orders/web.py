@@ -87,10 +87,11 @@ MESSAGES: tuple[tuple[type[DeskError], str], ...] = (
      N_("This product cannot be bought for this customer now.")),
 )
 NOT_SAVED = N_("The cart could not be saved. Check the line and try again.")
+SELECT_LINES = N_("Select the lines to cancel.")
 CANCEL_MESSAGES: tuple[tuple[type[DeskError], str], ...] = (
     (CancellationWindowClosed, N_("This order can no longer be cancelled: the cancellation period has ended.")),
     (OrderLineAlreadyCancelled, N_("A selected line was already cancelled.")),
-    (UnknownOrderLine, N_("Select the lines to cancel.")),
+    (UnknownOrderLine, SELECT_LINES),
 )
 NOT_CANCELLED = N_("The lines could not be cancelled.")
 CANCELLERS = (Role.admin_agent,)
@@ -268,7 +269,7 @@ def cancel_order_lines(customer_id: str, order_id: str, ctx: PageContext = allow
         )
     except ValueError:
         ctx.db.rollback()
-        return _order_page(ctx, customer, order_id, message=ctx.gettext(CANCEL_MESSAGES[-1][1]), status_code=400)
+        return _order_page(ctx, customer, order_id, message=ctx.gettext(SELECT_LINES), status_code=400)
     except DeskError as error:
         ctx.db.rollback()
         if error.status_code in (403, 404):

@@ -41,7 +41,8 @@ def _innermost(exc: BaseException) -> BaseException:
     return exc
 
 
-def send(request: OutgoingRequest, *, timeout: httpx.Timeout = TIMEOUT, allow_private: bool = False) -> AttemptOutcome:
+def send(request: OutgoingRequest, *, timeout: httpx.Timeout = TIMEOUT,
+         allow_private: bool = False) -> AttemptOutcome:
     """POSTs the signed body once and reports the status code, the time taken or what went wrong.
 
     Unless `allow_private`, it connects only to a public address of the URL's host (webhooks.targets).
