@@ -40,7 +40,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Insert
-from sqlalchemy.util import await_only
+
+from partnerdesk.core.wire import LeanConnection
 
 Processor = Callable[[Any], Any] | None
 _STATE_KEY = "partnerdesk.prepared.state"
@@ -137,68 +138,14 @@ def _as_sqlalchemy_errors(function: Callable) -> Callable:
     return wrapper
 
 
-class _GreenCursor:
-    """A psycopg asyncio cursor driven from SQLAlchemy's greenlet, with the blocking cursor's methods."""
-
-    __slots__ = ("_cursor",)
-
-    def __init__(self, cursor: Any) -> None:
-        self._cursor = cursor
-
-    def execute(self, sql: str, params: Any = None) -> _GreenCursor:
-        await_only(self._cursor.execute(sql, params))
-        return self
-
-    def executemany(self, sql: str, params_seq: Any) -> None:
-        await_only(self._cursor.executemany(sql, params_seq))
-
-    def fetchall(self) -> list[Any]:
-        return await_only(self._cursor.fetchall())
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    def close(self) -> None:
-        await_only(self._cursor.close())
-
-
-class _GreenConnection:
-    """A psycopg asyncio connection with the blocking connection's methods: its waits go to the event loop.
-
-    Sessions of the asyncio engine run their statements in a greenlet (`AsyncSession.run_sync`); inside
-    it, `await_only` hands each wait to the event loop, so prepared statements, pipelines and deferred
-    rows work the same on both engines.
-    """
-
-    __slots__ = ("_connection",)
-
-    def __init__(self, connection: Any) -> None:
-        self._connection = connection
-
-    def cursor(self) -> _GreenCursor:
-        return _GreenCursor(self._connection.cursor())
-
-    @contextmanager
-    def pipeline(self) -> Iterator[None]:
-        manager = self._connection.pipeline()
-        await_only(manager.__aenter__())
-        try:
-            yield
-        except BaseException as error:
-            if not await_only(manager.__aexit__(type(error), error, error.__traceback__)):
-                raise
-        else:
-            await_only(manager.__aexit__(None, None, None))
-
-    def commit(self) -> None:
-        await_only(self._connection.commit())
-
-
 def _driver_of(connection: Connection) -> Any:
-    """The driver's connection of a SQLAlchemy connection, blocking-style whichever engine it belongs to."""
+    """The driver's connection of a SQLAlchemy connection, blocking-style whichever engine it belongs to.
+
+    On the asyncio engine (psycopg's asyncio connections, driven from SQLAlchemy's greenlet) that is
+    the lean libpq path of `core.wire`.
+    """
     driver = connection.connection.driver_connection
-    return _GreenConnection(driver) if connection.dialect.is_async else driver
+    return LeanConnection.of(driver, connection.info) if connection.dialect.is_async else driver
 
 
 class _TransactionState:
@@ -324,11 +271,14 @@ def together(db: Session) -> Iterator[None]:
 
 @_as_sqlalchemy_errors
 def commit(db: Session) -> None:
-    """Commits the session; on PostgreSQL the deferred rows travel in the COMMIT's own round trip."""
+    """Commits the session; on PostgreSQL the deferred rows travel in the COMMIT's own round trip.
+
+    On the asyncio engine the COMMIT always goes the lean way (`core.wire`), deferred rows or not.
+    """
     db.flush()  # the ORM's pending writes first: they go after the rows deferred before them
     state = db.info.get(_STATE_KEY)
     if (state is None or not state.pipelines or state.transaction is not db.get_transaction()
-            or not state.connection_info.get(_DEFERRED_KEY)):
+            or not (state.connection_info.get(_DEFERRED_KEY) or isinstance(state.driver, LeanConnection))):
         db.commit()
         return
     with state.driver.pipeline():
