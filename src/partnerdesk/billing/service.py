@@ -209,35 +209,34 @@ def unpaid_balance(db: Session, partner_id: str, currency: str) -> Decimal:
     return total if total is not None else Decimal(0)
 
 
-# Checkout's statements, prepared once (see core.prepared).
-_CREDIT_LIMIT = Prepared(
+# Checkout's statements, prepared once (see core.prepared). Each reads every currency of the partner, so
+# the checkout can send it before it knows which currencies the cart holds.
+_CREDIT_LIMITS = Prepared(
     select(CreditLimit.currency, CreditLimit.amount)
-    .where(CreditLimit.partner_id == bindparam("partner_id"), CreditLimit.currency == bindparam("currency"))
+    .where(CreditLimit.partner_id == bindparam("partner_id"))
+    .order_by(CreditLimit.currency)
     .with_for_update()
 )
-_OPEN_INVOICE = Prepared(
-    select(Invoice.id).where(Invoice.partner_id == bindparam("partner_id"),
-                             Invoice.billing_period == bindparam("period"), Invoice.currency == bindparam("currency"))
+_OPEN_INVOICES = Prepared(
+    select(Invoice.currency, Invoice.id)
+    .where(Invoice.partner_id == bindparam("partner_id"), Invoice.billing_period == bindparam("period"))
 )
 _INSERT_INVOICE_LINES = Prepared(insert_statement(InvoiceLineItem.__table__))
 
 
-def prefetch_for_purchase(db: Session, *, partner_id: str, currencies: Iterable[str], now: datetime) -> None:
+def prefetch_for_purchase(db: Session, *, partner_id: str, now: datetime) -> None:
     """Sends the reads of `check_credit` and `charge` ahead (see core.prepared.together)."""
-    period = period_of(now)
-    for currency in sorted(set(currencies)):
-        _CREDIT_LIMIT.prefetch(db, {"partner_id": partner_id, "currency": currency})
-        _OPEN_INVOICE.prefetch(db, {"partner_id": partner_id, "period": period.name, "currency": currency})
+    _CREDIT_LIMITS.prefetch(db, {"partner_id": partner_id})
+    _OPEN_INVOICES.prefetch(db, {"partner_id": partner_id, "period": period_of(now).name})
 
 
 def check_credit(db: Session, *, partner_id: str, purchase: dict[str, Decimal]) -> None:
     """Refuses a purchase (amount per currency) that would pass a credit limit of the partner.
 
-    The limit rows are locked (PostgreSQL) so two purchases of one partner cannot both squeeze
-    under the same limit; SQLite's write transaction already serialises them.
+    The partner's limit rows are locked (PostgreSQL) so two purchases of one partner cannot both
+    squeeze under the same limit; SQLite's write transaction already serialises them.
     """
-    limits = [limit for currency in sorted(purchase)
-              if (limit := _CREDIT_LIMIT.first(db, {"partner_id": partner_id, "currency": currency})) is not None]
+    limits = [limit for limit in _CREDIT_LIMITS.all(db, {"partner_id": partner_id}) if limit.currency in purchase]
     for limit in limits:
         owed = unpaid_balance(db, partner_id, limit.currency)
         wanted = purchase[limit.currency]
@@ -296,12 +295,8 @@ def open_invoice_ids(db: Session, *, partner_id: str, currencies: Iterable[str],
     wanted = sorted(set(currencies))
 
     def existing() -> dict[str, str]:
-        found = {}
-        for currency in wanted:
-            row = _OPEN_INVOICE.first(db, {"partner_id": partner_id, "period": period.name, "currency": currency})
-            if row is not None:
-                found[currency] = row.id
-        return found
+        of_period = dict(_OPEN_INVOICES.all(db, {"partner_id": partner_id, "period": period.name}))
+        return {currency: of_period[currency] for currency in wanted if currency in of_period}
 
     found = existing()
     missing = [currency for currency in wanted if currency not in found]

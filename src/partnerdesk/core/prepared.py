@@ -395,12 +395,13 @@ class Prepared:
         """Inside `together` on PostgreSQL, sends this read now; the next `all`/`first` with the same values
         in this transaction takes its rows instead of asking again. Elsewhere it does nothing.
 
-        Prefetch only what the transaction does not change before reading it.
+        Prefetch only what the transaction does not change before reading it. A read already sent
+        ahead, and not yet taken, is not sent twice.
         """
         values = values or {}
         state = _state(db)
         key = _values_key(values)
-        if state.in_pipeline and key is not None:
+        if state.in_pipeline and key is not None and (id(self), key) not in state.ahead:
             state.ahead[(id(self), key)] = self.send(db, values)
 
 

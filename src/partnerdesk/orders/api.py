@@ -83,7 +83,8 @@ async def checkout(customer_id: str = Path(alias="customerId"), cart_id: str = P
                         now=ctx.now, work=place)
 
     return await caller.write(
-        work, ahead=lambda db: service.prefetch_checkout(db, customer_id=customer_id, cart_id=cart_id))
+        work, ahead=lambda db: flows.prefetch_checkout(db, customer_id=customer_id, cart_id=cart_id,
+                                                       now=caller.desk.clock.now()))
 
 
 @router.get("/orders", response_model=Collection[OrderOut])

@@ -2,12 +2,11 @@
 
 Everything happens in the caller's one transaction, in this order: lock the cart and check it is
 open, check every line against the catalog as it stands now (and rule R8 for Reserved Instances),
-flip the cart to Ordered (the guard against a second checkout), check the partner's credit, then
-write. Any failure before the commit leaves nothing behind: a refused purchase rolls back the flip.
+check the partner's credit, then write, the cart's flip to Ordered included. Any failure before the
+commit leaves nothing behind. The cart's row lock is the guard against a second checkout.
 
-On PostgreSQL the statements travel in four round trips (see core.prepared): the route prefetches
-the customer, the cart and the catalog's version with the token check (`prefetch_checkout`); the
-guard goes with the reads of billing and webhooks; the rows written go with the COMMIT.
+On PostgreSQL the statements usually travel in two round trips (see core.prepared): the route sends
+every read ahead with the token check (`prefetch_checkout`); the rows written go with the COMMIT.
 """
 
 from __future__ import annotations
@@ -41,11 +40,9 @@ def checkout(
     purchase: dict[str, Decimal] = {}
     for (currency, _cycle), lines in groups.items():
         purchase[currency] = purchase.get(currency, Decimal(0)) + sum((line.total for line in lines), Decimal(0))
-    with together(db):  # one round trip on PostgreSQL: the cart's guard and the reads of billing and webhooks
-        confirm_ordered = orders.mark_ordered(db, cart_id=cart_id, now=now)
-        billing.prefetch_for_purchase(db, partner_id=partner_id, currencies=purchase, now=now)
-        webhooks.prefetch_subscribers(db, customer.partner_id)
-    confirm_ordered()
+    with together(db):  # one round trip on PostgreSQL, unless `prefetch_checkout` sent these reads already
+        _prefetch_partner_reads(db, partner_id=customer.partner_id, now=now)
+    orders.mark_ordered(db, cart_id=cart_id, now=now)
     billing.check_credit(db, partner_id=partner_id, purchase=purchase)
     placed = orders.place_orders(db, principal=principal, customer=customer, cart_id=cart_id, groups=groups, now=now)
     _provision_reservations(db, customer=customer, placed=placed, now=now)
@@ -55,6 +52,25 @@ def checkout(
     _announce(db, principal=principal, customer=customer, placed=placed, result=result, now=now,
               request_id=request_id)
     return result
+
+
+def prefetch_checkout(db: Session, *, customer_id: str, cart_id: str, now: datetime) -> None:
+    """Sends a checkout's reads ahead (see core.prepared.together), with the caller's token check.
+
+    The reads of the partner's billing and webhooks need the partner, known for sure only once the
+    customer has been read: they go too when this process has seen the customer before (a hint, see
+    customers.service.partner_hint), so that a checkout usually takes two round trips, this one and
+    the commit. `now` only picks the billing period to read; a guess that turns out wrong costs a read.
+    """
+    orders.prefetch_checkout(db, customer_id=customer_id, cart_id=cart_id)
+    partner_id = customers.partner_hint(customer_id)
+    if partner_id is not None:
+        _prefetch_partner_reads(db, partner_id=partner_id, now=now)
+
+
+def _prefetch_partner_reads(db: Session, *, partner_id: str, now: datetime) -> None:
+    billing.prefetch_for_purchase(db, partner_id=partner_id, now=now)
+    webhooks.prefetch_subscribers(db, partner_id)
 
 
 def _provision_reservations(db: Session, *, customer: CustomerRef, placed: list[orders.PlacedOrder],
