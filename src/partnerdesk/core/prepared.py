@@ -12,7 +12,8 @@ Write such a statement with explicit `bindparam`s; `insert_statement(table)` bin
 On PostgreSQL (psycopg) a request also pays one network round trip per statement, and the checkout
 needs about twenty. Two tools cut them to a handful without changing what the statements mean:
 
-- `together(db)`: statements sent in the block travel in one round trip (psycopg's pipeline mode).
+- `together(db)`: statements sent in the block travel in one round trip (libpq's pipeline mode:
+  psycopg's own on blocking connections, `core.wire` on the asyncio ones of the write units).
   `prefetch` sends a read there whose rows the same `first`/`all` call consumes later in the
   transaction; `send` runs a statement there and hands back its outcome once the block ends.
 - `defer`: rows to INSERT that nothing reads back before the commit. They are sent just before the
