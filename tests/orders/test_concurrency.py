@@ -8,8 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from partnerdesk.accounts.models import Role
 from tests.orders.factories import new_request_id, ri_line, software_line
 from tests.orders.test_checkout import nothing_bought, row_counts
+from tests.support.portal import Page, signed_in
 
 
 def _post_all(live_server: str, token: str, path: str, request_ids: list[str | None]) -> list[httpx.Response]:
@@ -82,3 +84,50 @@ def test_a_checkout_that_fails_midway_leaves_nothing_and_can_be_retried(shop, de
     retried = shop.checkout(customer, cart["id"], request_id=request_id)
     assert retried.status_code == 201, retried.text
     assert row_counts(desk)["orders"] == 1
+
+
+def test_a_database_that_went_away_is_a_503_to_retry_on_pages_and_in_the_api(app, desk, actors, shop, monkeypatch,
+                                                                             caplog):
+    from sqlalchemy.exc import OperationalError
+
+    from partnerdesk.customers import service
+    from partnerdesk.orders import flows
+
+    def gone(*_args, **_kwargs):
+        raise OperationalError("SELECT secret_parameter", {"token": "secret-value"},
+                               Exception("server closed the connection unexpectedly"))
+
+    customer = shop.customer("FR")
+    cart = shop.cart(customer, software_line()).json()
+    admin = signed_in(app, desk, Role.admin_agent, accept_language="fr")
+    monkeypatch.setattr(service, "search", gone)
+    monkeypatch.setattr(flows, "checkout", gone)
+
+    page = admin.get("/customers")
+    assert page.status_code == 503 and page.headers["retry-after"] == "1"
+    assert Page.of(page).h1 == "Le bureau est momentanément indisponible"
+    api = actors(Role.admin_agent).get("/v1/customers")
+    assert api.status_code == 503 and api.headers["retry-after"] == "1"
+    assert api.json()["code"] == 1600 and "MS-RequestId" in api.json()["description"]
+    checkout = shop.checkout(customer, cart["id"])  # a hot write unit: the same answer
+    assert checkout.status_code == 503 and checkout.json()["code"] == 1600
+    monkeypatch.undo()
+    assert shop.checkout(customer, cart["id"]).status_code == 201  # nothing was kept: the cart is still open
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "database unavailable" in logged and "secret" not in logged
+
+
+@pytest.mark.parametrize(("message", "status"), [("database is locked", 503), ("no such table: customers", 500)])
+def test_sqlites_own_operational_errors_are_told_apart(actors, monkeypatch, message, status):
+    """SQLite reports a wrong statement as an OperationalError too: that one stays a defect (500)."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from partnerdesk.customers import service
+
+    def failing(*_args, **_kwargs):
+        raise OperationalError("SELECT 1", {}, sqlite3.OperationalError(message))
+
+    monkeypatch.setattr(service, "search", failing)
+    assert actors(Role.admin_agent).get("/v1/customers").status_code == status

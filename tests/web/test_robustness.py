@@ -74,3 +74,4 @@ def test_a_defect_on_a_page_is_a_logged_500_page_and_the_api_keeps_json(app, des
     api = actors(Role.admin_agent).get("/v1/customers")
     assert api.status_code == 500
     assert api.json()["code"] == 9000
+

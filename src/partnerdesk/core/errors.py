@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("partnerdesk.errors")
@@ -97,6 +99,33 @@ class UnknownCountry(DeskError):
     code = 1502
 
 
+# The database itself: 16xx
+class DatabaseUnavailable(DeskError):
+    """The database could not be reached or gave up on the transaction (lost connection, lock timeout, deadlock)."""
+
+    status_code = 503
+    code = 1600
+    retry_after_seconds = 1
+    DESCRIPTION = (
+        "The database is unavailable for the moment, so the request may not have been saved. Retry it in a "
+        "moment; a purchase retried with the same MS-RequestId answers what happened the first time."
+    )
+
+
+# SQLite reports a mistake in a statement (no such table, a syntax error) as an OperationalError too:
+# only these say the database is unavailable for now rather than that the code is wrong.
+_SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "disk i/o error",
+                       "unable to open database file", "database or disk is full")
+
+
+def database_unavailable(error: OperationalError) -> bool:
+    """Whether the database went away or gave up (retry later), not a defect of the statement."""
+    if isinstance(error.orig, sqlite3.Error):
+        message = str(error.orig).lower()
+        return any(sign in message for sign in _SQLITE_UNAVAILABLE)
+    return True  # psycopg: lost connections, shutdowns, deadlocks, lock and statement timeouts
+
+
 def _validation_description(errors: list[dict[str, Any]]) -> tuple[str, list[str]]:
     sentences: list[str] = []
     fields: list[str] = []
@@ -132,6 +161,17 @@ def install_error_handlers(app: FastAPI) -> None:
             description = "No such resource."
         body = {"code": codes.get(exc.status_code, 1000), "description": description, "data": []}
         return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        # Not a defect of ours: the database went away or refused. The caller may retry; the type goes
+        # to the log, never the statement or its parameters.
+        if not database_unavailable(exc):
+            return await _unexpected(request, exc)
+        log.warning("database unavailable: %s", type(exc.orig).__name__)
+        error = DatabaseUnavailable(DatabaseUnavailable.DESCRIPTION)
+        return JSONResponse(error.body(), status_code=error.status_code,
+                            headers={"Retry-After": str(DatabaseUnavailable.retry_after_seconds)})
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

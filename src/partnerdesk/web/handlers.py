@@ -16,9 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 from markupsafe import escape
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from partnerdesk.core.errors import DeskError
+from partnerdesk.core.errors import DatabaseUnavailable, DeskError, database_unavailable
 from partnerdesk.web.errors import PageError, PageForbidden, PageNotFound, SignInRequired
 from partnerdesk.web.i18n import N_
 from partnerdesk.web.pages import PortalRoute, sign_in_url
@@ -28,6 +29,9 @@ log = logging.getLogger("partnerdesk.web")
 
 SERVER_ERROR_TITLE = N_("Something went wrong")
 SERVER_ERROR_MESSAGE = N_("The error has been logged. Try again in a moment.")
+UNAVAILABLE_TITLE = N_("The desk is briefly unavailable")
+UNAVAILABLE_MESSAGE = N_("The database could not be reached, so what you did may not have been saved. "
+                         "Check in a moment, then try again.")
 METHOD_NOT_ALLOWED_TITLE = N_("This page cannot be used this way")
 
 
@@ -98,6 +102,15 @@ def _server_error_page(request: Request, error: Exception) -> Response:
     return error_page(request, status_code=500, title=SERVER_ERROR_TITLE, message=SERVER_ERROR_MESSAGE)
 
 
+def _unavailable_page(request: Request, error: OperationalError) -> Response:
+    if not database_unavailable(error):
+        return _server_error_page(request, error)
+    log.warning("database unavailable on a portal page: %s", type(error.orig).__name__)
+    return error_page(request, status_code=DatabaseUnavailable.status_code, title=UNAVAILABLE_TITLE,
+                      message=UNAVAILABLE_MESSAGE,
+                      headers={"Retry-After": str(DatabaseUnavailable.retry_after_seconds)})
+
+
 def _pages_first(to_page: Callable[[Request, Exception], Response], previous: Callable | None):
     async def handler(request: Request, error: Exception) -> Response:
         if is_page_request(request):
@@ -123,6 +136,7 @@ def install_page_error_handlers(app: FastAPI) -> None:
         (DeskError, _desk_error_page),
         (RequestValidationError, _validation_error_page),
         (StarletteHTTPException, _http_error_page),
+        (OperationalError, _unavailable_page),
         (Exception, _server_error_page),
     )
     for error_class, to_page in wrapped:
