@@ -7,7 +7,7 @@ write routes (carts and checkout) instead hand one function to `run_write`:
 
 - On PostgreSQL it runs on the event loop, in its own transaction, on one of psycopg's asyncio
   connections (SQLAlchemy's asyncio engine): the unit's code stays ordinary blocking code run in a
-  greenlet (`AsyncSession.run_sync`), and each network wait goes back to the loop, which meanwhile
+  greenlet (SQLAlchemy's `greenlet_spawn`), and each network wait goes back to the loop, which meanwhile
   serves other requests and units (see `MAX_CONCURRENT_POSTGRESQL_UNITS`). PostgreSQL commits
   concurrent transactions in groups by itself. The unit's statements travel in a handful of round
   trips and its rows go with the COMMIT (see `core.prepared.together`, `defer`, `commit`), straight
@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.util import greenlet_spawn
 from starlette.concurrency import run_in_threadpool
 
 from partnerdesk.core.db import Database, WriterBusy
@@ -82,6 +82,21 @@ def _work_then_commit(session: Session, work: Callable[[Session], Result]) -> Re
     return result
 
 
+def _attempt(database: Database, work: Callable[[Session], Result]) -> Result:
+    """One attempt of a unit, whole, in SQLAlchemy's greenlet: the work and the commit, or the rollback.
+
+    The session is opened and closed in the same greenlet as the work: one hand-off between the
+    event loop and the unit's code per attempt, where an `AsyncSession` takes one more to close.
+    """
+    with Session(database.async_engine.sync_engine, expire_on_commit=False) as session:
+        try:
+            return _work_then_commit(session, work)
+        except BaseException:
+            with contextlib.suppress(DBAPIError):  # a dead connection fails its rollback too: keep the first error
+                session.rollback()  # on a dead connection, SQLAlchemy also drops it from the pool
+            raise
+
+
 async def _run_alone(database: Database, work: Callable[[Session], Result]) -> Result:
     """Runs the unit in its own transaction; once more on a new connection if its connection had died.
 
@@ -90,22 +105,14 @@ async def _run_alone(database: Database, work: Callable[[Session], Result]) -> R
     before its commit began rolled back by definition, and runs again on a fresh one. A connection
     lost during the commit is not retried: whether that commit happened cannot be known.
     """
-    for attempt in (1, 2):
-        session = AsyncSession(database.async_engine, expire_on_commit=False)
-        try:
-            return await session.run_sync(_work_then_commit, work)
-        except _ConnectionLost as lost:
-            with contextlib.suppress(DBAPIError):
-                await session.rollback()  # SQLAlchemy sees the dead connection and empties the pool
-            if attempt == 2:
-                raise lost.error from None
-        except BaseException:
-            with contextlib.suppress(DBAPIError):  # a dead connection fails its rollback too: keep the first error
-                await session.rollback()
-            raise
-        finally:
-            await session.close()
-    raise AssertionError("unreachable")  # pragma: no cover
+    try:
+        return await greenlet_spawn(_attempt, database, work)
+    except _ConnectionLost:
+        pass
+    try:
+        return await greenlet_spawn(_attempt, database, work)
+    except _ConnectionLost as lost:
+        raise lost.error from None
 
 
 async def run_write(database: Database, work: Callable[[Session], Result]) -> Result:
