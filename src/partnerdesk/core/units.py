@@ -105,14 +105,13 @@ async def _run_alone(database: Database, work: Callable[[Session], Result]) -> R
     before its commit began rolled back by definition, and runs again on a fresh one. A connection
     lost during the commit is not retried: whether that commit happened cannot be known.
     """
-    try:
-        return await greenlet_spawn(_attempt, database, work)
-    except _ConnectionLost:
-        pass
-    try:
-        return await greenlet_spawn(_attempt, database, work)
-    except _ConnectionLost as lost:
-        raise lost.error from None
+    for attempt in (1, 2):
+        try:
+            return await greenlet_spawn(_attempt, database, work)
+        except _ConnectionLost as lost:
+            if attempt == 2:
+                raise lost.error from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def run_write(database: Database, work: Callable[[Session], Result]) -> Result:

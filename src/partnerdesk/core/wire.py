@@ -27,6 +27,7 @@ cannot be trusted to be at a message boundary: it is closed, and the pool drops 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -55,6 +56,7 @@ class _Query:
     count: int
 
 
+@functools.cache  # one entry per statement the desk runs: the same on every connection
 def _to_libpq(sql: str) -> _Query:
     names: dict[str, int] = {}
     positional = 0
@@ -78,17 +80,13 @@ def _to_libpq(sql: str) -> _Query:
     return _Query(converted.encode(), tuple(names) if names else None, len(names) or positional)
 
 
+@dataclass(slots=True)
 class _Command:
-    __slots__ = ("sql", "values", "types", "formats", "prepare", "cursor")
-
-    def __init__(self, sql: bytes, values: list | None, types: tuple[int, ...], formats: list | None,
-                 prepare: bool, cursor: LeanCursor | None) -> None:
-        self.sql = sql
-        self.values = values
-        self.types = types
-        self.formats = formats
-        self.prepare = prepare
-        self.cursor = cursor
+    sql: bytes
+    values: list | None  # dumped parameters; None: a statement without any (BEGIN, SAVEPOINT ...), sent as it is
+    types: tuple[int, ...] = ()
+    formats: list | None = None
+    cursor: LeanCursor | None = None
 
 
 class LeanCursor:
@@ -127,14 +125,13 @@ class LeanCursor:
 class LeanConnection:
     """One psycopg asyncio connection driven through libpq, with the blocking connection's methods."""
 
-    __slots__ = ("connection", "_pgconn", "_transformer", "_queries", "_statements", "_queue", "_named")
+    __slots__ = ("connection", "_pgconn", "_transformer", "_statements", "_queue", "_named")
 
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
         self._pgconn = connection.pgconn
         self._pgconn.nonblocking = 1
         self._transformer = Transformer(connection)
-        self._queries: dict[str, _Query] = {}
         self._statements: dict[tuple[bytes, tuple[int, ...]], bytes] = {}  # prepared on this connection
         self._queue: list[_Command] | None = None  # the commands of the open pipeline() block
         self._named = 0
@@ -170,17 +167,15 @@ class LeanConnection:
     def commit(self) -> None:
         if self._queue is None and self._pgconn.transaction_status == _IDLE:
             return
-        self.submit([_Command(b"COMMIT", None, (), None, False, None)])
+        self.submit([_Command(b"COMMIT", None)])
 
     # Commands.
 
     def command(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None,
                 cursor: LeanCursor | None) -> _Command:
         if params is None:  # a statement without parameters (SAVEPOINT ...): sent as it is
-            return _Command(sql.encode(), None, (), None, False, cursor)
-        query = self._queries.get(sql)
-        if query is None:
-            query = self._queries[sql] = _to_libpq(sql)
+            return _Command(sql.encode(), None, cursor=cursor)
+        query = _to_libpq(sql)
         if query.names is not None:
             values = [params[name] for name in query.names]
         else:
@@ -189,7 +184,7 @@ class LeanConnection:
                 raise errors.ProgrammingError(f"the query has {query.count} placeholders but {len(values)} values")
         transformer = self._transformer
         dumped = transformer.dump_sequence(values, [PyFormat.AUTO] * len(values))
-        return _Command(query.sql, dumped, tuple(transformer.types), list(transformer.formats), True, cursor)
+        return _Command(query.sql, dumped, tuple(transformer.types), list(transformer.formats), cursor)
 
     def submit(self, commands: list[_Command]) -> None:
         if self._queue is not None:
@@ -237,7 +232,7 @@ class LeanConnection:
             expected.append(("begin", None))
         preparing: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
         for command in commands:
-            if not command.prepare:
+            if command.values is None:
                 pgconn.send_query_params(command.sql, None)
                 expected.append(("command", command))
                 continue

@@ -137,17 +137,6 @@ def prefetch_customer_ref(db: Session, customer_id: str) -> None:
     _CUSTOMER_REF.prefetch(db, {"customer_id": customer_id})
 
 
-def get_customer_ref(db: Session, *, principal: Principal, customer_id: str) -> CustomerRef:
-    """`get_customer` for the purchase path: same visibility rule, a plain value back."""
-    row = _CUSTOMER_REF.first(db, {"customer_id": customer_id})
-    if row is None or not principal.can_see_partner(row.partner_id):
-        raise NotFound(f"No customer with id {customer_id}.", [customer_id])
-    if len(_PARTNER_HINTS) >= _MAX_PARTNER_HINTS:
-        _PARTNER_HINTS.clear()
-    _PARTNER_HINTS[row.id] = row.partner_id
-    return CustomerRef(*row)
-
-
 # The partner of each customer this process has served. A customer never changes partner, so this
 # is a safe guess of which partner's rows a request about the customer will read: the checkout sends
 # those reads before it knows (see core.prepared.prefetch). A guess, never an answer: rows read for
@@ -159,6 +148,17 @@ _MAX_PARTNER_HINTS = 100_000
 def partner_hint(customer_id: str) -> str | None:
     """The partner the customer was found to belong to, if this process has seen it (a hint, see above)."""
     return _PARTNER_HINTS.get(customer_id)
+
+
+def get_customer_ref(db: Session, *, principal: Principal, customer_id: str) -> CustomerRef:
+    """`get_customer` for the purchase path: same visibility rule, a plain value back."""
+    row = _CUSTOMER_REF.first(db, {"customer_id": customer_id})
+    if row is None or not principal.can_see_partner(row.partner_id):
+        raise NotFound(f"No customer with id {customer_id}.", [customer_id])
+    if len(_PARTNER_HINTS) >= _MAX_PARTNER_HINTS:
+        _PARTNER_HINTS.clear()
+    _PARTNER_HINTS[row.id] = row.partner_id
+    return CustomerRef(*row)
 
 
 @dataclass(frozen=True)
