@@ -23,6 +23,7 @@ from partnerdesk.core.deps import ClockDep, DbSession, DeskDep
 from partnerdesk.core.desk import Desk
 from partnerdesk.core.errors import AuthenticationRequired, Forbidden
 from partnerdesk.core.prepared import together
+from partnerdesk.core.routes import RequestDependency
 from partnerdesk.core.units import run_write
 from partnerdesk.sandbox import service as sandbox_service
 
@@ -140,8 +141,9 @@ class Caller:
         return await run_write(self.desk.database, unit)
 
 
-class WriteGuard(RoleGuard):
-    """`allow` for the hottest writes: nothing runs in a worker thread before the route (see core.units)."""
+class WriteGuard(RoleGuard, RequestDependency):
+    """`allow` for the hottest writes: nothing runs in a worker thread before the route (see core.units);
+    their routes are `core.routes.DirectRoute`s, which take the caller from the request alone."""
 
     async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
         return Caller(token=bearer_token(request), guard=self, desk=request.app.state.desk,

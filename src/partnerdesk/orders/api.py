@@ -14,6 +14,7 @@ from partnerdesk.accounts.models import Role
 from partnerdesk.core.bodies import json_body, parse_body
 from partnerdesk.core.idempotency import run_once
 from partnerdesk.core.pagination import PageRequest, page_params, paginate, to_collection
+from partnerdesk.core.routes import direct_post
 from partnerdesk.core.schemas import Collection
 from partnerdesk.orders import cancellation, flows, presenters, service
 from partnerdesk.orders.schemas import (
@@ -34,7 +35,7 @@ CART_READERS = (Role.operator, *BUYERS)
 PURCHASE_READERS = (Role.operator, Role.admin_agent, Role.sales_agent, Role.helpdesk_agent)
 
 
-@router.post("/carts", status_code=201, response_model=CartOut, openapi_extra=json_body(CartIn))
+@direct_post(router, "/carts", status_code=201, response_model=CartOut, openapi_extra=json_body(CartIn))
 async def create_cart(request: Request, customer_id: str = Path(alias="customerId"),
                       caller: Caller = allow_write(*BUYERS)) -> JSONResponse:
     raw_body = await request.body()
@@ -69,7 +70,7 @@ def update_cart(body: CartIn, customer_id: str = Path(alias="customerId"), cart_
     return presenters.cart_out(view)
 
 
-@router.post("/carts/{cartId}/checkout", status_code=201, response_model=CheckoutOut)
+@direct_post(router, "/carts/{cartId}/checkout", status_code=201, response_model=CheckoutOut)
 async def checkout(customer_id: str = Path(alias="customerId"), cart_id: str = Path(alias="cartId"),
                    caller: Caller = allow_write(*BUYERS)) -> JSONResponse:
     def work(ctx: RequestContext) -> JSONResponse:
