@@ -118,6 +118,17 @@ def test_a_tampered_session_cookie_signs_nobody_in(app, desk):
     assert agent.get("/customers").status_code == 303
 
 
+def test_the_api_neither_reads_nor_renews_the_portal_session(app, desk):
+    """The API authenticates by bearer token only: a signed-in browser's cookie opens nothing there,
+    and an API answer never sets or refreshes the session cookie."""
+    agent = signed_in(app, desk, Role.admin_agent)
+    response = agent.client.get("/v1/customers", headers={"Accept": "application/json"})
+    assert response.status_code == 401
+    assert response.json()["code"] == 1100
+    assert "set-cookie" not in response.headers
+    assert agent.get("/customers").status_code == 200  # the portal session is untouched
+
+
 def test_signing_in_again_while_signed_in_goes_straight_on(app, desk):
     agent = signed_in(app, desk, Role.sales_agent)
     response = agent.get("/signin?next=/customers/new")

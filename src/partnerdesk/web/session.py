@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import Receive, Scope, Send
 
 from partnerdesk.core.deps import SAFE_METHODS
 from partnerdesk.core.desk import Desk
@@ -38,9 +39,27 @@ def uses_https(desk: Desk) -> bool:
     return desk.settings.public_base_url.startswith("https://")
 
 
+# Paths whose requests never read the portal's session: the API authenticates by bearer token only.
+_SESSIONLESS_PREFIXES = ("/v1/", "/bench/")
+
+
+class PortalSessionMiddleware(SessionMiddleware):
+    """Starlette's signed-cookie session, for the portal's requests only.
+
+    An API request does not pay for reading and checking a cookie it never uses, nor for the wrapper
+    that would set one on its answer; a session cookie sent along with it is ignored, as before.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(_SESSIONLESS_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def install_sessions(app: FastAPI, desk: Desk) -> None:
     app.add_middleware(
-        SessionMiddleware,
+        PortalSessionMiddleware,
         secret_key=desk.keyring.signing_key("portal-session"),
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_MAX_AGE_SECONDS,
