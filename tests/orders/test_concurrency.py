@@ -7,14 +7,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from partnerdesk.accounts.models import Role
+from partnerdesk.orders.models import Cart
 from tests.orders.factories import new_request_id, ri_line, software_line
 from tests.orders.test_checkout import nothing_bought, row_counts
 from tests.support.portal import Page, signed_in
 
 
-def _post_all(live_server: str, token: str, path: str, request_ids: list[str | None]) -> list[httpx.Response]:
+def _post_all(live_server: str, token: str, path: str, request_ids: list[str | None],
+              body: dict | None = None) -> list[httpx.Response]:
     start = threading.Event()
 
     def post(request_id: str | None) -> httpx.Response:
@@ -23,7 +26,7 @@ def _post_all(live_server: str, token: str, path: str, request_ids: list[str | N
             headers["MS-RequestId"] = request_id
         with httpx.Client(base_url=live_server, timeout=120) as client:
             start.wait()
-            return client.post(path, headers=headers)
+            return client.post(path, headers=headers, json=body)
 
     # All in flight at once, more than the server's 40 worker threads: SQLite's writers must queue, not starve.
     with ThreadPoolExecutor(max_workers=len(request_ids)) as pool:
@@ -44,6 +47,46 @@ def test_a_hundred_concurrent_retries_of_one_checkout_make_one_order(shop, desk,
     assert sum(response.headers.get("Idempotent-Replayed") == "true" for response in responses) == 99
     counts = row_counts(desk)
     assert counts["orders"] == 1 and counts["invoice_line_items"] == 1 and counts["entitlements"] == 1
+
+
+def _cart_count(desk) -> int:
+    with desk.database.session(write=False) as db:
+        return db.scalar(select(func.count()).select_from(Cart))
+
+
+def test_fifty_concurrent_retries_of_one_cart_creation_make_one_cart(shop, desk, live_server):
+    """Nothing locks a new cart: the retries race to the request id's unique index, and every loser
+    replays the winner's answer instead of failing or making a second cart."""
+    customer = shop.customer("FR")
+    request_id = new_request_id()
+    responses = _post_all(live_server, shop.buyer.token, f"/v1/customers/{customer}/carts", [request_id] * 50,
+                          body={"lineItems": [software_line(quantity=3)]})
+    assert {response.status_code for response in responses} == {201}, {r.status_code: r.text for r in responses}
+    assert len({response.text for response in responses}) == 1
+    assert sum(response.headers.get("Idempotent-Replayed") == "true" for response in responses) == 49
+    assert _cart_count(desk) == 1
+
+
+def test_concurrent_requests_reusing_one_request_id_for_different_carts_get_one_cart_and_409s(
+        shop, desk, live_server):
+    customer = shop.customer("FR")
+    request_id = new_request_id()
+    bodies = [{"lineItems": [software_line(quantity=quantity)]} for quantity in range(1, 11)]
+    start = threading.Event()
+
+    def post(body: dict) -> httpx.Response:
+        with httpx.Client(base_url=live_server, timeout=120) as client:
+            start.wait()
+            return client.post(f"/v1/customers/{customer}/carts", json=body,
+                               headers={"Authorization": f"Bearer {shop.buyer.token}", "MS-RequestId": request_id})
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        futures = [pool.submit(post, body) for body in bodies]
+        start.set()
+        responses = [future.result() for future in futures]
+    assert sorted(response.status_code for response in responses) == [201] + [409] * 9
+    assert {response.json()["code"] for response in responses if response.status_code == 409} == {1301}
+    assert _cart_count(desk) == 1
 
 
 def test_two_concurrent_checkouts_of_one_cart_make_one_order_and_one_conflict(shop, desk, live_server):

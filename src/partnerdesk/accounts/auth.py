@@ -13,11 +13,13 @@ from typing import Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from partnerdesk.accounts import service as accounts_service
 from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.service import Principal
+from partnerdesk.core import idempotency
 from partnerdesk.core.clock import Clock
 from partnerdesk.core.deps import ClockDep, DbSession, DeskDep
 from partnerdesk.core.desk import Desk
@@ -108,7 +110,8 @@ class Caller:
     """A caller of a hot write route, before the database is asked: its token, the guard, the request ids.
 
     `write` checks the token and the role inside the write's own transaction, then runs the work:
-    a refused caller changes nothing and learns nothing, exactly as with `allow`.
+    a refused caller changes nothing and learns nothing, exactly as with `allow`. The work answers
+    through `core.idempotency.run_once_in_unit`, whose lookup `write` sends with the token check.
     """
 
     token: str
@@ -136,9 +139,17 @@ class Caller:
                 accounts_service.prefetch_token(db, self.token)
                 if ahead is not None:
                     ahead(db)
+                idempotency.prefetch_answer(db, self.request_id)  # last: after any row lock the reads wait on
             return work(self.authorize(db))
 
-        return await run_write(self.desk.database, unit)
+        try:
+            return await run_write(self.desk.database, unit)
+        except IntegrityError as error:
+            if not idempotency.lost_claim(error):
+                raise
+            # A request with the same MS-RequestId committed first and nothing of this one was kept:
+            # run again, and the lookup finds the winner's answer to replay.
+            return await run_write(self.desk.database, unit)
 
 
 class WriteGuard(RoleGuard, RequestDependency):
