@@ -7,6 +7,8 @@ serves the app with uvicorn (one worker, PARTNERDESK_BENCH_ROUTES=1) and drives 
 - constant: GET /bench/constant (the HTTP stack's ceiling)
 - insert:   POST /bench/insert (a naive single ORM INSERT per request)
 - checkout: POST a cart with one software line, then POST its checkout; the pair counts as one checkout
+- checkout, MS-RequestId: the same, each request with a fresh `MS-RequestId` as Partner Center clients
+  send it, so both writes are also remembered for retries (core.idempotency)
 
 Each wrk thread owns one connection, so the Lua script can chain "create cart" then "check it out".
 Run from the repository root: `.venv/bin/python bench/checkout_bench.py [--seconds 8] [--clients 16] [--rounds 3]`.
@@ -45,6 +47,7 @@ from tests.support import postgres  # noqa: E402
 
 CHECKOUT_LUA = """
 local token, customer, item = "%(token)s", "%(customer)s", "%(item)s"
+local with_request_ids = %(with_request_ids)s
 cart_id = nil
 checkouts, failures = 0, 0
 threads = {}
@@ -52,7 +55,20 @@ local cart_body = '{"lineItems": [{"id": 0, "catalogItemId": "' .. item ..
   '", "quantity": 1, "billingCycle": "one_time"}]}'
 local headers = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}
 
+local function new_request_id()
+  return (string.gsub("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", "[xy]", function(c)
+    return string.format("%%x", c == "x" and math.random(0, 15) or math.random(8, 11))
+  end))
+end
+
+function init(_args)
+  math.randomseed(os.time() * 1000 + thread_number)  -- each thread its own sequence of request ids
+end
+
 function request()
+  if with_request_ids then
+    headers["MS-RequestId"] = new_request_id()
+  end
   if cart_id == nil then
     return wrk.format("POST", "/v1/customers/" .. customer .. "/carts", headers, cart_body)
   end
@@ -74,6 +90,7 @@ end
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_number", #threads)
 end
 
 function done(summary, latency, requests)
@@ -176,22 +193,28 @@ def run_engine(name: str, database_url: str, data_dir: Path, *, seconds: int, cl
     port = free_port()
     server = serve(settings, port)
     base = f"http://127.0.0.1:{port}"
-    script = CHECKOUT_LUA % {"token": token, "customer": customer, "item": OFFICE_FR}
-    results: dict[str, list[dict[str, float]]] = {"constant": [], "insert": [], "checkout": []}
+    scripts = {kind: CHECKOUT_LUA % {"token": token, "customer": customer, "item": OFFICE_FR,
+                                     "with_request_ids": "true" if kind == "checkout_ids" else "false"}
+               for kind in ("checkout", "checkout_ids")}
+    results: dict[str, list[dict[str, float]]] = {"constant": [], "insert": [], "checkout": [], "checkout_ids": []}
     try:
         wrk(f"{base}/bench/constant", seconds=2, clients=clients, script=None, workdir=data_dir)  # warm-up
-        wrk(base, seconds=2, clients=clients, script=script, workdir=data_dir)
+        wrk(base, seconds=2, clients=clients, script=scripts["checkout"], workdir=data_dir)
         for _ in range(rounds):
             results["constant"].append(
                 wrk(f"{base}/bench/constant", seconds=seconds, clients=clients, script=None, workdir=data_dir))
             results["insert"].append(
                 wrk(f"{base}/bench/insert", seconds=seconds, clients=clients, script=INSERT_LUA, workdir=data_dir))
-            results["checkout"].append(wrk(base, seconds=seconds, clients=clients, script=script, workdir=data_dir))
+            for kind, script in scripts.items():
+                results[kind].append(wrk(base, seconds=seconds, clients=clients, script=script, workdir=data_dir))
     finally:
         server.terminate()
         server.wait(timeout=30)
-    ratios = [checkout["checkouts_per_s"] / insert["rps"]
-              for checkout, insert in zip(results["checkout"], results["insert"], strict=True)]
+    def ratios_of(kind: str) -> list[float]:
+        return [checkout["checkouts_per_s"] / insert["rps"]
+                for checkout, insert in zip(results[kind], results["insert"], strict=True)]
+
+    ratios = ratios_of("checkout")
 
     def figures(kind: str, rate_key: str = "rps") -> tuple[float, float, int]:
         runs = results[kind]
@@ -199,17 +222,19 @@ def run_engine(name: str, database_url: str, data_dir: Path, *, seconds: int, cl
                 sum(int(run["errors"]) for run in runs))
 
     constant, insert = figures("constant"), figures("insert")
-    checkout, checkout_requests = figures("checkout", "checkouts_per_s"), figures("checkout")
     print(f"\n{name}: {clients} concurrent clients, {rounds} alternating rounds of {seconds}s, uvicorn 1 worker, "
           f"{os.cpu_count()} cores; medians")
     print(f"  constant  GET /bench/constant    {constant[0]:9.0f} req/s    p99 {constant[1]:7.1f} ms"
           f"   errors {constant[2]}")
     print(f"  insert    POST /bench/insert     {insert[0]:9.0f} req/s    p99 {insert[1]:7.1f} ms"
           f"   errors {insert[2]}")
-    print(f"  checkout  cart + checkout        {checkout[0]:9.0f} checkouts/s ({checkout_requests[0]:.0f} req/s)"
-          f"  p99 {checkout[1]:7.1f} ms per request   errors {checkout[2]}")
-    print(f"  ratio checkout / naive insert, per round: {', '.join(f'{ratio:.2f}' for ratio in ratios)};"
-          f" median {_median(ratios):.2f}")
+    for kind, label in (("checkout", "cart + checkout       "), ("checkout_ids", "the same, MS-RequestId")):
+        checkout, checkout_requests = figures(kind, "checkouts_per_s"), figures(kind)
+        print(f"  {kind:<12}  {label} {checkout[0]:9.0f} checkouts/s ({checkout_requests[0]:.0f} req/s)"
+              f"  p99 {checkout[1]:7.1f} ms per request   errors {checkout[2]}")
+    for kind in ("checkout", "checkout_ids"):
+        print(f"  ratio {kind} / naive insert, per round: {', '.join(f'{ratio:.2f}' for ratio in ratios_of(kind))};"
+              f" median {_median(ratios_of(kind)):.2f}")
     return _median(ratios)
 
 
