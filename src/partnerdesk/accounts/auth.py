@@ -111,7 +111,7 @@ class Caller:
 
     `write` checks the token and the role inside the write's own transaction, then runs the work:
     a refused caller changes nothing and learns nothing, exactly as with `allow`. The work answers
-    through `core.idempotency.run_once_in_unit`, whose lookup `write` sends with the token check.
+    through `core.idempotency.run_once(..., in_unit=True)`, whose lookup `write` sends with the token check.
     """
 
     token: str

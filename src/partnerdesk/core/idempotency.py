@@ -3,10 +3,10 @@
 The key is claimed inside the request's own transaction, so a first attempt that fails rolls back
 its claim with everything else, and the retry really runs. Two ways, with the same outcome:
 
-- `run_once` (ordinary routes) claims the key before the work runs. A second request with the same
+- `run_once` on ordinary routes claims the key before the work runs. A second request with the same
   key waits on the unique index (PostgreSQL) or on the write lock (SQLite's BEGIN IMMEDIATE) until
   the first one commits, then replays its answer.
-- `run_once_in_unit` (the hot write units of `core.units`, through `Caller.write`) looks the key up
+- `run_once(..., in_unit=True)` in the hot write units of `core.units` (through `Caller.write`) looks the key up
   with the unit's first reads and writes the claim, answer included, with the unit's COMMIT: no
   round trip of its own. A concurrent request with the same key that committed first makes this
   claim fail on the unique index, which takes the whole transaction with it; `Caller.write` then
@@ -72,7 +72,7 @@ def _find(db: Session, scope: str, request_id: str) -> Any | None:
 
 
 def prefetch_answer(db: Session, request_id: str | None) -> None:
-    """Sends the request id's lookup ahead, inside `core.prepared.together`; `run_once_in_unit` uses it.
+    """Sends the request id's lookup ahead, inside `core.prepared.together`; `run_once` uses it.
 
     Send it after the reads that lock rows (a cart's FOR UPDATE): on PostgreSQL each statement reads
     what had committed when it started, so a retry that waited on the first attempt's lock then sees
@@ -100,8 +100,15 @@ def run_once(
     payload: Any,
     now: datetime,
     work: Callable[[], tuple[int, Any]],
+    in_unit: bool = False,
 ) -> JSONResponse:
-    """Runs `work` (returning status and JSON body) unless this request id already did."""
+    """Runs `work` (returning status and JSON body) unless this request id already did.
+
+    `in_unit` (a hot write unit, see the module): the claim and its answer are written with the
+    unit's commit. If a concurrent request with the same id commits first, the unit fails with an
+    IntegrityError for which `lost_claim` is true, and nothing of it is kept: run it again to replay
+    that answer.
+    """
     if request_id is None:
         status, body = work()
         return JSONResponse(body, status_code=status)
@@ -110,6 +117,11 @@ def run_once(
     existing = _find(db, scope, request_id)
     if existing is not None:
         return _replay(existing, operation, digest, request_id)
+    if in_unit:
+        status, body = work()
+        _CLAIM.defer(db, [{"id": new_id(), "scope": scope, "request_id": request_id, "operation": operation,
+                           "fingerprint": digest, "status_code": status, "response_body": body, "created_at": now}])
+        return JSONResponse(body, status_code=status)
     record = IdempotencyRecord(
         scope=scope, request_id=request_id, operation=operation, fingerprint=digest, created_at=now
     )
@@ -126,35 +138,6 @@ def run_once(
     record.status_code = status
     record.response_body = body
     db.flush()
-    return JSONResponse(body, status_code=status)
-
-
-def run_once_in_unit(
-    db: Session,
-    *,
-    scope: str,
-    request_id: str | None,
-    operation: str,
-    payload: Any,
-    now: datetime,
-    work: Callable[[], tuple[int, Any]],
-) -> JSONResponse:
-    """`run_once` for a write unit: the claim and its answer are written with the unit's commit.
-
-    If a concurrent request with the same id commits first, this unit fails with an IntegrityError
-    for which `lost_claim` is true, and nothing of it is kept: run it again to replay that answer.
-    """
-    if request_id is None:
-        status, body = work()
-        return JSONResponse(body, status_code=status)
-    request_id = request_id.lower()
-    digest = fingerprint(operation, payload)
-    existing = _find(db, scope, request_id)
-    if existing is not None:
-        return _replay(existing, operation, digest, request_id)
-    status, body = work()
-    _CLAIM.defer(db, [{"id": new_id(), "scope": scope, "request_id": request_id, "operation": operation,
-                       "fingerprint": digest, "status_code": status, "response_body": body, "created_at": now}])
     return JSONResponse(body, status_code=status)
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from partnerdesk.accounts.auth import Caller, RequestContext, allow, allow_write
 from partnerdesk.accounts.models import Role
 from partnerdesk.core.bodies import json_body, parse_body
-from partnerdesk.core.idempotency import run_once, run_once_in_unit
+from partnerdesk.core.idempotency import run_once
 from partnerdesk.core.pagination import PageRequest, page_params, paginate, to_collection
 from partnerdesk.core.routes import direct_post
 from partnerdesk.core.schemas import Collection
@@ -48,9 +48,9 @@ async def create_cart(request: Request, customer_id: str = Path(alias="customerI
                                        lines=body.line_items, now=ctx.now)
             return 201, presenters.cart_out(view).model_dump(mode="json")
 
-        return run_once_in_unit(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
-                                operation=f"POST /v1/customers/{customer_id}/carts",
-                                payload=body.model_dump(mode="json"), now=ctx.now, work=create)
+        return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
+                        operation=f"POST /v1/customers/{customer_id}/carts", payload=body.model_dump(mode="json"),
+                        now=ctx.now, work=create, in_unit=True)
 
     return await caller.write(work, ahead=lambda db: service.prefetch_cart_creation(db, customer_id=customer_id))
 
@@ -79,9 +79,9 @@ async def checkout(customer_id: str = Path(alias="customerId"), cart_id: str = P
                                     now=ctx.now, request_id=ctx.request_id)
             return 201, result.model_dump(mode="json")
 
-        return run_once_in_unit(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
-                                operation=f"POST /v1/customers/{customer_id}/carts/{cart_id}/checkout",
-                                payload=None, now=ctx.now, work=place)
+        return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
+                        operation=f"POST /v1/customers/{customer_id}/carts/{cart_id}/checkout", payload=None,
+                        now=ctx.now, work=place, in_unit=True)
 
     return await caller.write(
         work, ahead=lambda db: flows.prefetch_checkout(db, customer_id=customer_id, cart_id=cart_id,
