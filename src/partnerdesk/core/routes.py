@@ -46,15 +46,18 @@ class _Arguments:
     request: str | None
     dependencies: tuple[tuple[str, RequestDependency], ...]
 
-    def of(self, request: Request) -> tuple[dict[str, Any], tuple[tuple[str, RequestDependency], ...]]:
+    async def of(self, request: Request) -> dict[str, Any]:
         path_params = request.path_params
         arguments: dict[str, Any] = {name: path_params[alias] for name, alias in self.path}
         if self.request is not None:
             arguments[self.request] = request
-        return arguments, self.dependencies
+        for name, dependency in self.dependencies:
+            arguments[name] = await dependency(request)
+        return arguments
 
 
-_PARAMETER_KINDS = ("path_params", "query_params", "header_params", "cookie_params", "body_params")
+# What a DirectRoute's endpoint may not declare; its dependencies may not declare path parameters either.
+_UNFILLED_PARAMETERS = ("query_params", "header_params", "cookie_params", "body_params")
 
 
 def _refuse(dependant: Dependant, reason: str) -> TypeError:
@@ -62,7 +65,7 @@ def _refuse(dependant: Dependant, reason: str) -> TypeError:
 
 
 def _arguments_of(dependant: Dependant) -> _Arguments:
-    for kind in _PARAMETER_KINDS[1:]:
+    for kind in _UNFILLED_PARAMETERS:
         if getattr(dependant, kind):
             raise _refuse(dependant, f"it declares {kind.replace('_', ' ')}")
     if dependant.websocket_param_name or dependant.response_param_name or dependant.background_tasks_param_name:
@@ -71,7 +74,7 @@ def _arguments_of(dependant: Dependant) -> _Arguments:
     for dependency in dependant.dependencies:
         if not isinstance(dependency.call, RequestDependency) or dependency.name is None:
             raise _refuse(dependant, f"its dependency {dependency.call!r} is not a named RequestDependency")
-        if any(getattr(dependency, kind) for kind in ("dependencies", *_PARAMETER_KINDS)):
+        if any(getattr(dependency, kind) for kind in ("dependencies", "path_params", *_UNFILLED_PARAMETERS)):
             raise _refuse(dependant, f"its dependency {dependency.call!r} takes more than the request")
         dependencies.append((dependency.name, dependency.call))
     return _Arguments(path=tuple((field.name, field.alias) for field in dependant.path_params),
@@ -89,10 +92,7 @@ class DirectRoute(APIRoute):
         arguments = _arguments_of(dependant)
 
         async def handle(request: Request) -> Response:
-            values, dependencies = arguments.of(request)
-            for name, dependency in dependencies:
-                values[name] = await dependency(request)
-            response = await endpoint(**values)
+            response = await endpoint(**await arguments.of(request))
             if not isinstance(response, Response):
                 raise TypeError(f"{endpoint.__qualname__} must return a Response on a DirectRoute")
             return response
