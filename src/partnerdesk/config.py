@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,6 +13,13 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./data")
     database_url: str | None = None
+    # Connections each process keeps at most (one pool per process, no overflow). Against PostgreSQL a
+    # deployment opens up to processes x this: 4 server workers x 20 = 80 of PostgreSQL's default 100.
+    database_pool_size: int = Field(default=20, ge=2, le=1000)
+    # psycopg prepares a statement on the server after it ran 5 times on a connection. Turn this off
+    # behind a pooler that hands each transaction a different server connection (PgBouncer in
+    # transaction mode before 1.21, or without `max_prepared_statements`).
+    database_prepared_statements: bool = True
     sandbox: bool = False
     base_url: str | None = None
     host: str = "127.0.0.1"
