@@ -6,12 +6,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from partnerdesk.accounts.models import Role
-from partnerdesk.core.idempotency import IdempotencyRecord, lost_claim
 from partnerdesk.customers.models import Customer
 from tests.support.actors import customer_body
 
@@ -88,23 +85,3 @@ def test_request_and_correlation_ids_are_echoed_and_must_be_uuids(actors):
     assert response.headers["MS-CorrelationId"] == correlation
     bad = admin.get("/v1/customers", headers={"MS-RequestId": "not-a-uuid"})
     assert bad.status_code == 400 and bad.json()["code"] == 1003
-
-
-def _claim(desk, *, record_id: str, request_id: str, scope: str = "partner-1") -> None:
-    with desk.database.session() as db:
-        db.add(IdempotencyRecord(id=record_id, scope=scope, request_id=request_id, operation="POST /t",
-                                 fingerprint="f" * 64, status_code=201, response_body={"ok": True},
-                                 created_at=desk.clock.now()))
-
-
-def test_a_lost_claim_is_told_from_any_other_integrity_error(desk):
-    """The hot write units run again only when a concurrent request with the same id won its claim."""
-    request_id = str(uuid.uuid4())
-    _claim(desk, record_id="first", request_id=request_id)
-    with pytest.raises(IntegrityError) as same_key:
-        _claim(desk, record_id="second", request_id=request_id)
-    assert lost_claim(same_key.value)
-    with pytest.raises(IntegrityError) as same_row_id:
-        _claim(desk, record_id="first", request_id=str(uuid.uuid4()))
-    assert not lost_claim(same_row_id.value)
-    _claim(desk, record_id="third", request_id=request_id, scope="partner-2")  # another partner's key: no clash

@@ -16,6 +16,7 @@ from partnerdesk.core.desk import Desk
 from partnerdesk.core.errors import install_error_handlers
 from partnerdesk.core.middleware import BodySizeLimitMiddleware, NulCharacterMiddleware, RequestIdMiddleware
 from partnerdesk.core.openapi import install_openapi
+from partnerdesk.sandbox import service as sandbox_service
 
 log = logging.getLogger("partnerdesk")
 
@@ -32,11 +33,6 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         from partnerdesk.sandbox.api import router as sandbox_router
 
         routers.append(sandbox_router)
-    if settings.bench_routes:
-        from partnerdesk.bench_routes import router as bench_router
-
-        # First of all, so the baselines a benchmark compares with pay the least routing.
-        app.include_router(bench_router)
     for router in routers:
         app.include_router(router)
     # Kept so the role matrix can be read back from the routes' declarations.
@@ -52,21 +48,17 @@ def _optional_domain_routers() -> list:
 
 
 def _lifespan(desk: Desk):
-    """Runs the job worker in a background thread while the app serves, when the settings ask for it;
-    closes the asyncio database connections on shutdown."""
+    """Runs the job worker in a background thread while the app serves, when the settings ask for it."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        try:
-            if not desk.settings.run_worker:
-                yield
-                return
-            from partnerdesk.jobs.worker import background_worker
+        if not desk.settings.run_worker:
+            yield
+            return
+        from partnerdesk.jobs.worker import background_worker
 
-            with background_worker(desk, poll_seconds=desk.settings.worker_poll_seconds):
-                yield
-        finally:
-            await desk.database.dispose_async()
+        with background_worker(desk, poll_seconds=desk.settings.worker_poll_seconds):
+            yield
 
     return lifespan
 
@@ -84,6 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         lifespan=_lifespan(desk),
     )
     app.state.desk = desk
+    app.state.clock_source = sandbox_service.clock_source(desk.clock, sandbox=settings.sandbox)
     install_error_handlers(app)
     _include_routers(app, settings)
     install_openapi(app)

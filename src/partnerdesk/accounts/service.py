@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.models import PARTNER_ROLES, Agent, ApiToken, Partner, Role
 from partnerdesk.core.errors import Conflict, InvalidInput, NotFound
-from partnerdesk.core.prepared import Prepared
 from partnerdesk.core.secrets import hash_token, new_api_token
 
 _password_hasher = PasswordHasher()
@@ -155,21 +154,16 @@ def revoke_tokens(db: Session, agent: Agent, *, now: datetime) -> int:
     return result.rowcount or 0
 
 
-# Prepared once: every API request runs it, and building a statement costs more than running it.
-_AGENT_OF_TOKEN = Prepared(
+# Built once: every API request runs it.
+_AGENT_OF_TOKEN = (
     select(Agent.id, Agent.email, Agent.display_name, Agent.role, Agent.partner_id, Agent.preferred_language)
     .join(ApiToken, ApiToken.agent_id == Agent.id)
     .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), Agent.is_active)
 )
 
 
-def prefetch_token(db: Session, token: str) -> None:
-    """Sends the token's lookup ahead (see core.prepared.together); `authenticate_token` then uses it."""
-    _AGENT_OF_TOKEN.prefetch(db, {"token_hash": hash_token(token)})
-
-
 def authenticate_token(db: Session, token: str) -> Principal | None:
-    row = _AGENT_OF_TOKEN.first(db, {"token_hash": hash_token(token)})
+    row = db.execute(_AGENT_OF_TOKEN, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
     agent_id, email, display_name, role, partner_id, preferred_language = row

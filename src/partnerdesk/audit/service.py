@@ -6,16 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.service import Principal
 from partnerdesk.audit.models import ActivityRecord
 from partnerdesk.core.errors import Forbidden
-from partnerdesk.core.prepared import Prepared, insert_statement
 
-# Prepared once: most writes of the desk append a record (the id is the database's own counter).
-_INSERT_RECORD = Prepared(insert_statement(ActivityRecord.__table__, leave_out=("id",)))
+# Most writes of the desk append a record; the id is the database's own counter.
+_INSERT_RECORD = insert(ActivityRecord.__table__)
 
 
 def entry(
@@ -48,13 +47,14 @@ def entry(
 
 
 def append(db: Session, entries: list[dict[str, Any]]) -> None:
-    """Writes records made by `entry`, in order (sent with the transaction's next statement, see core.prepared)."""
-    _INSERT_RECORD.defer(db, entries)
+    """Writes records made by `entry`, in order."""
+    if entries:
+        db.execute(_INSERT_RECORD, entries)
 
 
 def record(db: Session, **fields: Any) -> None:
     """Appends one record at once; takes the arguments of `entry`."""
-    _INSERT_RECORD.defer(db, [entry(**fields)])
+    db.execute(_INSERT_RECORD, [entry(**fields)])
 
 
 @dataclass(frozen=True)

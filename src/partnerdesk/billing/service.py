@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,6 @@ from partnerdesk.billing.models import BillingProfile, CreditLimit, Invoice, Inv
 from partnerdesk.core.db import new_id
 from partnerdesk.core.markets import normalise_country
 from partnerdesk.core.money import is_currency, minor_unit, money_str
-from partnerdesk.core.prepared import Prepared, insert_statement
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 CLI_ACTOR = "cli"
@@ -209,25 +208,17 @@ def unpaid_balance(db: Session, partner_id: str, currency: str) -> Decimal:
     return total if total is not None else Decimal(0)
 
 
-# Checkout's statements, prepared once (see core.prepared). Each reads every currency of the partner, so
-# the checkout can send it before it knows which currencies the cart holds.
-_CREDIT_LIMITS = Prepared(
+# Every currency of the partner, locked: two purchases of one partner cannot both squeeze under a limit.
+_CREDIT_LIMITS = (
     select(CreditLimit.currency, CreditLimit.amount)
     .where(CreditLimit.partner_id == bindparam("partner_id"))
     .order_by(CreditLimit.currency)
     .with_for_update()
 )
-_OPEN_INVOICES = Prepared(
+_OPEN_INVOICES = (
     select(Invoice.currency, Invoice.id)
     .where(Invoice.partner_id == bindparam("partner_id"), Invoice.billing_period == bindparam("period"))
 )
-_INSERT_INVOICE_LINES = Prepared(insert_statement(InvoiceLineItem.__table__))
-
-
-def prefetch_for_purchase(db: Session, *, partner_id: str, now: datetime) -> None:
-    """Sends the reads of `check_credit` and `charge` ahead (see core.prepared.together)."""
-    _CREDIT_LIMITS.prefetch(db, {"partner_id": partner_id})
-    _OPEN_INVOICES.prefetch(db, {"partner_id": partner_id, "period": period_of(now).name})
 
 
 def check_credit(db: Session, *, partner_id: str, purchase: dict[str, Decimal]) -> None:
@@ -236,7 +227,7 @@ def check_credit(db: Session, *, partner_id: str, purchase: dict[str, Decimal]) 
     The partner's limit rows are locked (PostgreSQL) so two purchases of one partner cannot both
     squeeze under the same limit; SQLite's write transaction already serialises them.
     """
-    limits = [limit for limit in _CREDIT_LIMITS.all(db, {"partner_id": partner_id}) if limit.currency in purchase]
+    limits = [limit for limit in db.execute(_CREDIT_LIMITS, {"partner_id": partner_id}) if limit.currency in purchase]
     for limit in limits:
         owed = unpaid_balance(db, partner_id, limit.currency)
         wanted = purchase[limit.currency]
@@ -295,7 +286,7 @@ def open_invoice_ids(db: Session, *, partner_id: str, currencies: Iterable[str],
     wanted = sorted(set(currencies))
 
     def existing() -> dict[str, str]:
-        of_period = dict(_OPEN_INVOICES.all(db, {"partner_id": partner_id, "period": period.name}))
+        of_period = dict(db.execute(_OPEN_INVOICES, {"partner_id": partner_id, "period": period.name}).all())
         return {currency: of_period[currency] for currency in wanted if currency in of_period}
 
     found = existing()
@@ -304,7 +295,7 @@ def open_invoice_ids(db: Session, *, partner_id: str, currencies: Iterable[str],
         # Two first purchases of the month may race: the unique key keeps one invoice, both use it.
         db.execute(_insert_ignoring_duplicates(db), [
             {"id": new_id(), "partner_id": partner_id, "billing_period": period.name, "currency": currency,
-             "period_start": period.start, "period_end": period.end, "paid_at": None, "created_at": now}
+             "period_start": period.start, "period_end": period.end, "created_at": now}
             for currency in missing
         ])
         found = existing()
@@ -316,7 +307,7 @@ def charge(db: Session, *, partner_id: str, charges: Sequence[Charge], now: date
     if not charges:
         return {}
     invoices = open_invoice_ids(db, partner_id=partner_id, currencies={c.currency for c in charges}, now=now)
-    _INSERT_INVOICE_LINES.defer(db, [
+    db.execute(insert(InvoiceLineItem.__table__), [
         {
             "id": new_id(), "invoice_id": invoices[item.currency], "partner_id": partner_id,
             "customer_id": item.customer_id, "customer_name": item.customer_name,

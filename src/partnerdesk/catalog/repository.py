@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from partnerdesk.catalog.models import Availability, CatalogState, Product, Sku
 from partnerdesk.catalog.vocabulary import AZURE, TargetView
-from partnerdesk.core.prepared import Prepared
 
 PRODUCT_COLUMNS = (
     Product.id,
@@ -119,16 +118,16 @@ def _availability_key(
     )
 
 
-# Prepared once: every cart line and every checkout line runs it.
-_PURCHASABLE_BY_KEY = Prepared(_purchasable_select().where(
+# Built once: every cart line and every checkout line runs it.
+_PURCHASABLE_BY_KEY = _purchasable_select().where(
     *_availability_key(bindparam("product_id"), bindparam("sku_id"), bindparam("availability_id"))
-))
+)
 
 
 def purchasable_row(db: Session, product_id: str, sku_id: str, availability_id: str) -> tuple | None:
     """The columns of PURCHASABLE_COLUMNS, by name, for one availability."""
-    return _PURCHASABLE_BY_KEY.first(db, {"product_id": product_id, "sku_id": sku_id,
-                                          "availability_id": availability_id})
+    return db.execute(_PURCHASABLE_BY_KEY, {"product_id": product_id, "sku_id": sku_id,
+                                            "availability_id": availability_id}).first()
 
 
 def _view_filter(view: TargetView) -> list[ColumnElement[bool]]:
@@ -238,16 +237,12 @@ def availability_row(db: Session, product_id: str, sku_id: str, availability_id:
     return db.execute(statement).first()
 
 
-_CATALOG_STAMP = Prepared(select(CatalogState.epoch, CatalogState.version).where(CatalogState.id == 1))
-
-
-def prefetch_catalog_stamp(db: Session) -> None:
-    _CATALOG_STAMP.prefetch(db)
+_CATALOG_STAMP = select(CatalogState.epoch, CatalogState.version).where(CatalogState.id == 1)
 
 
 def catalog_stamp(db: Session) -> tuple[str, int]:
     """The database's (epoch, version): triggers bump the version on every catalog write."""
-    row = _CATALOG_STAMP.first(db)
+    row = db.execute(_CATALOG_STAMP).first()
     return (row[0], row[1]) if row else ("", -1)
 
 

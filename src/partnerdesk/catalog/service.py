@@ -170,11 +170,6 @@ def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def prefetch_for_purchase(db: Session) -> None:
-    """Sends the catalog's version read, which every `resolve_purchasable` starts with, ahead (core.prepared)."""
-    repository.prefetch_catalog_stamp(db)
-
-
 def resolve_purchasable(
     db: Session, *, catalog_item_id: str, country: str, now: datetime
 ) -> PurchasableItem:

@@ -7,7 +7,6 @@ when a read lock cannot be upgraded; reads start a plain deferred transaction.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,9 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, DateTime, MetaData, String, create_engine, event
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -112,35 +109,40 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-class Database:
-    """Owns the engine and hands out sessions; one per process."""
+DEFAULT_POOL_SIZE = 20
+# How long a request waits for a free connection before it gets a 503 (code 1600) to retry.
+POOL_TIMEOUT_SECONDS = 30
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+
+class Database:
+    """Owns the process's one engine (one connection pool) and hands out sessions.
+
+    The pool holds at most `pool_size` connections and never overflows, so a deployment's
+    connection budget is simply processes x pool_size. A connection goes back to the pool rolled
+    back, whatever its request did; on PostgreSQL it is pinged before being lent, so one the server
+    dropped is replaced instead of failing a request.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = DEFAULT_POOL_SIZE, prepared_statements: bool = True,
+                 echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.pool_size = pool_size
+        pool = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT_SECONDS}
         if self.is_sqlite:
-            self.engine = create_engine(
-                url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20,
-                max_overflow=20,
-            )
+            self.engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30},
+                                        **pool)
             _configure_sqlite(self.engine)
             self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
-            self.engine = create_engine(url, echo=echo, pool_size=20, max_overflow=20, pool_pre_ping=True)
+            # psycopg prepares a statement on the server once it has run 5 times on a connection
+            # (its own cache, kept right across rollbacks); None turns that off for poolers that
+            # cannot carry prepared statements between transactions.
+            connect_args = {} if prepared_statements else {"prepare_threshold": None}
+            self.engine = create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args, **pool)
             self._write_engine = self.engine
         self._read_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(bind=self._write_engine, expire_on_commit=False)
-        self._echo = echo
-        self._async_engine: AsyncEngine | None = None
-
-    @property
-    def async_engine(self) -> AsyncEngine:
-        """PostgreSQL through psycopg's asyncio connections, for the write units run on the event loop."""
-        if self._async_engine is None:
-            url = make_url(self.url).set(drivername="postgresql+psycopg_async")
-            # No ping before each use: `core.units` runs a unit again when its connection was dead.
-            self._async_engine = create_async_engine(url, echo=self._echo, pool_size=20, max_overflow=20)
-        return self._async_engine
 
     def new_session(self, *, write: bool = True) -> Session:
         """A session the caller commits and closes itself (the request dependency does)."""
@@ -158,51 +160,8 @@ class Database:
                 session.rollback()
                 raise
 
-    @contextmanager
-    def write_session_at_once(self) -> Iterator[Session]:
-        """A write session on SQLite whose `BEGIN IMMEDIATE` has already run, without waiting for the lock.
-
-        Raises WriterBusy, having done nothing, when another connection holds SQLite's write lock.
-        The caller commits or rolls back; the session is closed when the block ends.
-        """
-        connection = self._write_engine.connect()
-        driver = connection.connection.driver_connection
-        try:
-            with Session(bind=connection, expire_on_commit=False) as session:
-                driver.execute("PRAGMA busy_timeout=0")
-                try:
-                    session.connection()  # the session begins the transaction, so its commit ends it
-                except OperationalError as error:
-                    if "locked" in str(error.orig) or "busy" in str(error.orig):
-                        raise WriterBusy from None
-                    raise
-                finally:
-                    driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-                yield session
-        finally:
-            connection.close()
-
-    async def dispose_async(self) -> None:
-        """Closes the asyncio engine's connections (the app's shutdown, on the loop that used them)."""
-        engine, self._async_engine = self._async_engine, None
-        if engine is not None:
-            await engine.dispose()
-
     def dispose(self) -> None:
         self.engine.dispose()
-        engine, self._async_engine = self._async_engine, None
-        if engine is None:
-            return
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # no loop runs in this thread: close the asyncio connections on a short one
-            asyncio.run(engine.dispose())
-        else:  # called from a running loop's thread: dropped from the pool, they close on collection
-            engine.sync_engine.dispose(close=False)
-
-
-class WriterBusy(Exception):
-    """Another connection holds SQLite's write lock."""
 
 
 def unpooled_engine(url: str) -> Engine:

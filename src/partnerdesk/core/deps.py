@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,83 +12,85 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from partnerdesk.core.clock import Clock
+from partnerdesk.core.db import Database
 from partnerdesk.core.desk import Desk
-from partnerdesk.sandbox import service as sandbox_service
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# The clock of a request, given its session: the app installs one (`app.state.clock_source`), so the
+# sandbox's test clock, a domain of its own, can move time without core knowing of it.
+ClockSource = Callable[[Session], Clock]
 
 
 def get_desk(request: Request) -> Desk:
     return request.app.state.desk
 
 
-# Requests holding a session at once, per process: fewer than the thread pool's 40 threads and
-# the connection pool's 40 connections, so a request holding a lock always finds a thread and a
-# connection for its next step.
-MAX_CONCURRENT_SESSIONS = 30
-
-# Hot write units (core.units) running at once on PostgreSQL, each on its own asyncio connection.
-# They wait on the event loop, so more of them hide more network latency; past the number of
-# clients they only hold connections. Measured on 2 cores with 16 clients: 16 gave about 8% more
-# checkouts per second than 4. (When units ran in worker threads, 16 gave half of what 4 did.)
-MAX_CONCURRENT_POSTGRESQL_UNITS = 16
-
-
 class _Gates:
-    def __init__(self) -> None:
-        self.sessions = asyncio.Semaphore(MAX_CONCURRENT_SESSIONS)
-        self.postgresql_units = asyncio.Semaphore(MAX_CONCURRENT_POSTGRESQL_UNITS)
+    """What requests wait on, on the event loop, before they get a session.
+
+    `sessions` admits one request fewer than the pool has connections (the job worker thread may
+    hold one), so a request that was admitted always finds a connection and a worker thread.
+    `sqlite_writer` lets one write request of this process at a time hold SQLite's write lock:
+    the others wait here, not in worker threads blocked on the busy timeout.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.sessions = asyncio.Semaphore(max(database.pool_size - 1, 1))
         self.sqlite_writer = asyncio.Lock()
 
 
-# One set of gates per event loop (tests may serve one app from several loops).
-_gates_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gates] = weakref.WeakKeyDictionary()
+# One set of gates per event loop and database (tests may serve several apps from several loops).
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, tuple[Database, _Gates]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def gates_of_this_loop() -> _Gates:
-    loop = asyncio.get_running_loop()
-    gates = _gates_by_loop.get(loop)
-    if gates is None:
-        gates = _gates_by_loop[loop] = _Gates()
-    return gates
+def _gates_of(database: Database) -> _Gates:
+    by_database = _gates.setdefault(asyncio.get_running_loop(), {})
+    known = by_database.get(id(database))
+    if known is None or known[0] is not database:
+        known = by_database[id(database)] = (database, _Gates(database))
+    return known[1]
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
     """One transaction per request, committed when the route returns (before the answer is sent).
 
-    Requests wait here, on the event loop, rather than in worker threads: otherwise every
-    thread could end up blocked on a database lock (SQLite's single writer, or a PostgreSQL
-    row lock) while the request holding it waits for a free thread to run its next step.
+    Every write of the desk goes through here: the API, the portal and, with `Database.session`,
+    the CLI and the job worker run the same service code in the same kind of transaction.
+    If the route fails, everything it did is rolled back and the connection goes back to the
+    pool clean.
     """
-    desk: Desk = request.app.state.desk
+    database: Database = request.app.state.desk.database
     write = request.method not in SAFE_METHODS
-    gates = gates_of_this_loop()
-    writer_gate = gates.sqlite_writer if write and desk.database.is_sqlite else None
-    await gates.sessions.acquire()
-    if writer_gate is not None:
-        await writer_gate.acquire()
-    try:
-        session = desk.database.new_session(write=write)
-        try:
-            yield session
-            await run_in_threadpool(session.commit)
-        except BaseException:
-            await run_in_threadpool(session.rollback)
-            raise
-        finally:
-            await run_in_threadpool(session.close)
-    finally:
+    gates = _gates_of(database)
+    writer_gate = gates.sqlite_writer if write and database.is_sqlite else None
+    async with gates.sessions:
         if writer_gate is not None:
-            writer_gate.release()
-        gates.sessions.release()
+            await writer_gate.acquire()
+        try:
+            session = database.new_session(write=write)
+            try:
+                yield session
+                await run_in_threadpool(session.commit)
+            except BaseException:
+                await run_in_threadpool(session.rollback)
+                raise
+            finally:
+                await run_in_threadpool(session.close)
+        finally:
+            if writer_gate is not None:
+                writer_gate.release()
 
 
 DeskDep = Annotated[Desk, Depends(get_desk)]
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
-def get_clock(desk: DeskDep, db: DbSession) -> Clock:
-    return sandbox_service.clock_for(db, desk.clock, sandbox=desk.settings.sandbox)
+def get_clock(request: Request, db: DbSession) -> Clock:
+    source: ClockSource = request.app.state.clock_source
+    return source(db)
 
 
 ClockDep = Annotated[Clock, Depends(get_clock)]

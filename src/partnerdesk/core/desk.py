@@ -23,7 +23,8 @@ class Desk:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return cls(
             settings=settings,
-            database=Database(settings.resolved_database_url),
+            database=Database(settings.resolved_database_url, pool_size=settings.database_pool_size,
+                              prepared_statements=settings.database_prepared_statements),
             keyring=KeyRing(load_or_create_secret_key(settings.data_dir, settings.secret_key)),
             clock=clock or SystemClock(),
         )

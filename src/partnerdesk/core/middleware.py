@@ -26,8 +26,15 @@ async def _send_error(send: Send, status: int, body: dict) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
+def canonical_uuid(text: str) -> str:
+    """The canonical lowercase form of any UUID spelling `uuid.UUID` reads (`urn:uuid:...`, `{...}`,
+    upper case, no hyphens); ValueError for anything else."""
+    return str(uuid.UUID(text))
+
+
 class RequestIdMiddleware:
-    """Checks that `MS-RequestId` / `MS-CorrelationId` are UUIDs and echoes them back."""
+    """Checks that `MS-RequestId` / `MS-CorrelationId` are UUIDs, hands them on in their canonical form
+    (so a retry spelled differently is the same request), and echoes them back as they were sent."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -37,23 +44,26 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         echoed: list[tuple[bytes, bytes]] = []
+        headers: list[tuple[bytes, bytes]] = []
         for name, value in scope["headers"]:
             if name in _ID_HEADERS:
                 text = value.decode("latin-1")
                 try:
-                    uuid.UUID(text)
+                    canonical = canonical_uuid(text.strip())
                 except ValueError:
                     error = InvalidRequestId(f"The {name.decode('latin-1')} header must be a UUID.", [text[:64]])
                     await _send_error(send, error.status_code, error.body())
                     return
                 echoed.append((name, value))
+                value = canonical.encode()
+            headers.append((name, value))
 
         async def send_with_ids(message: Message) -> None:
             if message["type"] == "http.response.start" and echoed:
                 message["headers"] = list(message.get("headers", [])) + echoed
             await send(message)
 
-        await self.app(scope, receive, send_with_ids)
+        await self.app({**scope, "headers": headers} if echoed else scope, receive, send_with_ids)
 
 
 class NulCharacterMiddleware:

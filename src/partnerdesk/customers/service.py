@@ -13,7 +13,6 @@ from partnerdesk.accounts.service import Principal, normalise_email
 from partnerdesk.audit import service as audit
 from partnerdesk.core.errors import DomainTaken, Forbidden, InvalidDomain, InvalidInput, NotFound
 from partnerdesk.core.markets import normalise_country, normalise_culture, normalise_language
-from partnerdesk.core.prepared import Prepared
 from partnerdesk.customers.models import Customer
 from partnerdesk.customers.schemas import CustomerIn
 
@@ -125,39 +124,17 @@ class CustomerRef:
     country: str
 
 
-# Prepared once: every cart and every checkout reads its customer.
-_CUSTOMER_REF = Prepared(
+_CUSTOMER_REF = (
     select(Customer.id, Customer.partner_id, Customer.company_name, Customer.domain, Customer.country)
     .where(Customer.id == bindparam("customer_id"))
 )
 
 
-def prefetch_customer_ref(db: Session, customer_id: str) -> None:
-    """Sends `get_customer_ref`'s read ahead (see core.prepared.together)."""
-    _CUSTOMER_REF.prefetch(db, {"customer_id": customer_id})
-
-
-# The partner of each customer this process has served. A customer never changes partner, so this
-# is a safe guess of which partner's rows a request about the customer will read: the checkout sends
-# those reads before it knows (see core.prepared.prefetch). A guess, never an answer: rows read for
-# a wrong partner are simply not the ones asked for later, and are read again.
-_PARTNER_HINTS: dict[str, str] = {}
-_MAX_PARTNER_HINTS = 100_000
-
-
-def partner_hint(customer_id: str) -> str | None:
-    """The partner the customer was found to belong to, if this process has seen it (a hint, see above)."""
-    return _PARTNER_HINTS.get(customer_id)
-
-
 def get_customer_ref(db: Session, *, principal: Principal, customer_id: str) -> CustomerRef:
     """`get_customer` for the purchase path: same visibility rule, a plain value back."""
-    row = _CUSTOMER_REF.first(db, {"customer_id": customer_id})
+    row = db.execute(_CUSTOMER_REF, {"customer_id": customer_id}).first()
     if row is None or not principal.can_see_partner(row.partner_id):
         raise NotFound(f"No customer with id {customer_id}.", [customer_id])
-    if len(_PARTNER_HINTS) >= _MAX_PARTNER_HINTS:
-        _PARTNER_HINTS.clear()
-    _PARTNER_HINTS[row.id] = row.partner_id
     return CustomerRef(*row)
 
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from partnerdesk.accounts.auth import Caller, RequestContext, allow, allow_write
+from partnerdesk.accounts.auth import RequestContext, allow
 from partnerdesk.accounts.models import Role
-from partnerdesk.core.bodies import json_body, parse_body
 from partnerdesk.core.idempotency import run_once
 from partnerdesk.core.pagination import PageRequest, page_params, paginate, to_collection
-from partnerdesk.core.routes import direct_post
 from partnerdesk.core.schemas import Collection
 from partnerdesk.orders import cancellation, flows, presenters, service
 from partnerdesk.orders.schemas import (
@@ -35,24 +33,17 @@ CART_READERS = (Role.operator, *BUYERS)
 PURCHASE_READERS = (Role.operator, Role.admin_agent, Role.sales_agent, Role.helpdesk_agent)
 
 
-@direct_post(router, "/carts", status_code=201, response_model=CartOut, openapi_extra=json_body(CartIn))
-async def create_cart(request: Request, customer_id: str = Path(alias="customerId"),
-                      caller: Caller = allow_write(*BUYERS)) -> JSONResponse:
-    raw_body = await request.body()
+@router.post("/carts", status_code=201, response_model=CartOut)
+def create_cart(body: CartIn, customer_id: str = Path(alias="customerId"),
+                ctx: RequestContext = allow(*BUYERS)) -> JSONResponse:
+    def create() -> tuple[int, dict]:
+        view = service.create_cart(ctx.db, principal=ctx.principal, customer_id=customer_id,
+                                   lines=body.line_items, now=ctx.now)
+        return 201, presenters.cart_out(view).model_dump(mode="json")
 
-    def work(ctx: RequestContext) -> JSONResponse:
-        body = parse_body(CartIn, raw_body)
-
-        def create() -> tuple[int, dict]:
-            view = service.create_cart(ctx.db, principal=ctx.principal, customer_id=customer_id,
-                                       lines=body.line_items, now=ctx.now)
-            return 201, presenters.cart_out(view).model_dump(mode="json")
-
-        return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
-                        operation=f"POST /v1/customers/{customer_id}/carts", payload=body.model_dump(mode="json"),
-                        now=ctx.now, work=create, in_unit=True)
-
-    return await caller.write(work, ahead=lambda db: service.prefetch_cart_creation(db, customer_id=customer_id))
+    return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
+                    operation=f"POST /v1/customers/{customer_id}/carts", payload=body.model_dump(mode="json"),
+                    now=ctx.now, work=create)
 
 
 @router.get("/carts/{cartId}", response_model=CartOut)
@@ -70,22 +61,17 @@ def update_cart(body: CartIn, customer_id: str = Path(alias="customerId"), cart_
     return presenters.cart_out(view)
 
 
-@direct_post(router, "/carts/{cartId}/checkout", status_code=201, response_model=CheckoutOut)
-async def checkout(customer_id: str = Path(alias="customerId"), cart_id: str = Path(alias="cartId"),
-                   caller: Caller = allow_write(*BUYERS)) -> JSONResponse:
-    def work(ctx: RequestContext) -> JSONResponse:
-        def place() -> tuple[int, dict]:
-            result = flows.checkout(ctx.db, principal=ctx.principal, customer_id=customer_id, cart_id=cart_id,
-                                    now=ctx.now, request_id=ctx.request_id)
-            return 201, result.model_dump(mode="json")
+@router.post("/carts/{cartId}/checkout", status_code=201, response_model=CheckoutOut)
+def checkout(customer_id: str = Path(alias="customerId"), cart_id: str = Path(alias="cartId"),
+             ctx: RequestContext = allow(*BUYERS)) -> JSONResponse:
+    def place() -> tuple[int, dict]:
+        result = flows.checkout(ctx.db, principal=ctx.principal, customer_id=customer_id, cart_id=cart_id,
+                                now=ctx.now, request_id=ctx.request_id)
+        return 201, result.model_dump(mode="json")
 
-        return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
-                        operation=f"POST /v1/customers/{customer_id}/carts/{cart_id}/checkout", payload=None,
-                        now=ctx.now, work=place, in_unit=True)
-
-    return await caller.write(
-        work, ahead=lambda db: flows.prefetch_checkout(db, customer_id=customer_id, cart_id=cart_id,
-                                                       now=caller.desk.clock.now()))
+    return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
+                    operation=f"POST /v1/customers/{customer_id}/carts/{cart_id}/checkout", payload=None,
+                    now=ctx.now, work=place)
 
 
 @router.get("/orders", response_model=Collection[OrderOut])

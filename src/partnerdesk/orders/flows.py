@@ -4,9 +4,6 @@ Everything happens in the caller's one transaction, in this order: lock the cart
 open, check every line against the catalog as it stands now (and rule R8 for Reserved Instances),
 check the partner's credit, then write, the cart's flip to Ordered included. Any failure before the
 commit leaves nothing behind. The cart's row lock is the guard against a second checkout.
-
-On PostgreSQL the statements usually travel in two round trips (see core.prepared): the route sends
-every read ahead with the token check (`prefetch_checkout`); the rows written go with the COMMIT.
 """
 
 from __future__ import annotations
@@ -18,14 +15,12 @@ from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.service import Principal
 from partnerdesk.billing import service as billing
-from partnerdesk.core.prepared import together
 from partnerdesk.customers import service as customers
 from partnerdesk.customers.service import CustomerRef
 from partnerdesk.orders import events, presenters
 from partnerdesk.orders import service as orders
 from partnerdesk.orders.schemas import CheckoutOut
 from partnerdesk.reservations import service as reservations
-from partnerdesk.webhooks import service as webhooks
 
 
 def checkout(
@@ -40,8 +35,6 @@ def checkout(
     purchase: dict[str, Decimal] = {}
     for (currency, _cycle), lines in groups.items():
         purchase[currency] = purchase.get(currency, Decimal(0)) + sum((line.total for line in lines), Decimal(0))
-    with together(db):  # one round trip on PostgreSQL, unless `prefetch_checkout` sent these reads already
-        _prefetch_partner_reads(db, partner_id=customer.partner_id, now=now)
     orders.mark_ordered(db, cart_id=cart_id, now=now)
     billing.check_credit(db, partner_id=partner_id, purchase=purchase)
     placed = orders.place_orders(db, principal=principal, customer=customer, cart_id=cart_id, groups=groups, now=now)
@@ -52,25 +45,6 @@ def checkout(
     _announce(db, principal=principal, customer=customer, placed=placed, result=result, now=now,
               request_id=request_id)
     return result
-
-
-def prefetch_checkout(db: Session, *, customer_id: str, cart_id: str, now: datetime) -> None:
-    """Sends a checkout's reads ahead (see core.prepared.together), with the caller's token check.
-
-    The reads of the partner's billing and webhooks need the partner, known for sure only once the
-    customer has been read: they go too when this process has seen the customer before (a hint, see
-    customers.service.partner_hint), so that a checkout usually takes two round trips, this one and
-    the commit. `now` only picks the billing period to read; a guess that turns out wrong costs a read.
-    """
-    orders.prefetch_checkout(db, customer_id=customer_id, cart_id=cart_id)
-    partner_id = customers.partner_hint(customer_id)
-    if partner_id is not None:
-        _prefetch_partner_reads(db, partner_id=partner_id, now=now)
-
-
-def _prefetch_partner_reads(db: Session, *, partner_id: str, now: datetime) -> None:
-    billing.prefetch_for_purchase(db, partner_id=partner_id, now=now)
-    webhooks.prefetch_subscribers(db, partner_id)
 
 
 def _provision_reservations(db: Session, *, customer: CustomerRef, placed: list[orders.PlacedOrder],

@@ -2,8 +2,9 @@
 
 Every cart line is checked against the catalog as it stands at the moment (price and availability
 in force, the customer's market, quantity bounds, term, billing cycle, and for a Reserved Instance
-rule R8), both when the cart is written and again at checkout. The write path uses Core statements,
-one per table, because checkout is the hottest write of the desk.
+rule R8), both when the cart is written and again at checkout. Carts and checkout write with Core
+`insert(table)` statements, one per table and several rows each: checkout is the hottest write of the
+desk, and the columns' own defaults apply to whatever a row leaves out.
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy import Select, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.service import Principal
 from partnerdesk.catalog import service as catalog
 from partnerdesk.catalog.vocabulary import billing_cycle as canonical_billing_cycle
 from partnerdesk.core.db import new_id
-from partnerdesk.core.prepared import Prepared, insert_statement
 from partnerdesk.customers import service as customers
 from partnerdesk.customers.service import CustomerRef
 from partnerdesk.orders.errors import (
@@ -228,13 +228,6 @@ def _line_rows(cart_id: str, lines: Sequence[CheckedLine]) -> list[dict[str, Any
     ]
 
 
-def prefetch_cart_creation(db: Session, *, customer_id: str) -> None:
-    """Sends the reads of `create_cart` ahead (see core.prepared.together)."""
-    customers.prefetch_customer_ref(db, customer_id)
-    catalog.prefetch_for_purchase(db)
-    policies.prefetch_value(db, policies.CART_EXPIRY_HOURS)
-
-
 def create_cart(
     db: Session, *, principal: Principal, customer_id: str, lines: Sequence[LineInput], now: datetime
 ) -> CartView:
@@ -246,8 +239,8 @@ def create_cart(
                 "created_at": now, "updated_at": now, "expires_at": expires, "updated_by": principal.email,
                 "checked_out_at": None}
     line_rows = _line_rows(cart_row["id"], checked)
-    _INSERT_CART.defer(db, [cart_row])
-    _INSERT_CART_LINES.defer(db, line_rows)
+    db.execute(insert(Cart.__table__), [cart_row])
+    db.execute(insert(CartLineItem.__table__), line_rows)
     # What was written, as plain values: instrumented ORM objects would cost more than the inserts.
     return CartView(SimpleNamespace(**cart_row), [SimpleNamespace(**row) for row in line_rows])
 
@@ -293,60 +286,36 @@ def update_cart(
     checked = check_lines(db, customer=customer, lines=lines, now=now)
     line_rows = _line_rows(cart_id, checked)
     db.execute(delete(CartLineItem).where(CartLineItem.cart_id == cart_id))
-    db.execute(CartLineItem.__table__.insert(), line_rows)
+    db.execute(insert(CartLineItem.__table__), line_rows)
     db.execute(update(Cart).where(Cart.id == cart_id).values(updated_at=now, updated_by=principal.email))
     db.expire(view.cart)
     return CartView(db.get(Cart, cart_id), [CartLineItem(**row) for row in line_rows])
 
 
-# The checkout's statements, prepared once (see core.prepared): checkout is the hottest write of the desk.
-_CART_FOR_CHECKOUT = Prepared(
-    # PostgreSQL: a second checkout of this cart waits here, then sees it ordered.
-    # By the primary key alone, the customer checked by the caller: with a second condition, a plan
-    # PostgreSQL cached while the table was small could take the customer's index and read every
-    # cart of the customer (measured: 690 pages and a third of the checkout's database time).
+# PostgreSQL: a second checkout of this cart waits on this row lock, then sees the cart ordered.
+# By the primary key alone, the customer is checked in Python: with a second condition, a plan
+# PostgreSQL cached while the table was small could take the customer's index and read every cart of
+# the customer (measured once: 690 pages and a third of the checkout's database time).
+_CART_FOR_CHECKOUT = (
     select(Cart.id, Cart.customer_id, Cart.status, Cart.expires_at)
     .where(Cart.id == bindparam("cart_id"))
     .with_for_update()
 )
-_CART_LINES = Prepared(
+_CART_LINES = (
     select(CartLineItem.id, CartLineItem.catalog_item_id, CartLineItem.quantity, CartLineItem.billing_cycle,
            CartLineItem.term_duration, CartLineItem.friendly_name, CartLineItem.provisioning_context)
     .where(CartLineItem.cart_id == bindparam("cart_id"))
     .order_by(CartLineItem.id)
 )
-_MARK_ORDERED = Prepared(
-    update(Cart.__table__)
-    .where(Cart.__table__.c.id == bindparam("cart_id"), Cart.__table__.c.status == ACTIVE)
-    .values(status=ORDERED, checked_out_at=bindparam("now"), updated_at=bindparam("now"))
-)
-_INSERT_CART = Prepared(insert_statement(Cart.__table__))
-_INSERT_CART_LINES = Prepared(insert_statement(CartLineItem.__table__))
-_INSERT_ORDERS = Prepared(insert_statement(Order.__table__))
-_INSERT_ORDER_LINES = Prepared(insert_statement(OrderLineItem.__table__))
-_INSERT_SUBSCRIPTIONS = Prepared(insert_statement(Subscription.__table__))
-_INSERT_ENTITLEMENTS = Prepared(insert_statement(Entitlement.__table__))
-
-
-def prefetch_checkout(db: Session, *, customer_id: str, cart_id: str) -> None:
-    """Sends the checkout's reads of customer, cart, lines and catalog ahead (see core.prepared.together).
-
-    The cart's row lock is then taken in the round trip that checks the caller's token; an
-    unauthenticated request rolls back at once, having read nothing, so it holds the lock no longer.
-    """
-    customers.prefetch_customer_ref(db, customer_id)
-    _CART_FOR_CHECKOUT.prefetch(db, {"cart_id": cart_id})
-    _CART_LINES.prefetch(db, {"cart_id": cart_id})
-    catalog.prefetch_for_purchase(db)
 
 
 def lock_open_cart(db: Session, *, customer: CustomerRef, cart_id: str, now: datetime) -> CartView:
     """The cart to check out, locked, still open and not expired, with its lines."""
-    cart = _CART_FOR_CHECKOUT.first(db, {"cart_id": cart_id})
+    cart = db.execute(_CART_FOR_CHECKOUT, {"cart_id": cart_id}).first()
     if cart is None or cart.customer_id != customer.id:
         raise CartNotFound(f"Customer {customer.id} has no cart {cart_id}.", [cart_id])
     _check_open(cart, now)
-    return CartView(cart, _CART_LINES.all(db, {"cart_id": cart_id}))
+    return CartView(cart, db.execute(_CART_LINES, {"cart_id": cart_id}).all())
 
 
 def mark_ordered(db: Session, *, cart_id: str, now: datetime) -> None:
@@ -354,10 +323,10 @@ def mark_ordered(db: Session, *, cart_id: str, now: datetime) -> None:
 
     The guard against a second checkout is the cart's row lock taken by `lock_open_cart`: on
     PostgreSQL a second checkout of the cart waits there until this transaction ends, then reads
-    the cart Ordered; SQLite runs one write transaction at a time. So the update, which nothing
-    reads back, travels with the commit (see core.prepared.defer).
+    the cart Ordered; SQLite runs one write transaction at a time.
     """
-    _MARK_ORDERED.defer(db, [{"cart_id": cart_id, "now": now}])
+    db.execute(update(Cart).where(Cart.id == cart_id, Cart.status == ACTIVE)
+               .values(status=ORDERED, checked_out_at=now, updated_at=now))
 
 
 # --- placing orders ------------------------------------------------------------------------------
@@ -399,13 +368,13 @@ def place_orders(
                                   total=sum((line.total for line in lines), Decimal(0)), status="completed",
                                   created_at=now, lines=placed_lines))
     common = {"partner_id": customer.partner_id, "customer_id": customer.id}
-    _INSERT_ORDERS.defer(db, [
+    db.execute(insert(Order.__table__), [
         {"id": order.id, **common, "cart_id": cart_id, "billing_cycle": order.billing_cycle,
          "currency": order.currency, "total_price": order.total, "status": order.status, "created_at": now,
          "created_by": principal.email}
         for order in placed
     ])
-    _INSERT_ORDER_LINES.defer(db, [
+    db.execute(insert(OrderLineItem.__table__), [
         {"order_id": order.id, "line_item_number": placed_line.number,
          "catalog_item_id": placed_line.line.item.catalog_item_id, "product_id": placed_line.line.item.product_id,
          "sku_id": placed_line.line.item.sku_id, "availability_id": placed_line.line.item.availability_id,
@@ -414,26 +383,24 @@ def place_orders(
          "term_duration": placed_line.line.term_duration,
          "provisioning_context": placed_line.line.provisioning_context, "currency": order.currency,
          "unit_price": placed_line.line.item.unit_price, "total_price": placed_line.line.total,
-         "subscription_id": placed_line.subscription_id, "transaction_type": "New", "status": "active",
-         "credited_amount": Decimal(0), "cancelled_at": None}
+         "subscription_id": placed_line.subscription_id}
         for order in placed for placed_line in order.lines
     ])
-    _INSERT_SUBSCRIPTIONS.defer(db, [
+    db.execute(insert(Subscription.__table__), [
         {"id": placed_line.subscription_id, **common, "order_id": order.id, "line_item_number": placed_line.number,
          "offer_id": placed_line.line.item.catalog_item_id, "offer_name": placed_line.line.item.title,
          "product_type_id": placed_line.line.item.product_type_id, "friendly_name": placed_line.line.friendly_name,
          "quantity": placed_line.line.quantity, "unit_type": placed_line.line.item.unit_of_measure,
-         "status": "active", "billing_cycle": placed_line.line.billing_cycle,
+         "billing_cycle": placed_line.line.billing_cycle,
          "term_duration": placed_line.line.term_duration, "created_at": now,
          "effective_start": placed_line.effective_start, "commitment_end": placed_line.commitment_end}
         for order in placed for placed_line in order.lines
     ])
-    _INSERT_ENTITLEMENTS.defer(db, [
+    db.execute(insert(Entitlement.__table__), [
         {"id": placed_line.entitlement_id, **common, "order_id": order.id, "line_item_number": placed_line.number,
          "subscription_id": placed_line.subscription_id, "product_id": placed_line.line.item.product_id,
          "sku_id": placed_line.line.item.sku_id, "entitlement_type": entitlement_type_of(placed_line.line),
-         "quantity": placed_line.line.quantity, "status": "active", "fulfillment_state": "fulfilled",
-         "created_at": now, "expiry_date": placed_line.commitment_end}
+         "quantity": placed_line.line.quantity, "created_at": now, "expiry_date": placed_line.commitment_end}
         for order in placed for placed_line in order.lines
     ])
     return placed

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from partnerdesk.accounts.service import Principal
 from partnerdesk.audit import service as audit
 from partnerdesk.core.markets import all_markets
-from partnerdesk.core.prepared import Prepared
 from partnerdesk.policies.errors import InvalidPolicyValue, UnknownPolicy
 from partnerdesk.policies.models import PolicySetting
 
@@ -172,19 +171,14 @@ def get_policy(db: Session, key: str) -> PolicyView:
     return _view(found, db.get(PolicySetting, found.key))
 
 
-# Prepared once: carts and checkouts read policies on every request.
-_POLICY_VALUE = Prepared(select(PolicySetting.value).where(PolicySetting.key == bindparam("key")))
-
-
-def prefetch_value(db: Session, key: str) -> None:
-    """Sends `current_value`'s read ahead (see core.prepared.together)."""
-    _POLICY_VALUE.prefetch(db, {"key": definition(key).key})
+# Built once: carts and checkouts read policies on every request.
+_POLICY_VALUE = select(PolicySetting.value).where(PolicySetting.key == bindparam("key"))
 
 
 def current_value(db: Session, key: str) -> Any:
     """The value in force now: one primary-key read, never cached across requests."""
     found = definition(key)
-    row = _POLICY_VALUE.first(db, {"key": found.key})
+    row = db.execute(_POLICY_VALUE, {"key": found.key}).first()
     return found.default if row is None or row.value is None else row.value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -19,6 +20,13 @@ def clock_for(db: Session, base: Clock, *, sandbox: bool) -> Clock:
         return base
     offset = db.scalar(select(SandboxClock.offset_seconds).where(SandboxClock.id == 1)) or 0
     return OffsetClock(base, timedelta(seconds=offset)) if offset else base
+
+
+def clock_source(base: Clock, *, sandbox: bool) -> Callable[[Session], Clock]:
+    """What the app reads a request's clock with (`core.deps.get_clock`): the test clock in sandbox mode."""
+    if not sandbox:
+        return lambda _db: base
+    return lambda db: clock_for(db, base, sandbox=True)
 
 
 def advance(db: Session, base: Clock, *, sandbox: bool, days: int) -> Clock:

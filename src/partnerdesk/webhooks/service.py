@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from cryptography.fernet import Fernet
-from sqlalchemy import Select, bindparam, delete, exists, func, select, update
+from sqlalchemy import Select, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.models import Partner
@@ -26,7 +26,6 @@ from partnerdesk.accounts.service import Principal
 from partnerdesk.audit import service as audit
 from partnerdesk.core.db import new_id
 from partnerdesk.core.errors import Forbidden, InvalidInput, NotFound
-from partnerdesk.core.prepared import Prepared, insert_statement
 from partnerdesk.core.secrets import KeyRing
 from partnerdesk.jobs import service as jobs
 from partnerdesk.jobs.models import JobStatus
@@ -338,9 +337,9 @@ class PublishedEvent:
     event_type: str
 
 
-# Publishing runs inside checkouts: its statements are prepared once (see core.prepared).
-_INSERT_EVENT = Prepared(insert_statement(WebhookEvent.__table__))
-_SUBSCRIBED_ENDPOINTS = Prepared(
+# Publishing runs inside checkouts: its statements are built once.
+_INSERT_EVENT = insert(WebhookEvent.__table__)
+_SUBSCRIBED_ENDPOINTS = (
     select(WebhookEndpoint.id, WebhookEndpoint.event_types)
     .where(WebhookEndpoint.partner_id == bindparam("partner_id"), WebhookEndpoint.is_active,
            WebhookEndpoint.deleted_at.is_(None))
@@ -348,16 +347,11 @@ _SUBSCRIBED_ENDPOINTS = Prepared(
 )
 
 
-def prefetch_subscribers(db: Session, partner_id: str) -> None:
-    """Sends `publish_event`'s read of the partner's endpoints ahead (see core.prepared.together)."""
-    _SUBSCRIBED_ENDPOINTS.prefetch(db, {"partner_id": partner_id})
-
-
 def _record_event(db: Session, *, partner_id: str, event_type: str, data: dict[str, Any],
                   now: datetime) -> PublishedEvent:
     event = PublishedEvent(id=new_id(), event_type=event_type)
-    _INSERT_EVENT.defer(db, [{"id": event.id, "partner_id": partner_id, "event_type": event_type,
-                              "data": _checked_data(data), "occurred_at": now}])
+    db.execute(_INSERT_EVENT, [{"id": event.id, "partner_id": partner_id, "event_type": event_type,
+                                "data": _checked_data(data), "occurred_at": now}])
     return event
 
 
@@ -391,7 +385,7 @@ def publish_event(
     if event_kind is None or not event_kind.subscribable:
         raise UnknownEventType(f"'{event_type}' is not an event type that can be published.", [event_type])
     event = _record_event(db, partner_id=partner_id, event_type=event_type, data=data, now=now)
-    for endpoint in _SUBSCRIBED_ENDPOINTS.all(db, {"partner_id": partner_id}):
+    for endpoint in db.execute(_SUBSCRIBED_ENDPOINTS, {"partner_id": partner_id}):
         if event_type in endpoint.event_types:
             _enqueue_delivery(db, event=event, endpoint_id=endpoint.id, now=now)
     return event
