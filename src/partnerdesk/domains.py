@@ -13,9 +13,8 @@ MODEL_MODULES: tuple[str, ...] = (
 )
 # Modules with `router`, in the order they appear in the OpenAPI document.
 API_MODULES: tuple[str, ...] = (
-    # The purchase path first: routes are tried in this order (see app.py), and carts and checkout
-    # are the busiest writes. Reservations before orders: its `/subscriptions/azureplan` must win
-    # over orders' `/subscriptions/{subscriptionId}`.
+    # Routes are tried in this order: reservations before orders, so its `/subscriptions/azureplan`
+    # wins over orders' `/subscriptions/{subscriptionId}`.
     "partnerdesk.reservations.api", "partnerdesk.orders.api",
     "partnerdesk.catalog.api", "partnerdesk.billing.api", "partnerdesk.policies.api", "partnerdesk.webhooks.api",
 )

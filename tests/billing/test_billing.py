@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from partnerdesk.accounts.models import Role
 from partnerdesk.cli import app as cli_app
-from partnerdesk.customers import service as customers_service
 from tests.orders.factories import OFFICE_US, software_line
 from tests.orders.test_checkout import row_counts
 from tests.webhooks.helpers import create_endpoint, partner_id_of
@@ -71,11 +70,8 @@ def test_a_purchase_past_the_credit_limit_is_refused_and_writes_nothing(shop, ac
     assert shop.checkout(customer, cart["id"]).status_code == 201
 
 
-@pytest.mark.parametrize("guess", ["none", "another partner"])
-def test_credit_limits_and_webhooks_are_the_customers_partners_whatever_the_process_guessed(
-        shop, actors, desk, partner_id, guess):
-    """A checkout reads the partner's credit limits and webhooks before it has read the customer, on a guess
-    of its partner (the one this process saw last). A wrong or missing guess must change nothing."""
+def test_credit_limits_and_webhooks_are_the_customers_partners(shop, actors, desk, partner_id):
+    """Another partner's tighter limit and its webhook endpoint play no part in this partner's checkout."""
     operator = actors(Role.operator)
     rival = actors(Role.admin_agent, "Rival")
     rival_partner = partner_id_of(desk, rival)
@@ -84,19 +80,15 @@ def test_credit_limits_and_webhooks_are_the_customers_partners_whatever_the_proc
     operator.put(f"/v1/partners/{partner_id}/creditlimits/EUR", json={"amount": "1000.00"})
     customer = shop.customer("FR")
 
-    def checkout_with_the_guess():
+    def checkout():
         cart = shop.cart(customer, software_line()).json()  # 1234.56 EUR
-        if guess == "none":
-            customers_service._PARTNER_HINTS.pop(customer, None)
-        else:
-            customers_service._PARTNER_HINTS[customer] = rival_partner
         return shop.checkout(customer, cart["id"])
 
-    refused = checkout_with_the_guess()
+    refused = checkout()
     assert refused.status_code == 402, refused.text
     assert refused.json()["data"] == ["EUR", "1000.00", "1000.00"]  # this partner's limit, not the rival's
     operator.put(f"/v1/partners/{partner_id}/creditlimits/EUR", json={"amount": "5000.00"})
-    assert checkout_with_the_guess().status_code == 201
+    assert checkout().status_code == 201
     assert rival.get(f"/v1/webhooks/{rival_endpoint['id']}/deliveries").json()["totalCount"] == 0
 
 
