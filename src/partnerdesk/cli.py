@@ -6,12 +6,12 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from partnerdesk.accounts import service as accounts
 from partnerdesk.accounts.models import Role
 from partnerdesk.config import Settings
+from partnerdesk.core.cli_support import err, fail, open_desk, out
 from partnerdesk.core.desk import Desk
 from partnerdesk.core.errors import DeskError
 from partnerdesk.domains import cli_apps
@@ -24,27 +24,6 @@ sandbox_app = typer.Typer(help="The sandbox test clock (PARTNERDESK_SANDBOX=1)."
 app.add_typer(db_app, name="db")
 app.add_typer(agents_app, name="agents")
 app.add_typer(sandbox_app, name="sandbox")
-
-err = Console(stderr=True)
-out = Console()
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-def open_desk() -> Desk:
-    """The desk for a command, with the schema at head (applied here on SQLite; required on PostgreSQL)."""
-    settings = Settings()
-    desk = Desk.from_settings(settings)
-    url = settings.resolved_database_url
-    if settings.is_sqlite:
-        runner.upgrade(url)
-    elif not runner.is_up_to_date(url):
-        raise fail("the database schema is not up to date; run `partnerdesk db upgrade` first.")
-    return desk
-
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("heads", help="Target revision.")) -> None:

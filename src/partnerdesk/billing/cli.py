@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from partnerdesk.billing import service
+from partnerdesk.core.cli_support import open_desk
 from partnerdesk.core.errors import DeskError
 
 app = typer.Typer(help="The partners' billing: credit limits, invoices, reconciliation export.", no_args_is_help=True)
@@ -27,8 +28,6 @@ def credit_limit(
     remove: Annotated[bool, typer.Option("--remove", help="Remove the limit for this currency.")] = False,
 ) -> None:
     """Set (or remove) a partner's credit limit in one currency."""
-    from partnerdesk.cli import open_desk
-
     if (amount is None) == (not remove):
         typer.echo("error: give either --amount or --remove.", err=True)
         raise typer.Exit(2)
@@ -53,8 +52,6 @@ def credit_limit(
 @app.command("mark-paid")
 def mark_paid(invoice_id: str) -> None:
     """Record that an invoice (of an ended period) was paid."""
-    from partnerdesk.cli import open_desk
-
     desk = open_desk()
     try:
         with desk.database.session() as db:
@@ -70,8 +67,6 @@ def export(
     partner: Annotated[str | None, typer.Option("--partner", help="Only this partner's lines.")] = None,
 ) -> None:
     """Write the period's invoice lines as reconciliation CSV on stdout."""
-    from partnerdesk.cli import open_desk
-
     desk = open_desk()
     try:
         with desk.database.session(write=False) as db:

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from partnerdesk.catalog import pricelist
+from partnerdesk.core.cli_support import err, open_desk, out
 from partnerdesk.core.errors import DeskError
 from partnerdesk.policies import service as policies
 
@@ -23,16 +23,6 @@ markets_app = typer.Typer(
     help="Rule R1: markets where Azure Reserved Instances are not sold.", no_args_is_help=True
 )
 app.add_typer(markets_app, name="markets")
-
-err = Console(stderr=True)
-out = Console()
-
-
-def _desk():
-    # Imported here: the main CLI module imports this one while it is being built.
-    from partnerdesk.cli import open_desk
-
-    return open_desk()
 
 
 def _fail(error: DeskError) -> typer.Exit:
@@ -56,7 +46,7 @@ def import_price_list(
     ],
 ) -> None:
     """Import a price list (all rows or none: any bad row is reported by line and nothing is written)."""
-    desk = _desk()
+    desk = open_desk()
     started = time.perf_counter()
     progress = Progress(
         TextColumn("importing"),
@@ -94,7 +84,7 @@ def export_price_list(
     ] = None,
 ) -> None:
     """Write the price list as CSV (Partner Center's columns) to stdout or a file."""
-    desk = _desk()
+    desk = open_desk()
     try:
         with desk.database.session(write=False) as db:
             if output is None:
@@ -110,7 +100,7 @@ def export_price_list(
 @markets_app.command("list")
 def markets_list() -> None:
     """Print the markets where Reserved Instances are not sold."""
-    desk = _desk()
+    desk = open_desk()
     with desk.database.session(write=False) as db:
         view = policies.get_policy(db, "ri_excluded_markets")
     out.print(" ".join(view.value) or "(none)", highlight=False)
@@ -123,7 +113,7 @@ def markets_list() -> None:
 
 
 def _change_market(country: str, *, exclude: bool) -> None:
-    desk = _desk()
+    desk = open_desk()
     try:
         with desk.database.session() as db:
             change = policies.exclude_market if exclude else policies.include_market

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from partnerdesk.core.cli_support import open_desk, out
 from partnerdesk.jobs import service
 from partnerdesk.jobs.models import JobStatus
 
@@ -22,8 +23,6 @@ def list_jobs(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
 ) -> None:
     """List jobs, newest first."""
-    from partnerdesk.cli import open_desk, out
-
     desk = open_desk()
     with desk.database.session(write=False) as db:
         jobs = db.scalars(service.search(status=status, kind=kind).limit(limit)).all()
@@ -40,8 +39,6 @@ def purge(
                                                  help="Finished before this many days ago.")] = 30,
 ) -> None:
     """Delete succeeded and dead jobs that finished more than N days ago."""
-    from partnerdesk.cli import open_desk, out
-
     desk = open_desk()
     with desk.database.session() as db:
         count = service.purge_finished(db, finished_before=desk.clock.now() - timedelta(days=older_than_days))

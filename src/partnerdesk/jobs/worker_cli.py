@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from partnerdesk.core.cli_support import err, open_desk, out
 from partnerdesk.core.logging import RedactSecretsFilter
 from partnerdesk.jobs.worker import DEFAULT_BATCH, DEFAULT_POLL_SECONDS, Worker, run_due_jobs
 
@@ -22,8 +23,6 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Run the jobs due now, then exit (for cron).")] = False,
 ) -> None:
     """Run background jobs. Several workers may run at once, on one machine or many."""
-    from partnerdesk.cli import err, open_desk, out
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactSecretsFilter())

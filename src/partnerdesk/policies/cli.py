@@ -6,9 +6,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from partnerdesk.core.cli_support import fail, open_desk, out
 from partnerdesk.core.errors import DeskError
 from partnerdesk.policies import service
 
@@ -16,20 +16,6 @@ app = typer.Typer(
     help="Operator policies: R1's markets, R4's link limits, R5's window, cart expiry.",
     no_args_is_help=True,
 )
-err = Console(stderr=True)
-out = Console()
-
-
-def _desk():
-    # Imported here: the main CLI module imports this one while it is being built.
-    from partnerdesk.cli import open_desk
-
-    return open_desk()
-
-
-def _fail(error: DeskError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {error.description}", highlight=False)
-    return typer.Exit(1)
 
 
 def _shown(value) -> str:
@@ -39,7 +25,7 @@ def _shown(value) -> str:
 @app.command("list")
 def list_policies() -> None:
     """Print every policy with its value, its default and who changed it."""
-    desk = _desk()
+    desk = open_desk()
     with desk.database.session(write=False) as db:
         views = service.list_policies(db)
     table = Table("key", "rule", "value", "default", "changed by")
@@ -61,12 +47,12 @@ def set_policy(
         parsed = json.loads(value)
     except ValueError:
         parsed = value
-    desk = _desk()
+    desk = open_desk()
     try:
         with desk.database.session() as db:
             view = service.set_policy(db, key=key, value=parsed, principal=None, now=desk.clock.now())
     except DeskError as error:
-        raise _fail(error) from None
+        raise fail(error.description) from None
     out.print(f"{view.key} = {_shown(view.value)}", highlight=False)
 
 
@@ -75,10 +61,10 @@ def reset_policy(
     key: Annotated[str, typer.Argument(help="The policy to put back to its default.")],
 ) -> None:
     """Put a policy back to the seed's default."""
-    desk = _desk()
+    desk = open_desk()
     try:
         with desk.database.session() as db:
             view = service.reset_policy(db, key=key, principal=None, now=desk.clock.now())
     except DeskError as error:
-        raise _fail(error) from None
+        raise fail(error.description) from None
     out.print(f"{view.key} = {_shown(view.value)} (default)", highlight=False)

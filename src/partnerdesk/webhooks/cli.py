@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from partnerdesk.core.cli_support import open_desk, out
 from partnerdesk.webhooks import service
 from partnerdesk.webhooks.events import EVENT_TYPES
 
@@ -18,8 +19,6 @@ app = typer.Typer(help="Outbound webhooks.", no_args_is_help=True)
 @app.command("event-types")
 def event_types() -> None:
     """List the event types endpoints can subscribe to."""
-    from partnerdesk.cli import out
-
     table = Table("event type", "description", "subscribable")
     for event in EVENT_TYPES.values():
         table.add_row(event.name, event.description, "yes" if event.subscribable else "no (sent on request)")
@@ -29,8 +28,6 @@ def event_types() -> None:
 @app.command("endpoints")
 def endpoints() -> None:
     """List every partner's webhook endpoints."""
-    from partnerdesk.cli import open_desk, out
-
     desk = open_desk()
     with desk.database.session(write=False) as db:
         rows = service.all_endpoints(db)
@@ -47,8 +44,6 @@ def purge(
                                                  help="Events that occurred before this many days ago.")] = 90,
 ) -> None:
     """Delete the delivery history of webhook events older than N days (deliveries still retried are kept)."""
-    from partnerdesk.cli import open_desk, out
-
     desk = open_desk()
     with desk.database.session() as db:
         purged = service.purge_history(db, occurred_before=desk.clock.now() - timedelta(days=older_than_days))
