@@ -7,9 +7,10 @@
    subprocess, into a fresh SQLite database) and reports rows per second.
 2. Builds a catalog of SKUS x MARKETS prices (one availability each) in another fresh SQLite
    database through the same import code path, fed from a generator instead of a file.
-3. Serves the app with uvicorn (one worker, PARTNERDESK_BENCH_ROUTES=1) and loads it with wrk:
-   `/bench/constant` (the HTTP stack's ceiling) and `GET /v1/customers/{id}/products?targetView=Software`
-   for a customer in FR, in the same run, and prints median, p99 and requests/s for each.
+3. Serves the app with uvicorn (one worker; `bench/bench_app.py`, the app with the baselines of
+   `bench/baselines.py`) and loads it with wrk: `/bench/constant` (the HTTP stack's ceiling) and
+   `GET /v1/customers/{id}/products?targetView=Software` for a customer in FR, in the same run, and
+   prints median, p99 and requests/s for each.
 """
 
 from __future__ import annotations
@@ -80,7 +81,6 @@ def bench_env(data_dir: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PARTNERDESK_")}
     env.update(
         PARTNERDESK_DATA_DIR=str(data_dir),
-        PARTNERDESK_BENCH_ROUTES="1",
         PARTNERDESK_SECRET_KEY="bench-secret-key-not-for-production",
     )
     return env
@@ -169,7 +169,7 @@ def free_port() -> int:
 def start_server(data_dir: Path, port: int) -> subprocess.Popen:
     command = [
         str(VENV_BIN / "uvicorn"),
-        "partnerdesk.app:serve_app",
+        "bench.bench_app:serve_bench_app",
         "--factory",
         "--host",
         "127.0.0.1",

@@ -1,8 +1,8 @@
 """Checkout throughput beside two baselines of the same app, on SQLite and on PostgreSQL. Not a test: prints figures.
 
 For each engine it seeds a fresh database (a sales agent, a French customer, one software catalog item),
-serves the app with uvicorn (one worker, PARTNERDESK_BENCH_ROUTES=1) and drives it with `wrk`
-(apt-get install wrk) at the same concurrency for three workloads:
+serves the app with the baselines of `bench/baselines.py` (`bench/bench_app.py`, uvicorn, one worker)
+and drives it with `wrk` (apt-get install wrk) at the same concurrency for four workloads:
 
 - constant: GET /bench/constant (the HTTP stack's ceiling)
 - insert:   POST /bench/insert (a naive single ORM INSERT per request)
@@ -137,10 +137,9 @@ def seed(settings: Settings) -> tuple[str, str]:
 
 def serve(settings: Settings, port: int) -> subprocess.Popen:
     env = {**os.environ, "PARTNERDESK_DATABASE_URL": settings.resolved_database_url,
-           "PARTNERDESK_DATA_DIR": str(settings.data_dir), "PARTNERDESK_SECRET_KEY": settings.secret_key or "",
-           "PARTNERDESK_BENCH_ROUTES": "1"}
+           "PARTNERDESK_DATA_DIR": str(settings.data_dir), "PARTNERDESK_SECRET_KEY": settings.secret_key or ""}
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "partnerdesk.app:serve_app", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "--factory", "bench.bench_app:serve_bench_app", "--host", "127.0.0.1",
          "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"],
         env=env, cwd=ROOT,
     )

@@ -27,8 +27,6 @@ class Settings(BaseSettings):
     # Given in the environment, it wins over the generated key file in the data dir.
     secret_key: str | None = None
     max_body_bytes: int = 1_048_576
-    # Extra routes used only by the benchmarks in bench/ (a constant and a naive INSERT).
-    bench_routes: bool = False
     # Run the background job worker (webhook deliveries) inside the app process; `serve` turns it on.
     run_worker: bool = False
     worker_poll_seconds: float = 1.0

@@ -10,7 +10,6 @@ MODEL_MODULES = (
     "partnerdesk.audit.models",
     "partnerdesk.sandbox.models",
     "partnerdesk.core.idempotency",
-    "partnerdesk.bench_routes",
 )
 
 
