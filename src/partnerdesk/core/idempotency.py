@@ -33,7 +33,7 @@ class IdempotencyRecord(Base):
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
     # The partner id (or the operator agent) the key belongs to: keys never collide across partners.
     scope: Mapped[str] = mapped_column(String(80))
-    request_id: Mapped[str] = mapped_column(String(36), index=True)
+    request_id: Mapped[str] = mapped_column(String(36))
     operation: Mapped[str] = mapped_column(String(120))
     fingerprint: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None] = mapped_column(Integer)
