@@ -1,8 +1,9 @@
 """Checkout throughput beside two baselines of the same app, on SQLite and on PostgreSQL. Not a test: prints figures.
 
-For each engine it seeds a fresh database (a sales agent, a French customer, one software catalog item),
-serves the app with the baselines of `bench/baselines.py` (`bench/bench_app.py`, uvicorn, one worker)
-and drives it with `wrk` (apt-get install wrk) at the same concurrency for four workloads:
+Each round, for each engine, it seeds a fresh database (a sales agent, a French customer, one software
+catalog item), serves the app with uvicorn (one worker, the baselines of `bench/baselines.py` added by
+`bench/bench_app.py`) and drives it with `wrk` (apt-get install wrk) at the same concurrency for four
+workloads:
 
 - constant: GET /bench/constant (the HTTP stack's ceiling)
 - insert:   POST /bench/insert (a naive single ORM INSERT per request)
@@ -10,13 +11,27 @@ and drives it with `wrk` (apt-get install wrk) at the same concurrency for four 
 - checkout, MS-RequestId: the same, each request with a fresh `MS-RequestId` as Partner Center clients
   send it, so both writes are also remembered for retries (core.idempotency)
 
+With `--compare-with GIT_REV` it measures two versions of the code in the same run: that revision,
+checked out with `git worktree add` in a temporary folder, and this checkout (working tree included).
+The rounds alternate between them (old, new, then new, old, ...), so a machine whose speed drifts
+weighs on both alike. Each version is served and seeded by its own code (PYTHONPATH=<its root>/src;
+the seeding is its own `bench/checkout_bench.py:seed`, run in a subprocess) in a fresh database, with
+its own way of adding the baselines: `bench/bench_app.py` when it has one, else the
+`PARTNERDESK_BENCH_ROUTES=1` setting of the versions that still shipped them.
+
 Each wrk thread owns one connection, so the Lua script can chain "create cart" then "check it out".
-Run from the repository root: `.venv/bin/python bench/checkout_bench.py [--seconds 8] [--clients 16] [--rounds 3]`.
+Run from the repository root:
+
+    .venv/bin/python bench/checkout_bench.py [--seconds 8] [--clients 16] [--rounds 3]
+        [--engines sqlite,postgresql] [--compare-with GIT_REV]
+
+It prints, per engine, a Markdown table: each round of each version, then each version's medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -26,6 +41,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -35,15 +53,10 @@ from sqlalchemy.pool import NullPool
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from partnerdesk.accounts import service as accounts  # noqa: E402
-from partnerdesk.accounts.models import Role  # noqa: E402
-from partnerdesk.config import Settings  # noqa: E402
-from partnerdesk.core.desk import Desk  # noqa: E402
-from partnerdesk.customers import service as customers  # noqa: E402
-from partnerdesk.customers.schemas import CustomerIn  # noqa: E402
-from partnerdesk.migrations import runner  # noqa: E402
-from tests.orders.factories import OFFICE_FR, load_catalog  # noqa: E402
 from tests.support import postgres  # noqa: E402
+
+SECRET_KEY = "bench-secret-key-not-secret"
+WORKLOADS = ("constant", "insert", "checkout", "checkout_ids")
 
 CHECKOUT_LUA = """
 local token, customer, item = "%(token)s", "%(customer)s", "%(item)s"
@@ -105,6 +118,19 @@ end
 
 INSERT_LUA = 'wrk.method = "POST"\n'
 
+# Run in a subprocess by `seed_version`, with the served version's PYTHONPATH: argv is that version's
+# bench/ folder, the data dir and the database URL.
+SEED_SCRIPT = f"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import checkout_bench
+from partnerdesk.config import Settings
+from tests.orders.factories import OFFICE_FR
+settings = Settings(data_dir=sys.argv[2], database_url=sys.argv[3], secret_key={SECRET_KEY!r})
+token, customer = checkout_bench.seed(settings)
+print("SEEDED " + json.dumps([token, customer, OFFICE_FR]))
+"""
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -112,7 +138,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def seed(settings: Settings) -> tuple[str, str]:
+def seed(settings) -> tuple[str, str]:
+    """Migrates the database and adds the bench's data; returns a sales agent's token and the customer id.
+
+    Called by SEED_SCRIPT in the process of the version being measured (so it imports that version)."""
+    from partnerdesk.accounts import service as accounts
+    from partnerdesk.accounts.models import Role
+    from partnerdesk.core.desk import Desk
+    from partnerdesk.customers import service as customers
+    from partnerdesk.customers.schemas import CustomerIn
+    from partnerdesk.migrations import runner
+    from tests.orders.factories import load_catalog
+
     runner.upgrade(settings.resolved_database_url)
     desk = Desk.from_settings(settings)
     try:
@@ -135,23 +172,115 @@ def seed(settings: Settings) -> tuple[str, str]:
         desk.database.dispose()
 
 
-def serve(settings: Settings, port: int) -> subprocess.Popen:
-    env = {**os.environ, "PARTNERDESK_DATABASE_URL": settings.resolved_database_url,
-           "PARTNERDESK_DATA_DIR": str(settings.data_dir), "PARTNERDESK_SECRET_KEY": settings.secret_key or ""}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "bench.bench_app:serve_bench_app", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"],
-        env=env, cwd=ROOT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+@dataclass(frozen=True)
+class Version:
+    """A version of the code: a checkout of the repository whose `src/` is what its processes import."""
+
+    label: str
+    root: Path
+
+    def env(self, database_url: str, data_dir: Path) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PARTNERDESK_")}
+        env.update(PYTHONPATH=str(self.root / "src"), PARTNERDESK_DATABASE_URL=database_url,
+                   PARTNERDESK_DATA_DIR=str(data_dir), PARTNERDESK_SECRET_KEY=SECRET_KEY)
+        return env
+
+    def app_factory(self) -> tuple[str, dict[str, str]]:
+        """The uvicorn factory serving the app with the baselines, and the settings it needs."""
+        if (self.root / "bench" / "bench_app.py").exists():
+            return "bench.bench_app:serve_bench_app", {}
+        return "partnerdesk.app:serve_app", {"PARTNERDESK_BENCH_ROUTES": "1"}
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+@contextmanager
+def checked_out(revision: str, scratch: Path) -> Iterator[Version]:
+    """`revision` checked out in a git worktree under `scratch`, removed afterwards."""
+    commit = git("rev-parse", "--verify", f"{revision}^{{commit}}")
+    path = scratch / f"worktree-{commit[:12]}"
+    git("worktree", "add", "--detach", str(path), commit)
+    try:
+        yield Version(commit[:7] if commit.startswith(revision.lower()) else f"{revision} ({commit[:7]})", path)
+    finally:
+        git("worktree", "remove", "--force", str(path))
+
+
+class Databases:
+    """Fresh, empty databases on one engine: files in `scratch` (SQLite) or on a PostgreSQL server."""
+
+    def __init__(self, name: str, scratch: Path, server: postgres.PostgresServer | None = None) -> None:
+        self.name, self.scratch, self.server = name, scratch, server
+
+    def _admin(self, statement: str) -> None:
+        admin = create_engine(self.server.admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(statement))
+        admin.dispose()
+
+    @contextmanager
+    def fresh(self, name: str) -> Iterator[tuple[str, Path]]:
+        """A new database's URL and a data dir for it, both removed afterwards."""
+        data_dir = self.scratch / self.name / name
+        data_dir.mkdir(parents=True)
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/bench/constant").status_code == 200:
-                return server
+            if self.server is None:
+                yield f"sqlite:///{data_dir / 'bench.db'}", data_dir
+                return
+            self._admin(f"CREATE DATABASE {name}")
+            try:
+                yield self.server.url(name), data_dir
+            finally:
+                self._admin(f"DROP DATABASE {name} WITH (FORCE)")
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def seed_version(version: Version, database_url: str, data_dir: Path) -> tuple[str, str, str]:
+    """Seeds the database with `version`'s own code; returns a token, the customer id and the catalog item."""
+    finished = subprocess.run(
+        [sys.executable, "-c", SEED_SCRIPT, str(version.root / "bench"), str(data_dir), database_url],
+        env=version.env(database_url, data_dir), cwd=version.root, capture_output=True, text=True)
+    seeded = re.search(r"^SEEDED (.+)$", finished.stdout, re.MULTILINE)
+    if finished.returncode != 0 or seeded is None:
+        raise RuntimeError(f"seeding {version.label} failed:\n{finished.stderr or finished.stdout}")
+    token, customer, item = json.loads(seeded.group(1))
+    return token, customer, item
+
+
+@contextmanager
+def served(version: Version, database_url: str, data_dir: Path) -> Iterator[str]:
+    """`version`'s app with the baselines, served by uvicorn with one worker; yields its base URL."""
+    factory, settings = version.app_factory()
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1", "--log-level", "warning", "--no-access-log"],
+        env={**version.env(database_url, data_dir), **settings}, cwd=version.root,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(server, f"{base}/bench/constant", version.label)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def wait_until_up(server: subprocess.Popen, url: str, label: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            status = httpx.get(url).status_code
         except httpx.HTTPError:
             time.sleep(0.1)
-    server.kill()
-    raise RuntimeError("the app did not start")
+            continue
+        if status != 200:
+            raise RuntimeError(f"the app of {label} answers {url} with {status}: are its baselines served?")
+        return
+    raise RuntimeError(f"the app of {label} did not start")
 
 
 def wrk(url: str, *, seconds: int, clients: int, script: str | None, workdir: Path) -> dict[str, float]:
@@ -176,96 +305,132 @@ def wrk(url: str, *, seconds: int, clients: int, script: str | None, workdir: Pa
     return figures
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def run_engine(name: str, database_url: str, data_dir: Path, *, seconds: int, clients: int, rounds: int) -> float:
-    """Runs the three workloads `rounds` times, alternating, and prints medians; returns the median ratio.
-
-    Alternating rounds keep the comparison fair on a shared machine whose speed drifts: each
-    checkout round is compared with the insert round just before it.
-    """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    settings = Settings(data_dir=data_dir, database_url=database_url, secret_key="bench-secret-key-not-secret")
-    token, customer = seed(settings)
-    port = free_port()
-    server = serve(settings, port)
-    base = f"http://127.0.0.1:{port}"
-    scripts = {kind: CHECKOUT_LUA % {"token": token, "customer": customer, "item": OFFICE_FR,
-                                     "with_request_ids": "true" if kind == "checkout_ids" else "false"}
-               for kind in ("checkout", "checkout_ids")}
-    results: dict[str, list[dict[str, float]]] = {"constant": [], "insert": [], "checkout": [], "checkout_ids": []}
-    try:
-        wrk(f"{base}/bench/constant", seconds=2, clients=clients, script=None, workdir=data_dir)  # warm-up
-        wrk(base, seconds=2, clients=clients, script=scripts["checkout"], workdir=data_dir)
-        for _ in range(rounds):
-            results["constant"].append(
-                wrk(f"{base}/bench/constant", seconds=seconds, clients=clients, script=None, workdir=data_dir))
-            results["insert"].append(
-                wrk(f"{base}/bench/insert", seconds=seconds, clients=clients, script=INSERT_LUA, workdir=data_dir))
-            for kind, script in scripts.items():
-                results[kind].append(wrk(base, seconds=seconds, clients=clients, script=script, workdir=data_dir))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    def ratios_of(kind: str) -> list[float]:
-        return [checkout["checkouts_per_s"] / insert["rps"]
-                for checkout, insert in zip(results[kind], results["insert"], strict=True)]
-
-    ratios = ratios_of("checkout")
-
-    def figures(kind: str, rate_key: str = "rps") -> tuple[float, float, int]:
-        runs = results[kind]
-        return (_median([run[rate_key] for run in runs]), _median([run["p99_ms"] for run in runs]),
-                sum(int(run["errors"]) for run in runs))
-
-    constant, insert = figures("constant"), figures("insert")
-    print(f"\n{name}: {clients} concurrent clients, {rounds} alternating rounds of {seconds}s, uvicorn 1 worker, "
-          f"{os.cpu_count()} cores; medians")
-    print(f"  constant  GET /bench/constant    {constant[0]:9.0f} req/s    p99 {constant[1]:7.1f} ms"
-          f"   errors {constant[2]}")
-    print(f"  insert    POST /bench/insert     {insert[0]:9.0f} req/s    p99 {insert[1]:7.1f} ms"
-          f"   errors {insert[2]}")
-    for kind, label in (("checkout", "cart + checkout       "), ("checkout_ids", "the same, MS-RequestId")):
-        checkout, checkout_requests = figures(kind, "checkouts_per_s"), figures(kind)
-        print(f"  {kind:<12}  {label} {checkout[0]:9.0f} checkouts/s ({checkout_requests[0]:.0f} req/s)"
-              f"  p99 {checkout[1]:7.1f} ms per request   errors {checkout[2]}")
+def run_workloads(base: str, token: str, customer: str, item: str, *, seconds: int, clients: int,
+                  workdir: Path) -> dict[str, dict[str, float]]:
+    """Warms the app up, then runs each workload once; returns wrk's figures by workload."""
+    urls = {"constant": f"{base}/bench/constant", "insert": f"{base}/bench/insert",
+            "checkout": base, "checkout_ids": base}
+    scripts = {"constant": None, "insert": INSERT_LUA}
     for kind in ("checkout", "checkout_ids"):
-        print(f"  ratio {kind} / naive insert, per round: {', '.join(f'{ratio:.2f}' for ratio in ratios_of(kind))};"
-              f" median {_median(ratios_of(kind)):.2f}")
-    return _median(ratios)
+        scripts[kind] = CHECKOUT_LUA % {"token": token, "customer": customer, "item": item,
+                                        "with_request_ids": "true" if kind == "checkout_ids" else "false"}
+    for kind in ("constant", "checkout"):  # warm-up
+        wrk(urls[kind], seconds=2, clients=clients, script=scripts[kind], workdir=workdir)
+    return {kind: wrk(urls[kind], seconds=seconds, clients=clients, script=scripts[kind], workdir=workdir)
+            for kind in WORKLOADS}
+
+
+def measure(version: Version, databases: Databases, name: str, *, seconds: int, clients: int) -> dict[str, float]:
+    """One round of `version` in a fresh database: the figures of its row in the table."""
+    with databases.fresh(name) as (database_url, data_dir):
+        token, customer, item = seed_version(version, database_url, data_dir)
+        with served(version, database_url, data_dir) as base:
+            runs = run_workloads(base, token, customer, item, seconds=seconds, clients=clients, workdir=data_dir)
+    return row_of(runs)
+
+
+def row_of(runs: dict[str, dict[str, float]]) -> dict[str, float]:
+    insert = runs["insert"]["rps"]
+    return {
+        "constant": runs["constant"]["rps"], "insert": insert,
+        "checkout": runs["checkout"]["checkouts_per_s"], "checkout_ids": runs["checkout_ids"]["checkouts_per_s"],
+        "ratio": runs["checkout"]["checkouts_per_s"] / insert,
+        "ratio_ids": runs["checkout_ids"]["checkouts_per_s"] / insert,
+        "p99": runs["checkout"]["p99_ms"], "p99_ids": runs["checkout_ids"]["p99_ms"],
+        "errors": sum(runs[kind]["errors"] for kind in WORKLOADS),
+    }
+
+
+def medians(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median across rounds (the ratios too: the median of the rounds' ratios); errors summed."""
+    return {key: sum(row[key] for row in rows) if key == "errors" else statistics.median(row[key] for row in rows)
+            for key in rows[0]}
+
+
+def run_engine(databases: Databases, versions: list[Version], *, seconds: int, clients: int,
+               rounds: int) -> dict[str, list[dict[str, float]]]:
+    """`rounds` rounds, each measuring every version once (their order flips every round); rows by version."""
+    rows: dict[str, list[dict[str, float]]] = {version.label: [] for version in versions}
+    for round_number in range(1, rounds + 1):
+        ordered = versions if round_number % 2 else versions[::-1]
+        for version in ordered:
+            name = f"partnerdesk_bench_{round_number}_{versions.index(version)}"
+            print(f"{databases.name}: round {round_number}, {version.label}", file=sys.stderr, flush=True)
+            rows[version.label].append(measure(version, databases, name, seconds=seconds, clients=clients))
+    return rows
+
+
+# The table's columns: heading, key of a row, format.
+COLUMNS = (
+    ("constant req/s", "constant", "{:.0f}"),
+    ("naive insert req/s", "insert", "{:.0f}"),
+    ("checkouts/s", "checkout", "{:.1f}"),
+    ("checkouts/s, MS-RequestId", "checkout_ids", "{:.1f}"),
+    ("checkout / insert", "ratio", "{:.3f}"),
+    ("MS-RequestId / insert", "ratio_ids", "{:.3f}"),
+    ("checkout p99 ms", "p99", "{:.1f}"),
+    ("MS-RequestId p99 ms", "p99_ids", "{:.1f}"),
+    ("errors", "errors", "{:.0f}"),
+)
+
+
+def print_table(name: str, rows: dict[str, list[dict[str, float]]], *, seconds: int, clients: int,
+                rounds: int) -> None:
+    print(f"\n{name}: {clients} concurrent clients, {rounds} round(s) of {seconds}s per workload, "
+          f"uvicorn 1 worker, {os.cpu_count()} cores\n")
+    lines = [["version", "round", *(heading for heading, _key, _format in COLUMNS)]]
+    for label, runs in rows.items():
+        lines += [[label, str(number), *cells(row)] for number, row in enumerate(runs, start=1)]
+    lines += [[label, "median", *cells(medians(runs))] for label, runs in rows.items()]
+    widths = [max(len(line[column]) for line in lines) for column in range(len(lines[0]))]
+    lines.insert(1, ["-" * width for width in widths])
+    for line in lines:
+        print("| " + " | ".join(cell.rjust(width) if column > 1 else cell.ljust(width)
+                                for column, (cell, width) in enumerate(zip(line, widths, strict=True))) + " |")
+    if len(rows) == 2:
+        (old_label, old), (new_label, new) = ((label, medians(runs)) for label, runs in rows.items())
+        changes = ", ".join(f"{heading} x{new[key] / old[key]:.2f}" for heading, key, _format in COLUMNS[:4])
+        print(f"\n{new_label} / {old_label}, medians: {changes}")
+
+
+def cells(row: dict[str, float]) -> list[str]:
+    return [template.format(row[key]) for _heading, key, template in COLUMNS]
+
+
+def run(engines: list[str], versions: list[Version], scratch: Path, **options: int) -> None:
+    if "sqlite" in engines:
+        print_table("SQLite", run_engine(Databases("sqlite", scratch), versions, **options), **options)
+    if "postgresql" in engines:
+        server = postgres.start()
+        if server is None:
+            print("\nPostgreSQL: skipped (no server binaries found)")
+            return
+        try:
+            rows = run_engine(Databases("postgresql", scratch, server), versions, **options)
+        finally:
+            server.stop()
+        print_table("PostgreSQL", rows, **options)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=8, help="Length of each wrk run.")
+    parser.add_argument("--clients", type=int, default=16, help="Concurrent connections (one wrk thread each).")
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--compare-with", metavar="GIT_REV",
+                        help="Also measure this revision (a git worktree of it), alternating with this checkout.")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
-    engines = args.engines.split(",")
+    options = {"seconds": args.seconds, "clients": args.clients, "rounds": args.rounds}
+    current = Version("working tree", ROOT)
     with tempfile.TemporaryDirectory(prefix="partnerdesk-bench-") as scratch:
-        root = Path(scratch)
-        if "sqlite" in engines:
-            run_engine("SQLite", f"sqlite:///{root / 'sqlite' / 'bench.db'}", root / "sqlite",
-                       seconds=args.seconds, clients=args.clients, rounds=args.rounds)
-        if "postgresql" in engines:
-            server = postgres.start()
-            if server is None:
-                print("\nPostgreSQL: skipped (no server binaries found)")
-                return
-            try:
-                admin = create_engine(server.admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-                with admin.connect() as connection:
-                    connection.execute(text("CREATE DATABASE partnerdesk_bench"))
-                admin.dispose()
-                run_engine("PostgreSQL", server.url("partnerdesk_bench"), root / "postgresql",
-                           seconds=args.seconds, clients=args.clients, rounds=args.rounds)
-            finally:
-                server.stop()
+        if args.compare_with is None:
+            run(args.engines.split(","), [current], Path(scratch), **options)
+            return
+        with checked_out(args.compare_with, Path(scratch)) as old:
+            run(args.engines.split(","), [old, current], Path(scratch), **options)
 
 
 if __name__ == "__main__":
