@@ -112,7 +112,8 @@ def test_request_ids_in_every_uuid_spelling_are_one_request(shop):
 
 def test_no_write_route_answers_5xx_to_any_request_id_spelling(app, actors):
     """Every write route of the API, as every role, with odd but valid request ids: never a 5xx."""
-    writes = [(method, path) for method, path, _roles in role_matrix(app) if method in {"POST", "PUT", "PATCH", "DELETE"}]
+    writes = [(method, path) for method, path, _roles in role_matrix(app)
+              if method in {"POST", "PUT", "PATCH", "DELETE"}]
     assert len(writes) > 10
     for role in Role:
         caller = actors(role)

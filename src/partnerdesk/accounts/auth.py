@@ -18,7 +18,7 @@ from partnerdesk.accounts import service as accounts_service
 from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.service import Principal
 from partnerdesk.core.clock import Clock
-from partnerdesk.core.deps import ClockDep, DbSession, DeskDep
+from partnerdesk.core.deps import DbSession, DeskDep, request_clock
 from partnerdesk.core.desk import Desk
 from partnerdesk.core.errors import AuthenticationRequired, Forbidden
 
@@ -54,10 +54,6 @@ def authenticate(db: Session, token: str) -> Principal:
     return principal
 
 
-def bearer_principal(request: Request, db: DbSession) -> Principal:
-    return authenticate(db, bearer_token(request))
-
-
 class RoleGuard:
     """A dependency that admits only the listed roles and returns the request context."""
 
@@ -73,19 +69,14 @@ class RoleGuard:
                 [principal.role.value],
             )
 
-    def __call__(
-        self,
-        request: Request,
-        db: DbSession,
-        clock: ClockDep,
-        desk: DeskDep,
-        principal: Principal = Depends(bearer_principal),
-    ) -> RequestContext:
+    def __call__(self, request: Request, db: DbSession, desk: DeskDep) -> RequestContext:
+        # One dependency in one worker thread: the token, the role, then the clock.
+        principal = authenticate(db, bearer_token(request))
         self.admit(principal)
         return RequestContext(
             db=db,
             principal=principal,
-            clock=clock,
+            clock=request_clock(request, db),
             desk=desk,
             request_id=request.headers.get("ms-requestid"),
             correlation_id=request.headers.get("ms-correlationid"),

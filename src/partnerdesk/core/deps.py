@@ -22,7 +22,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ClockSource = Callable[[Session], Clock]
 
 
-def get_desk(request: Request) -> Desk:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` one in a worker thread.
+async def get_desk(request: Request) -> Desk:
     return request.app.state.desk
 
 
@@ -88,9 +89,14 @@ DeskDep = Annotated[Desk, Depends(get_desk)]
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
-def get_clock(request: Request, db: DbSession) -> Clock:
+def request_clock(request: Request, db: Session) -> Clock:
+    """The clock of this request (the sandbox's test clock may read `db`)."""
     source: ClockSource = request.app.state.clock_source
     return source(db)
+
+
+def get_clock(request: Request, db: DbSession) -> Clock:
+    return request_clock(request, db)
 
 
 ClockDep = Annotated[Clock, Depends(get_clock)]

@@ -21,7 +21,7 @@ from partnerdesk.accounts import service as accounts_service
 from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.service import Principal
 from partnerdesk.core.clock import Clock
-from partnerdesk.core.deps import ClockDep, DbSession, DeskDep
+from partnerdesk.core.deps import DbSession, DeskDep, request_clock
 from partnerdesk.core.desk import Desk
 from partnerdesk.web import session
 from partnerdesk.web.errors import PageForbidden, SignInRequired
@@ -119,13 +119,13 @@ class PageGuard:
             raise ValueError("a page admits at least one role; use public_page for pages open to all")
         self.roles = frozenset(roles)
 
-    def __call__(self, request: Request, db: DbSession, clock: ClockDep, desk: DeskDep) -> PageContext:
+    def __call__(self, request: Request, db: DbSession, desk: DeskDep) -> PageContext:
         viewer = load_viewer(request, db)
         if viewer is None:
             raise SignInRequired(here(request) if request.method == "GET" else request.url.path)
         if viewer.principal.role not in self.roles:
             raise PageForbidden(f"The {viewer.principal.role.value} role may not open {request.url.path}.")
-        return PageContext(request=request, db=db, viewer=viewer, clock=clock, desk=desk)
+        return PageContext(request=request, db=db, viewer=viewer, clock=request_clock(request, db), desk=desk)
 
 
 def allow_page(*roles: Role) -> Any:
