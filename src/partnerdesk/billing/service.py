@@ -209,15 +209,17 @@ def unpaid_balance(db: Session, partner_id: str, currency: str) -> Decimal:
 
 
 # Every currency of the partner, locked: two purchases of one partner cannot both squeeze under a limit.
+# Checkout reads these on the tables' columns (see CONTRIBUTING, "How a write is done").
+_limit, _invoice = CreditLimit.__table__.c, Invoice.__table__.c
 _CREDIT_LIMITS = (
-    select(CreditLimit.currency, CreditLimit.amount)
-    .where(CreditLimit.partner_id == bindparam("partner_id"))
-    .order_by(CreditLimit.currency)
+    select(_limit.currency, _limit.amount)
+    .where(_limit.partner_id == bindparam("partner_id"))
+    .order_by(_limit.currency)
     .with_for_update()
 )
 _OPEN_INVOICES = (
-    select(Invoice.currency, Invoice.id)
-    .where(Invoice.partner_id == bindparam("partner_id"), Invoice.billing_period == bindparam("period"))
+    select(_invoice.currency, _invoice.id)
+    .where(_invoice.partner_id == bindparam("partner_id"), _invoice.billing_period == bindparam("period"))
 )
 
 

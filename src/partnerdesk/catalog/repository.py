@@ -237,7 +237,9 @@ def availability_row(db: Session, product_id: str, sku_id: str, availability_id:
     return db.execute(statement).first()
 
 
-_CATALOG_STAMP = select(CatalogState.epoch, CatalogState.version).where(CatalogState.id == 1)
+# Every purchase line reads it: on the table's columns (see CONTRIBUTING, "How a write is done").
+_state = CatalogState.__table__.c
+_CATALOG_STAMP = select(_state.epoch, _state.version).where(_state.id == 1)
 
 
 def catalog_stamp(db: Session) -> tuple[str, int]:

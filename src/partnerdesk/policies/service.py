@@ -171,8 +171,8 @@ def get_policy(db: Session, key: str) -> PolicyView:
     return _view(found, db.get(PolicySetting, found.key))
 
 
-# Built once: carts and checkouts read policies on every request.
-_POLICY_VALUE = select(PolicySetting.value).where(PolicySetting.key == bindparam("key"))
+# Carts and checkouts read policies on every request: on the table's columns (see CONTRIBUTING).
+_POLICY_VALUE = select(PolicySetting.__table__.c.value).where(PolicySetting.__table__.c.key == bindparam("key"))
 
 
 def current_value(db: Session, key: str) -> Any:

@@ -339,11 +339,11 @@ class PublishedEvent:
 
 # Publishing runs inside checkouts: its statements are built once.
 _INSERT_EVENT = insert(WebhookEvent.__table__)
+_endpoint = WebhookEndpoint.__table__.c
 _SUBSCRIBED_ENDPOINTS = (
-    select(WebhookEndpoint.id, WebhookEndpoint.event_types)
-    .where(WebhookEndpoint.partner_id == bindparam("partner_id"), WebhookEndpoint.is_active,
-           WebhookEndpoint.deleted_at.is_(None))
-    .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+    select(_endpoint.id, _endpoint.event_types)
+    .where(_endpoint.partner_id == bindparam("partner_id"), _endpoint.is_active, _endpoint.deleted_at.is_(None))
+    .order_by(_endpoint.created_at, _endpoint.id)
 )
 
 
