@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Select, bindparam, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.models import Partner
@@ -30,7 +29,7 @@ from partnerdesk.billing.errors import (
     PartnerNotFound,
 )
 from partnerdesk.billing.models import BillingProfile, CreditLimit, Invoice, InvoiceLineItem
-from partnerdesk.core.db import new_id
+from partnerdesk.core.db import insert_ignoring_duplicates, new_id
 from partnerdesk.core.markets import normalise_country
 from partnerdesk.core.money import is_currency, minor_unit, money_str
 
@@ -276,12 +275,6 @@ class Charge:
         return self.unit_price * self.quantity
 
 
-def _insert_ignoring_duplicates(db: Session):
-    dialect = db.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(Invoice.__table__).on_conflict_do_nothing()
-
-
 def open_invoice_ids(db: Session, *, partner_id: str, currencies: Iterable[str], now: datetime) -> dict[str, str]:
     """The partner's invoice id per currency for the period holding `now`, created when missing."""
     period = period_of(now)
@@ -295,7 +288,7 @@ def open_invoice_ids(db: Session, *, partner_id: str, currencies: Iterable[str],
     missing = [currency for currency in wanted if currency not in found]
     if missing:
         # Two first purchases of the month may race: the unique key keeps one invoice, both use it.
-        db.execute(_insert_ignoring_duplicates(db), [
+        db.execute(insert_ignoring_duplicates(db, Invoice.__table__), [
             {"id": new_id(), "partner_id": partner_id, "billing_period": period.name, "currency": currency,
              "period_start": period.start, "period_end": period.end, "created_at": now}
             for currency in missing

@@ -13,10 +13,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, MetaData, String, create_engine, event
+from sqlalchemy import BigInteger, DateTime, MetaData, String, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -162,6 +164,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def insert_ignoring_duplicates(db: Session, table: Table) -> Insert:
+    """`INSERT ... ON CONFLICT DO NOTHING` on either engine: a row whose unique key exists is skipped
+    (on PostgreSQL after the transaction writing that key has ended). Add `.returning(...)` to learn
+    which rows were written."""
+    module = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing()
 
 
 def unpooled_engine(url: str) -> Engine:

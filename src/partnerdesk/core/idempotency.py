@@ -2,9 +2,10 @@
 
 The key is claimed inside the request's own transaction, before the work runs, so a first attempt
 that fails rolls back its claim with everything else and the retry really runs. A second request
-with the same key waits on the unique index (PostgreSQL) or on the write lock (SQLite's BEGIN
-IMMEDIATE) until the first one commits, then replays its answer. Request ids arrive here in their
-canonical lowercase form (`core.middleware.RequestIdMiddleware`), however the client spelled them.
+with the same key waits on the unique index (PostgreSQL, `INSERT ... ON CONFLICT DO NOTHING`) or on
+the write lock (SQLite's BEGIN IMMEDIATE) until the first one ends, then replays its answer.
+Request ids arrive here in their canonical lowercase form (`core.middleware.RequestIdMiddleware`),
+however the client spelled them.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from sqlalchemy import JSON, Integer, String, UniqueConstraint, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, Integer, Row, String, UniqueConstraint, bindparam, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from partnerdesk.core.db import Base, IdColumn, UTCDateTime, new_id
+from partnerdesk.core.db import Base, IdColumn, UTCDateTime, insert_ignoring_duplicates, new_id
 from partnerdesk.core.errors import IdempotencyKeyReused
 
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -46,10 +46,16 @@ def fingerprint(operation: str, payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _find(db: Session, scope: str, request_id: str) -> IdempotencyRecord | None:
+_record = IdempotencyRecord.__table__.c
+_ANSWER = select(_record.operation, _record.fingerprint, _record.status_code, _record.response_body).where(
+    _record.scope == bindparam("scope"), _record.request_id == bindparam("request_id"))
+_SAVE_ANSWER = (update(IdempotencyRecord.__table__).where(_record.id == bindparam("record_id"))
+                .values(status_code=bindparam("status_code"), response_body=bindparam("response_body")))
+
+
+def _find(db: Session, scope: str, request_id: str) -> Row | None:
     """The answer remembered for this scope and request id, or None."""
-    return db.scalar(select(IdempotencyRecord).where(IdempotencyRecord.scope == scope,
-                                                     IdempotencyRecord.request_id == request_id))
+    return db.execute(_ANSWER, {"scope": scope, "request_id": request_id}).first()
 
 
 def _replay(record: Any, operation: str, digest: str, request_id: str) -> JSONResponse:
@@ -79,20 +85,17 @@ def run_once(
     existing = _find(db, scope, request_id)
     if existing is not None:
         return _replay(existing, operation, digest, request_id)
-    record = IdempotencyRecord(
-        scope=scope, request_id=request_id, operation=operation, fingerprint=digest, created_at=now
-    )
-    try:
-        with db.begin_nested():
-            db.add(record)
-            db.flush()
-    except IntegrityError:
+    record_id = new_id()
+    claim = {"id": record_id, "scope": scope, "request_id": request_id, "operation": operation,
+             "fingerprint": digest, "created_at": now}
+    # A concurrent request with the same key makes this wait until it ends: if it committed, nothing
+    # is written here and its answer is replayed; if it rolled back, this claim is written.
+    claimed = db.execute(insert_ignoring_duplicates(db, IdempotencyRecord.__table__).returning(_record.id), claim)
+    if claimed.first() is None:
         existing = _find(db, scope, request_id)
-        if existing is None:  # pragma: no cover - the winner rolled back; let the client retry
-            raise
+        if existing is None:  # pragma: no cover - cannot happen: the key exists, committed
+            raise RuntimeError(f"request id {request_id} is claimed but not readable")
         return _replay(existing, operation, digest, request_id)
     status, body = work()
-    record.status_code = status
-    record.response_body = body
-    db.flush()
+    db.execute(_SAVE_ANSWER, {"record_id": record_id, "status_code": status, "response_body": body})
     return JSONResponse(body, status_code=status)
