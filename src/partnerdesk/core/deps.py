@@ -55,6 +55,19 @@ def _gates_of(database: Database) -> _Gates:
     return known[1]
 
 
+def _end(session: Session, *, commit: bool) -> None:
+    """Commits (or rolls back) and closes, in one trip to a worker thread; a failed commit rolls back."""
+    with session:
+        if not commit:
+            session.rollback()
+            return
+        try:
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
 async def get_db(request: Request) -> AsyncIterator[Session]:
     """One transaction per request, committed when the route returns (before the answer is sent).
 
@@ -74,12 +87,10 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
             session = database.new_session(write=write)
             try:
                 yield session
-                await run_in_threadpool(session.commit)
             except BaseException:
-                await run_in_threadpool(session.rollback)
+                await run_in_threadpool(_end, session, commit=False)
                 raise
-            finally:
-                await run_in_threadpool(session.close)
+            await run_in_threadpool(_end, session, commit=True)
         finally:
             if writer_gate is not None:
                 writer_gate.release()
