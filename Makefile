@@ -18,9 +18,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/partnerdesk serve --demo
 
-## Install what the tests need (PostgreSQL, Chromium) when missing, then run the whole suite.
+## Install what the tests need (PostgreSQL, PgBouncer, Chromium) when missing, then run the whole suite
+## in parallel: one pytest-xdist worker per core (`make test PYTEST_WORKERS=0` runs it in one process).
+PYTEST_WORKERS ?= auto
 test: $(STAMP) system-deps
-	PARTNERDESK_REQUIRE_POSTGRES=1 PARTNERDESK_REQUIRE_BROWSER=1 $(BIN)/pytest
+	PARTNERDESK_REQUIRE_POSTGRES=1 PARTNERDESK_REQUIRE_BROWSER=1 $(BIN)/pytest -n $(PYTEST_WORKERS)
 
 system-deps:
 	bash scripts/install-system-deps.sh

@@ -1,5 +1,10 @@
 """A throwaway PostgreSQL cluster for the test session, started from Debian's binaries.
 
+It never syncs to disk (fsync=off), as nothing in it outlives the session. The test fixtures ask for
+it in memory (/dev/shm) when there is room: every test copies its database from a template, and on
+this machine's disk one copy took 0.2-0.5 s against 0.01-0.02 s on tmpfs. The benchmarks keep the
+default, a cluster in the temp dir.
+
 `PARTNERDESK_TEST_POSTGRES_URL` points the tests at an existing server instead.
 """
 
@@ -39,6 +44,11 @@ def _binaries() -> tuple[str, str] | None:
     return (initdb, pg_ctl) if initdb and pg_ctl else None
 
 
+def available() -> bool:
+    """Whether `start()` has a server to give: an existing one, or the binaries to start one."""
+    return bool(os.environ.get("PARTNERDESK_TEST_POSTGRES_URL")) or _binaries() is not None
+
+
 def _as_postgres(command: list[str]) -> None:
     # initdb refuses to run as root, so the cluster belongs to the postgres user.
     if os.geteuid() == 0:
@@ -52,7 +62,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start() -> PostgresServer | None:
+def _cluster_parent() -> str | None:
+    """/dev/shm when it is a tmpfs with room to spare (Docker gives containers 64 MiB), else the temp dir."""
+    try:
+        stat = os.statvfs("/dev/shm")
+    except OSError:
+        return None
+    free = stat.f_bavail * stat.f_frsize
+    return "/dev/shm" if free >= 2 * 1024**3 and os.access("/dev/shm", os.W_OK) else None
+
+
+def start(in_memory: bool = False) -> PostgresServer | None:
     existing = os.environ.get("PARTNERDESK_TEST_POSTGRES_URL")
     if existing:
         return PostgresServer(admin_url=existing, data_dir=None, pg_ctl=None)
@@ -60,7 +80,8 @@ def start() -> PostgresServer | None:
     if binaries is None:
         return None
     initdb, pg_ctl = binaries
-    root = Path(tempfile.mkdtemp(prefix="partnerdesk-pg-"))
+    parent = _cluster_parent() if in_memory else None
+    root = Path(tempfile.mkdtemp(prefix="partnerdesk-pg-", dir=parent))
     data_dir = root / "data"
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
@@ -68,6 +89,9 @@ def start() -> PostgresServer | None:
     _as_postgres([initdb, "-D", str(data_dir), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
     port = _free_port()
     options = f"-h 127.0.0.1 -p {port} -k {root} -F -c fsync=off -c full_page_writes=off -c max_connections=300"
+    if parent:
+        # Each database copy writes its pages to the WAL: a smaller max_wal_size bounds the memory it takes.
+        options += " -c max_wal_size=256MB -c min_wal_size=64MB"
     _as_postgres([pg_ctl, "-D", str(data_dir), "-o", options, "-l", str(root / "log"), "-w", "start"])
     return PostgresServer(
         admin_url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", data_dir=data_dir, pg_ctl=pg_ctl
