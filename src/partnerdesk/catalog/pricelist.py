@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import Insert, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.service import Principal
@@ -35,6 +34,7 @@ from partnerdesk.catalog.vocabulary import (
     is_reserved_instance,
     ordered_cycles,
 )
+from partnerdesk.core.db import engine_insert
 from partnerdesk.core.markets import normalise_country
 from partnerdesk.core.money import money_str
 
@@ -139,9 +139,7 @@ def _refuse(reason: str) -> None:
 def _upsert(db: Session, table, rows: list[dict[str, Any]], keys: list[str], updated: list[str]) -> None:
     if not rows:
         return
-    dialect = db.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement: Insert = module.insert(table)
+    statement = engine_insert(db, table)
     statement = statement.on_conflict_do_update(
         index_elements=keys, set_={name: statement.excluded[name] for name in updated}
     )

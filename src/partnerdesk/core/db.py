@@ -166,12 +166,17 @@ class Database:
         self.engine.dispose()
 
 
+def engine_insert(db: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The INSERT of `db`'s engine, which offers `on_conflict_do_nothing` / `on_conflict_do_update`."""
+    module = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
 def insert_ignoring_duplicates(db: Session, table: Table) -> Insert:
     """`INSERT ... ON CONFLICT DO NOTHING` on either engine: a row whose unique key exists is skipped
     (on PostgreSQL after the transaction writing that key has ended). Add `.returning(...)` to learn
     which rows were written."""
-    module = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing()
+    return engine_insert(db, table).on_conflict_do_nothing()
 
 
 def unpooled_engine(url: str) -> Engine:
