@@ -150,3 +150,20 @@ def test_rows_written_leave_defaults_to_their_columns(shop, desk):
         subscription = db.get(Subscription, line.subscription_id)
     assert (line.status, line.transaction_type, line.credited_amount, line.cancelled_at) == ("active", "New", 0, None)
     assert subscription.status == "active"
+
+
+def test_purchases_go_on_while_a_migration_adds_columns(shop, desk):
+    """Statements psycopg has prepared on the server (after 5 runs on a connection) survive a schema
+    change made by another connection, as a migration run under load makes it."""
+    customer = shop.customer("FR")
+    for _ in range(8):
+        shop.buy(customer, software_line())
+    with desk.database.engine.begin() as connection:
+        for table in ("carts", "cart_line_items", "orders", "order_line_items", "idempotency_records"):
+            connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN added_by_migration VARCHAR(20)")
+    for _ in range(3):
+        cart = shop.cart(customer, software_line())
+        assert cart.status_code == 201, cart.text
+        placed = shop.checkout(customer, cart.json()["id"], request_id=new_request_id())
+        assert placed.status_code == 201, placed.text
+    assert row_counts(desk)["orders"] == 11
