@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from partnerdesk.core.db import DEFAULT_POOL_SIZE
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARTNERDESK_", extra="ignore")
@@ -15,7 +17,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # Connections each process keeps at most (one pool per process, no overflow). Against PostgreSQL a
     # deployment opens up to processes x this: 4 server workers x 20 = 80 of PostgreSQL's default 100.
-    database_pool_size: int = Field(default=20, ge=2, le=1000)
+    database_pool_size: int = Field(default=DEFAULT_POOL_SIZE, ge=2, le=1000)
     # psycopg prepares a statement on the server after it ran 5 times on a connection. Turn this off
     # behind a pooler that hands each transaction a different server connection (PgBouncer in
     # transaction mode before 1.21, or without `max_prepared_statements`).

@@ -56,16 +56,13 @@ def _gates_of(database: Database) -> _Gates:
 
 
 def _end(session: Session, *, commit: bool) -> None:
-    """Commits (or rolls back) and closes, in one trip to a worker thread; a failed commit rolls back."""
+    """Commits or rolls back, then closes, in one trip to a worker thread (closing rolls back what a
+    failed commit left)."""
     with session:
-        if not commit:
-            session.rollback()
-            return
-        try:
+        if commit:
             session.commit()
-        except BaseException:
+        else:
             session.rollback()
-            raise
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:

@@ -23,10 +23,8 @@ def clock_for(db: Session, base: Clock, *, sandbox: bool) -> Clock:
 
 
 def clock_source(base: Clock, *, sandbox: bool) -> Callable[[Session], Clock]:
-    """What the app reads a request's clock with (`core.deps.get_clock`): the test clock in sandbox mode."""
-    if not sandbox:
-        return lambda _db: base
-    return lambda db: clock_for(db, base, sandbox=True)
+    """What the app reads a request's clock with (`core.deps.request_clock`): the test clock in sandbox mode."""
+    return lambda db: clock_for(db, base, sandbox=sandbox)
 
 
 def advance(db: Session, base: Clock, *, sandbox: bool, days: int) -> Clock:
