@@ -18,6 +18,9 @@ from partnerdesk.core.middleware import BodySizeLimitMiddleware, NulCharacterMid
 from partnerdesk.core.openapi import install_openapi
 from partnerdesk.sandbox import service as sandbox_service
 
+# The operator's streamed upload of installation files (`software.api`): its own, larger, body limit.
+UPLOAD_PATH = "/v1/software/files"
+
 log = logging.getLogger("partnerdesk")
 
 
@@ -82,7 +85,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     install_openapi(app)
     app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       larger={UPLOAD_PATH: settings.max_upload_bytes})
     return app
 
 

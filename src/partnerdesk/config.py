@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,12 +36,27 @@ class Settings(BaseSettings):
     # Let webhook endpoints point to private, loopback or link-local addresses (development, receivers
     # inside the operator's own network). Off: a partner's URL cannot reach into the desk's network.
     webhook_private_targets: bool = False
+    # Installation files: a folder (`files_dir`, default `<data_dir>/files`) or an S3-compatible store.
+    storage_backend: Literal["local", "s3"] = "local"
+    files_dir: Path | None = None
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_prefix: str = ""
+    # The largest installation file the operator API accepts in one upload (the CLI has no limit).
+    max_upload_bytes: int = 64 * 1024**3
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'partnerdesk.db').resolve()}"
+
+    @property
+    def resolved_files_dir(self) -> Path:
+        return (self.files_dir or self.data_dir / "files").resolve()
 
     @property
     def public_base_url(self) -> str:

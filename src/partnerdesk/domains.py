@@ -10,12 +10,13 @@ MODEL_MODULES: tuple[str, ...] = (
     "partnerdesk.jobs.models",
     "partnerdesk.webhooks.models",
     "partnerdesk.reservations.models", "partnerdesk.orders.models", "partnerdesk.billing.models",
+    "partnerdesk.software.models",
 )
 # Modules with `router`, in the order they appear in the OpenAPI document.
 API_MODULES: tuple[str, ...] = (
     # Routes are tried in this order: reservations before orders, so its `/subscriptions/azureplan`
     # wins over orders' `/subscriptions/{subscriptionId}`.
-    "partnerdesk.reservations.api", "partnerdesk.orders.api",
+    "partnerdesk.reservations.api", "partnerdesk.orders.api", "partnerdesk.software.api",
     "partnerdesk.catalog.api", "partnerdesk.billing.api", "partnerdesk.policies.api", "partnerdesk.webhooks.api",
 )
 # Typer apps added to the CLI: (module with `app`, command name).
@@ -25,6 +26,8 @@ CLI_MODULES: tuple[tuple[str, str], ...] = (
     ("partnerdesk.jobs.worker_cli", "worker"),
     ("partnerdesk.webhooks.cli", "webhooks"),
     ("partnerdesk.billing.cli", "billing"),
+    ("partnerdesk.software.cli", "files"),
+    ("partnerdesk.software.keys_cli", "keys"),
 )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from partnerdesk.accounts import service as accounts_service
 from partnerdesk.accounts.models import Role
@@ -85,6 +86,36 @@ class RoleGuard:
 
 def allow(*roles: Role) -> Any:
     return Depends(RoleGuard(*roles))
+
+
+@dataclass
+class StreamingContext:
+    """The caller of a route that streams a large body, checked before the body is read."""
+
+    principal: Principal
+    desk: Desk
+    now: datetime
+    request_id: str | None
+
+
+class StreamingRoleGuard(RoleGuard):
+    """`RoleGuard` for a route that streams a large body (an installation file): the token, the role and
+    the clock are read in a short transaction of their own, so no connection (nor SQLite's write lock)
+    is held while gigabytes arrive. The route then writes in `desk.database.session()`."""
+
+    async def __call__(self, request: Request, desk: DeskDep) -> StreamingContext:  # type: ignore[override]
+        def check() -> StreamingContext:
+            with desk.database.session(write=False) as db:
+                principal = authenticate(db, bearer_token(request))
+                self.admit(principal)
+                return StreamingContext(principal=principal, desk=desk, now=request_clock(request, db).now(),
+                                        request_id=request.headers.get("ms-requestid"))
+
+        return await run_in_threadpool(check)
+
+
+def allow_streaming(*roles: Role) -> Any:
+    return Depends(StreamingRoleGuard(*roles))
 
 
 ANY_ROLE = tuple(Role)

@@ -363,3 +363,33 @@ def browse_for_customer(
         hidden_by_rule_r1=hidden,
         items=tuple(purchasable_of(row) for row in rows),
     )
+
+
+@dataclass(frozen=True)
+class SoftwareChoices:
+    """What an admin agent picks among for a software SKU's keys and downloads (rule R3)."""
+
+    product_id: str
+    sku_id: str
+    product_title: str
+    sku_title: str
+    is_software: bool
+    versions: tuple[str, ...]
+    languages: tuple[str, ...]
+    file_types: tuple[str, ...]
+
+
+def software_choices(db: Session, *, product_id: str, sku_id: str) -> SoftwareChoices:
+    """A SKU's selectable versions, languages and file types, whether or not it is on sale now."""
+    product = repository.product_row(db, product_id)
+    rows = repository.skus_of(db, product_id, country=None, now=None, sku_id=sku_id) if product else []
+    if product is None:
+        raise ProductNotFound(f"No product with id {product_id}.", [product_id])
+    if not rows:
+        raise SkuNotFound(f"Product {product_id} has no SKU {sku_id}.", [sku_id])
+    sku = rows[0]
+    return SoftwareChoices(
+        product_id=product_id, sku_id=sku_id, product_title=product.title, sku_title=sku.title,
+        is_software=not is_reserved_instance(product.product_type_id), versions=tuple(sku.versions or ()),
+        languages=tuple(sku.languages or ()), file_types=tuple(sku.file_types or ()),
+    )

@@ -21,6 +21,8 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
 
+from partnerdesk.core.errors import write_kept
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -152,14 +154,16 @@ class Database:
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
-        """A unit of work: commits when the block ends normally, rolls back otherwise."""
+        """A unit of work: commits when the block ends normally, rolls back otherwise (keeping what the
+        error asks to keep, as a request does)."""
         factory = self._write_sessions if write else self._read_sessions
         with factory() as session:
             try:
                 yield session
                 session.commit()
-            except BaseException:
+            except BaseException as failure:
                 session.rollback()
+                write_kept(session, failure)
                 raise
 
     def dispose(self) -> None:

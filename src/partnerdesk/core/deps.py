@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from partnerdesk.core.clock import Clock
 from partnerdesk.core.db import Database
 from partnerdesk.core.desk import Desk
+from partnerdesk.core.errors import write_kept
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -55,46 +56,57 @@ def _gates_of(database: Database) -> _Gates:
     return known[1]
 
 
-def _end(session: Session, *, commit: bool) -> None:
-    """Commits or rolls back, then closes, in one trip to a worker thread (closing rolls back what a
-    failed commit left)."""
+def _end(session: Session, *, failure: BaseException | None = None) -> None:
+    """Commits, or rolls back (then writes what the failure asks to keep), and closes, in one trip to a
+    worker thread (closing rolls back what a failed commit left)."""
     with session:
-        if commit:
+        if failure is None:
             session.commit()
         else:
             session.rollback()
+            write_kept(session, failure)
 
 
-async def get_db(request: Request) -> AsyncIterator[Session]:
-    """One transaction per request, committed when the route returns (before the answer is sent).
+def _session_dependency(*, always_write: bool) -> Callable[[Request], AsyncIterator[Session]]:
+    async def request_session(request: Request) -> AsyncIterator[Session]:
+        """One transaction per request, committed when the route returns (before the answer is sent).
 
-    Every write of the desk goes through here: the API, the portal and, with `Database.session`,
-    the CLI and the job worker run the same service code in the same kind of transaction.
-    If the route fails, everything it did is rolled back and the connection goes back to the
-    pool clean.
-    """
-    database: Database = request.app.state.desk.database
-    write = request.method not in SAFE_METHODS
-    gates = _gates_of(database)
-    writer_gate = gates.sqlite_writer if write and database.is_sqlite else None
-    async with gates.sessions:
-        if writer_gate is not None:
-            await writer_gate.acquire()
-        try:
-            session = database.new_session(write=write)
-            try:
-                yield session
-            except BaseException:
-                await run_in_threadpool(_end, session, commit=False)
-                raise
-            await run_in_threadpool(_end, session, commit=True)
-        finally:
+        Every write of the desk goes through here: the API, the portal and, with `Database.session`,
+        the CLI and the job worker run the same service code in the same kind of transaction.
+        If the route fails, everything it did is rolled back and the connection goes back to the
+        pool clean.
+        """
+        database: Database = request.app.state.desk.database
+        write = always_write or request.method not in SAFE_METHODS
+        gates = _gates_of(database)
+        writer_gate = gates.sqlite_writer if write and database.is_sqlite else None
+        async with gates.sessions:
             if writer_gate is not None:
-                writer_gate.release()
+                await writer_gate.acquire()
+            try:
+                session = database.new_session(write=write)
+                try:
+                    yield session
+                except BaseException as failure:
+                    await run_in_threadpool(_end, session, failure=failure)
+                    raise
+                await run_in_threadpool(_end, session)
+            finally:
+                if writer_gate is not None:
+                    writer_gate.release()
+
+    return request_session
+
+
+# The request's session: a write transaction for every method but GET, HEAD and OPTIONS.
+get_db = _session_dependency(always_write=False)
+# A write transaction whatever the method: for a GET that writes (a download counts itself).
+get_write_db = _session_dependency(always_write=True)
 
 
 DeskDep = Annotated[Desk, Depends(get_desk)]
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
+WriteDbSession = Annotated[Session, Depends(get_write_db, scope="function")]
 
 
 def request_clock(request: Request, db: Session) -> Clock:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,17 +18,25 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 log = logging.getLogger("partnerdesk.errors")
+
+# A write that must outlive the rollback of the request that failed (an alert for the operator).
+KeptWrite = Callable[["Session"], None]
 
 
 class DeskError(Exception):
     status_code: ClassVar[int] = 400
     code: ClassVar[int] = 1000
 
-    def __init__(self, description: str, data: list[Any] | None = None) -> None:
+    def __init__(self, description: str, data: list[Any] | None = None, *, kept: Sequence[KeptWrite] = ()) -> None:
         super().__init__(description)
         self.description = description
         self.data = data or []
+        # Run in a transaction of their own once the request's own work is rolled back (`write_kept`).
+        self.kept_writes = list(kept)
 
     def body(self) -> dict[str, Any]:
         return {"code": self.code, "description": self.description, "data": self.data}
@@ -136,6 +145,16 @@ def _validation_description(errors: list[dict[str, Any]]) -> tuple[str, list[str
         message = error.get("msg", "is invalid")
         sentences.append(f"{field}: {message}")
     return "Invalid request. " + "; ".join(sentences) + ".", fields
+
+
+def write_kept(session: Session, error: BaseException) -> None:
+    """After `session` was rolled back because of `error`: the writes the error asks to keep, committed."""
+    kept = error.kept_writes if isinstance(error, DeskError) else []
+    if not kept:
+        return
+    for write in kept:
+        write(session)
+    session.commit()
 
 
 def install_error_handlers(app: FastAPI) -> None:

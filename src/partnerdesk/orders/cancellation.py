@@ -1,8 +1,9 @@
 """Cancelling a purchase (rule R5): an admin agent cancels lines of an order, up to a set time after it was made.
 
 A cancelled line ends everything it made: its subscription is deleted, its entitlement revoked (an
-RI's reservation with it), and the partner is credited exactly what it paid for the line, with no
-fee, on its current invoice. An order whose lines are all cancelled is cancelled itself.
+RI's reservation with it, software's product keys and download links with it), and the partner is
+credited exactly what it paid for the line, with no fee, on its current invoice. An order whose
+lines are all cancelled is cancelled itself.
 
 It all happens in the caller's transaction, after the order row is locked: two cancellations of
 one line cannot both pass (the second gets 409), and a refusal or a failure changes nothing.
@@ -40,6 +41,7 @@ from partnerdesk.orders.schemas import OrderOut
 from partnerdesk.orders.service import lines_of_orders
 from partnerdesk.policies import service as policies
 from partnerdesk.reservations import service as reservations
+from partnerdesk.software import service as software
 
 CANCELLED = "cancelled"
 SUBSCRIPTION_DELETED = "deleted"
@@ -103,6 +105,8 @@ def cancel_lines(
     for entitlement in entitlements:
         entitlement.status = ENTITLEMENT_REVOKED
     reservations.cancel_reservations(db, [entitlement.id for entitlement in entitlements])
+    # Rule R5: the keys show as revoked and every link answers 410 from this transaction's commit on.
+    software.revoke_purchases(db, [entitlement.id for entitlement in entitlements], now=now)
     credit = billing.credit_order_lines(db, partner_id=order.partner_id, order_id=order.id,
                                         line_numbers=[line.line_item_number for line in chosen], now=now)
     db.flush()

@@ -492,3 +492,50 @@ def search_entitlements(
             )
         statement = statement.where(Entitlement.entitlement_type == kind)
     return statement.order_by(Entitlement.created_at.desc(), Entitlement.id)
+
+
+# --- software purchases (what the software domain hands out keys and downloads for) --------------
+
+@dataclass(frozen=True)
+class SoftwarePurchase:
+    entitlement_id: str
+    partner_id: str
+    customer_id: str
+    order_id: str
+    line_item_number: int
+    subscription_id: str
+    product_id: str
+    sku_id: str
+    title: str
+    purchase_date: datetime
+    quantity: int
+    # "active", or "revoked" once the line was cancelled (rule R5).
+    status: str
+
+
+_entitlement = Entitlement.__table__.c
+_order_line = OrderLineItem.__table__.c
+_SOFTWARE_PURCHASES = (
+    select(_entitlement.id, _entitlement.partner_id, _entitlement.customer_id, _entitlement.order_id,
+           _entitlement.line_item_number, _entitlement.subscription_id, _entitlement.product_id,
+           _entitlement.sku_id, _order_line.friendly_name, _entitlement.created_at, _entitlement.quantity,
+           _entitlement.status)
+    .join_from(Entitlement.__table__, OrderLineItem.__table__,
+               (_order_line.order_id == _entitlement.order_id)
+               & (_order_line.line_item_number == _entitlement.line_item_number))
+    .where(_entitlement.customer_id == bindparam("customer_id"),
+           _entitlement.entitlement_type == SOFTWARE_ENTITLEMENT)
+    .order_by(_entitlement.created_at.desc(), _entitlement.order_id, _entitlement.line_item_number)
+)
+
+
+def software_purchases(db: Session, *, customer_id: str, entitlement_id: str | None = None,
+                       lock: bool = False) -> list[SoftwarePurchase]:
+    """The customer's software purchases, newest first (or the one named). `lock` holds the entitlement
+    row until the transaction ends, so two requests for one purchase's keys run one after the other."""
+    statement = _SOFTWARE_PURCHASES
+    if entitlement_id is not None:
+        statement = statement.where(_entitlement.id == entitlement_id)
+    if lock:
+        statement = statement.with_for_update(of=Entitlement.__table__)
+    return [SoftwarePurchase(*row) for row in db.execute(statement, {"customer_id": customer_id})]

@@ -1,0 +1,195 @@
+"""Keys and downloads (R3, R4), in Partner Center's style (Partner Center itself has no such API).
+
+- `GET /v1/customers/{customerId}/software`: the customer's software purchases (admin agents; the operator).
+- `POST .../software/{softwareId}/keysanddownloads`: product keys and fresh links (admin agents only).
+  Not replayed by `MS-RequestId`: its answer holds secrets, which the desk never stores in the clear;
+  a retry shows the same keys and new links.
+- `GET`/`HEAD /v1/downloads/{token}`: the public link; no login, `Range` and `ETag` supported.
+- Operator: installation files (`/v1/software/files`, streamed upload) and key pools (`/v1/software/keypools`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import quote
+
+from anyio import from_thread
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from partnerdesk.accounts.auth import RequestContext, StreamingContext, allow, allow_streaming
+from partnerdesk.accounts.models import Role
+from partnerdesk.core.deps import DbSession, DeskDep, WriteDbSession, request_clock
+from partnerdesk.core.errors import DeskError
+from partnerdesk.core.schemas import Collection, Link
+from partnerdesk.software import presenters, service
+from partnerdesk.software.schemas import (
+    KeyImportIn,
+    KeyImportOut,
+    KeyPoolOut,
+    KeysAndDownloadsIn,
+    KeysAndDownloadsOut,
+    SoftwareFileOut,
+    SoftwareOut,
+)
+from partnerdesk.software.storage import open_storage
+
+router = APIRouter(tags=["software"])
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@router.get("/v1/customers/{customerId}/software", response_model=Collection[SoftwareOut])
+def list_software(customer_id: str = Path(alias="customerId"),
+                  ctx: RequestContext = allow(Role.admin_agent, Role.operator)) -> Collection[SoftwareOut]:
+    items = service.list_software(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    return Collection[SoftwareOut](total_count=len(items), items=[presenters.software_out(item) for item in items],
+                                   links={"self": Link(uri=f"/v1/customers/{customer_id}/software")})
+
+
+@router.get("/v1/customers/{customerId}/software/{softwareId}", response_model=SoftwareOut)
+def get_software(customer_id: str = Path(alias="customerId"), software_id: str = Path(alias="softwareId"),
+                 ctx: RequestContext = allow(Role.admin_agent, Role.operator)) -> SoftwareOut:
+    return presenters.software_out(service.get_software(ctx.db, principal=ctx.principal, customer_id=customer_id,
+                                                        software_id=software_id))
+
+
+@router.post("/v1/customers/{customerId}/software/{softwareId}/keysanddownloads",
+             response_model=KeysAndDownloadsOut)
+def keys_and_downloads(body: KeysAndDownloadsIn, customer_id: str = Path(alias="customerId"),
+                       software_id: str = Path(alias="softwareId"),
+                       ctx: RequestContext = allow(Role.admin_agent)) -> JSONResponse:
+    result = service.keys_and_downloads(
+        ctx.db, ctx.desk.keyring, principal=ctx.principal, customer_id=customer_id, software_id=software_id,
+        version=body.version, language=body.language, file_type=body.file_type, now=ctx.now,
+        request_id=ctx.request_id)
+    shown = presenters.keys_and_downloads_out(result, base_url=ctx.desk.settings.public_base_url)
+    return JSONResponse(shown.model_dump(mode="json"), headers=NO_STORE)
+
+
+# --- the public link -------------------------------------------------------------------------------
+
+def _download_request(request: Request, token: str) -> service.DownloadRequest:
+    return service.DownloadRequest(
+        token=token, method=request.method, range=request.headers.get("range"),
+        if_range=request.headers.get("if-range"), if_none_match=request.headers.get("if-none-match"),
+        client_ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent"))
+
+
+def _refusal(request: Request, error: DeskError) -> Response:
+    """A refused link: a short page for a browser, the error shape for an API client."""
+    headers = {**NO_STORE, "Referrer-Policy": "no-referrer"}
+    if isinstance(error, service.RangeNotSatisfiable):
+        headers["Content-Range"] = f"bytes */{error.data[-1] if error.data else '*'}"
+    if request.method == "HEAD":
+        return Response(status_code=error.status_code, headers=headers)
+    if "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(presenters.refusal_page(error), status_code=error.status_code, headers=headers)
+    return JSONResponse(error.body(), status_code=error.status_code, headers=headers)
+
+
+def _delivery_headers(delivery: service.Delivery) -> dict[str, str]:
+    ascii_name = delivery.file_name.encode("ascii", "replace").decode().replace('"', "_")
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": delivery.etag,
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(delivery.file_name)}",
+        "Cache-Control": "private, no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "X-Downloads-Remaining": str(delivery.downloads_remaining),
+        "Content-Length": str(delivery.length),
+    }
+    if delivery.byte_range is not None and not delivery.not_modified:
+        headers["Content-Range"] = f"bytes {delivery.first_byte}-{delivery.stop - 1}/{delivery.size}"
+    return headers
+
+
+def _serve(request: Request, token: str, db, desk) -> Response:
+    try:
+        delivery = service.start_download(db, _download_request(request, token), now=request_clock(request, db).now())
+    except (service.LinkNotFound, service.LinkGone, service.RangeNotSatisfiable) as error:
+        return _refusal(request, error)
+    headers = _delivery_headers(delivery)
+    if request.method == "HEAD" or delivery.not_modified:
+        return Response(status_code=delivery.status_code, headers=headers, media_type=delivery.content_type)
+    storage = open_storage(desk.settings)
+    return StreamingResponse(service.file_bytes(storage, delivery), status_code=delivery.status_code,
+                             headers=headers, media_type=delivery.content_type)
+
+
+@router.get("/v1/downloads/{token}", response_class=StreamingResponse,
+            responses={200: {"description": "The file."}, 206: {"description": "Part of the file (Range)."},
+                       404: {"description": "No such link."}, 410: {"description": "Expired, used up or revoked."},
+                       416: {"description": "The range lies past the end of the file."}})
+def download(request: Request, db: WriteDbSession, desk: DeskDep, token: str = Path()) -> Response:
+    """Streams the file. One download is one GET answered from byte 0; see docs/downloads.md (rule R4)."""
+    return _serve(request, token, db, desk)
+
+
+@router.head("/v1/downloads/{token}", include_in_schema=False)
+def download_headers(request: Request, db: DbSession, desk: DeskDep, token: str = Path()) -> Response:
+    return _serve(request, token, db, desk)
+
+
+# --- the operator: files and key pools -------------------------------------------------------------
+
+@router.get("/v1/software/files", response_model=Collection[SoftwareFileOut])
+def list_files(product_id: str | None = Query(None, alias="productId"), sku_id: str | None = Query(None, alias="skuId"),
+               ctx: RequestContext = allow(Role.operator)) -> Collection[SoftwareFileOut]:
+    files = service.list_files(ctx.db, product_id=product_id, sku_id=sku_id)
+    return Collection[SoftwareFileOut](total_count=len(files),
+                                       items=[SoftwareFileOut.model_validate(row) for row in files])
+
+
+def _request_chunks(request: Request) -> Iterator[bytes]:
+    """The request body, chunk by chunk, for code running in a worker thread (the store writes there)."""
+    stream: AsyncIterator[bytes] = request.stream()
+
+    async def next_chunk() -> bytes | None:
+        return await anext(stream, None)
+
+    while (chunk := from_thread.run(next_chunk)) is not None:
+        if chunk:
+            yield chunk
+
+
+@router.post("/v1/software/files", status_code=201, response_model=SoftwareFileOut,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+async def upload_file(
+    request: Request,
+    product_id: str = Query(alias="productId", min_length=1, max_length=20),
+    sku_id: str = Query(alias="skuId", min_length=1, max_length=20),
+    version: str = Query(min_length=1, max_length=40),
+    language: str = Query(min_length=1, max_length=20),
+    file_type: str = Query(alias="fileType", min_length=1, max_length=60),
+    file_name: str = Query(alias="fileName", min_length=1, max_length=255),
+    ctx: StreamingContext = allow_streaming(Role.operator),
+) -> SoftwareFileOut:
+    """Stores an installation file sent as the raw body (streamed to the store, never held in memory)."""
+    new = service.NewFile(product_id=product_id, sku_id=sku_id, version=version, language=language,
+                          file_type=file_type, file_name=file_name,
+                          content_type=request.headers.get("content-type") or "application/octet-stream")
+    row = await run_in_threadpool(
+        service.add_file, ctx.desk.database, open_storage(ctx.desk.settings), new, _request_chunks(request),
+        actor=ctx.principal.email, principal=ctx.principal, now=ctx.now)
+    return SoftwareFileOut.model_validate(row)
+
+
+@router.get("/v1/software/keypools", response_model=Collection[KeyPoolOut])
+def list_key_pools(product_id: str | None = Query(None, alias="productId"),
+                   sku_id: str | None = Query(None, alias="skuId"),
+                   ctx: RequestContext = allow(Role.operator)) -> Collection[KeyPoolOut]:
+    pools = service.pool_counts(ctx.db, product_id=product_id, sku_id=sku_id)
+    return Collection[KeyPoolOut](total_count=len(pools), items=[KeyPoolOut.model_validate(pool) for pool in pools])
+
+
+@router.post("/v1/software/keypools/{productId}/{skuId}", status_code=201, response_model=KeyImportOut)
+def import_keys(body: KeyImportIn, product_id: str = Path(alias="productId"), sku_id: str = Path(alias="skuId"),
+                ctx: RequestContext = allow(Role.operator)) -> KeyImportOut:
+    """Adds keys to a pool, all or nothing: a malformed or duplicate key refuses the request, naming it."""
+    done = service.import_keys(ctx.db, ctx.desk.keyring, product_id=product_id, sku_id=sku_id,
+                               version=body.version, lines=body.keys, principal=ctx.principal, now=ctx.now)
+    return KeyImportOut.model_validate(done)
