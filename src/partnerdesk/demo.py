@@ -14,7 +14,7 @@ from partnerdesk.core.desk import Desk
 from partnerdesk.customers import service as customers
 from partnerdesk.customers.models import Customer
 from partnerdesk.customers.schemas import CustomerIn
-from partnerdesk.domains import demo_loaders
+from partnerdesk.domains import demo_loaders, desk_demo_loaders
 
 DEMO_PARTNER = "Contoso Reseller"
 DEMO_PASSWORD = "demo"
@@ -78,6 +78,8 @@ def load_demo(desk: Desk, log: Callable[[str], None] = lambda _message: None) ->
         report.customers_created = _ensure_customers(db, now)
         for loader in demo_loaders():
             loader(db, now, log)
+    for loader in desk_demo_loaders():
+        loader(desk, now, log)
     return report
 
 

@@ -36,6 +36,11 @@ DEMO_LOADERS: tuple[str, ...] = (
     "partnerdesk.catalog.demo.load",
     "partnerdesk.reservations.demo.load",
 )
+# Demo loaders that store files or keys, called as `load(desk, now, log)` after the others: they open
+# their own transactions, as storing bytes must not hold one.
+DESK_DEMO_LOADERS: tuple[str, ...] = (
+    "partnerdesk.software.demo.load",
+)
 
 # Background job handlers: (job kind, "module.function" called as `handler(desk, job)`).
 JOB_HANDLERS: tuple[tuple[str, str], ...] = (
@@ -61,8 +66,8 @@ def job_handlers() -> dict:
 
 
 def demo_loaders() -> list:
-    loaders = []
-    for dotted in DEMO_LOADERS:
-        module, _, function = dotted.rpartition(".")
-        loaders.append(getattr(importlib.import_module(module), function))
-    return loaders
+    return [_resolve(dotted) for dotted in DEMO_LOADERS]
+
+
+def desk_demo_loaders() -> list:
+    return [_resolve(dotted) for dotted in DESK_DEMO_LOADERS]
