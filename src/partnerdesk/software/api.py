@@ -124,7 +124,13 @@ def _serve(request: Request, token: str, db, desk) -> Response:
                        404: {"description": "No such link."}, 410: {"description": "Expired, used up or revoked."},
                        416: {"description": "The range lies past the end of the file."}})
 def download(request: Request, db: WriteDbSession, desk: DeskDep, token: str = Path()) -> Response:
-    """Streams the file. One download is one GET answered from byte 0; see docs/downloads.md (rule R4)."""
+    """Streams the file; no login (the link is sent to the customer). Rule R4: a link serves at most
+    `download_link_max_downloads` downloads (50) for `download_link_days` days (14), whichever ends first,
+    then answers 410.
+
+    **One download** is one GET answered from byte 0: no `Range`, a range starting at 0, or an
+    `If-Range` that no longer matches. Resuming from a later byte, HEAD and 304 answers do not count.
+    Once used up, expired or revoked, a link refuses resumes too."""
     return _serve(request, token, db, desk)
 
 
