@@ -706,3 +706,14 @@ def file_bytes(storage: FileStorage, delivery: Delivery) -> Iterator[bytes]:
         return iter(())
     return storage.read(delivery.storage_key, delivery.first_byte, delivery.stop)
 
+
+
+# --- the portal's Software tab (R3) ----------------------------------------------------------------
+
+def files_for_choice(db: Session, purchase: orders.SoftwarePurchase, choice: Choice) -> list[SoftwareFile]:
+    """The installation files a purchase gets links to for one checked choice, by name: what the Software
+    tab lists after "Submit", before the agent asks for keys and downloads. Reads only; reveals nothing."""
+    return list(db.scalars(select(SoftwareFile).where(
+        SoftwareFile.product_id == purchase.product_id, SoftwareFile.sku_id == purchase.sku_id,
+        SoftwareFile.version == choice.version, SoftwareFile.language == choice.language,
+        SoftwareFile.file_type == choice.file_type).order_by(SoftwareFile.file_name)))
