@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.orders.factories import load_catalog
-from tests.orders.factories import Shop
-from tests.software.factories import SoftwareShop, add_file, file_bytes, import_keys, make_keys
 from partnerdesk.accounts.models import Role
+from tests.orders.factories import Shop, load_catalog
+from tests.software.factories import SoftwareShop, add_file, file_bytes, import_keys, make_keys
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ OFFICE_SKU = "0001"
 # What tests.orders.factories' Office SKU offers (rule R3's choices).
 CHOICE = {"version": "2024", "language": "fr", "fileType": "ISO"}
 KEY_ALPHABET = string.ascii_uppercase + string.digits
+MAX_CART_LINES = 50
 
 
 def make_keys(count: int, seed: int = 1) -> list[str]:
@@ -74,6 +75,32 @@ class SoftwareShop:
         found = [item["id"] for item in software if item["orderId"] == order["id"]]
         assert len(found) == 1, software
         return found[0]
+
+    def buy_many(self, count: int) -> list[str]:
+        """`count` purchases of one unit each (one order line each, carts of up to 50 lines)."""
+        bought: list[str] = []
+        for first in range(0, count, MAX_CART_LINES):
+            lines = [software_line(OFFICE_FR, line_id=number) for number in range(min(MAX_CART_LINES, count - first))]
+            order = self.shop.buy(self.customer_id, *lines)["orders"][0]
+            items = self.admin.get(f"/v1/customers/{self.customer_id}/software").json()["items"]
+            bought.extend(item["id"] for item in items if item["orderId"] == order["id"])
+        assert len(bought) == count
+        return bought
+
+    def item(self, software_id: str) -> dict:
+        response = self.admin.get(f"/v1/customers/{self.customer_id}/software/{software_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def cancel(self, software_id: str):
+        """Cancels the purchase's order line as the partner's admin agent (rule R5)."""
+        item = self.item(software_id)
+        return self.admin.patch(f"/v1/customers/{self.customer_id}/orders/{item['orderId']}",
+                                json={"status": "cancelled", "lineItems": [{"lineItemNumber": item["lineItemNumber"]}]})
+
+    def download(self, path: str, method: str = "GET", **headers: str):
+        """Fetches a link as the customer does: no login."""
+        return self.actors.client.request(method, path, headers=headers)
 
     def keys_and_downloads(self, software_id: str, caller: Caller | None = None, **choice: str):
         return (caller or self.admin).post(

@@ -319,8 +319,14 @@ def pool_counts(db: Session, *, product_id: str | None = None, sku_id: str | Non
 
 
 def _pool_version(db: Session, purchase: orders.SoftwarePurchase, version: str) -> str:
-    """The pool a purchase's keys for `version` come from: the version's own keys if the operator ever
-    imported any, otherwise the SKU's keys for every version ("")."""
+    """The pool a purchase's keys for `version` come from: the one it already holds keys of (the version's
+    own, else the SKU's for every version), so a pool the operator adds later never changes the keys a
+    purchase was shown; for a first request, the version's own keys if the operator ever imported any,
+    otherwise the SKU's keys for every version ("")."""
+    held = set(db.scalars(select(ProductKey.version).where(
+        ProductKey.entitlement_id == purchase.entitlement_id, ProductKey.version.in_([version, ""]))))
+    if held:
+        return version if version in held else ""
     has_own = db.scalar(select(ProductKey.id).where(
         ProductKey.product_id == purchase.product_id, ProductKey.sku_id == purchase.sku_id,
         ProductKey.version == version).limit(1))
