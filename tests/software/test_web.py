@@ -138,7 +138,7 @@ def test_an_admin_agent_lists_chooses_sees_the_files_then_gets_the_key_and_a_lin
     assert len(links) == 1
     uri = unescape(links[0])
     # "Copy link": the same address as selectable text in a read-only box, no script needed.
-    assert re.search(rf'<input type="text" readonly class="mono download-link" id="[^"]+" value="{re.escape(uri)}"',
+    assert re.search(rf'<input type="url" readonly class="mono download-link" id="[^"]+" value="{re.escape(uri)}"',
                      answer.text)
     assert shown.shows("Download") and shown.shows("Copy link")
     assert shown.shows("Downloads left") and shown.shows("50")
@@ -149,6 +149,8 @@ def test_an_admin_agent_lists_chooses_sees_the_files_then_gets_the_key_and_a_lin
     downloaded = client.get(uri.removeprefix("http://testserver"), headers={"User-Agent": "curl/8.5"})
     assert downloaded.status_code == 200
     assert downloaded.content == software.content
+    resumed = client.get(uri.removeprefix("http://testserver"), headers={"Range": "bytes=1000-"})
+    assert resumed.status_code == 206
 
     # Asking again: the same key, a fresh link.
     again = reveal(browser, software, software_id)
@@ -159,11 +161,12 @@ def test_an_admin_agent_lists_chooses_sees_the_files_then_gets_the_key_and_a_lin
     # The reveals and the download are on the activity page, with the download's address and browser.
     activity = browser.page(f"/customers/{software.customer_id}/software/activity")
     assert activity.status_code == 200
-    assert activity.shows("3 events")
+    assert activity.shows("4 events")
     assert activity.shows("Keys and downloads shown") and activity.shows(browser.email)
     assert activity.shows(f"Key ending in {key[-5:]}.")
-    assert activity.shows("Download") and activity.shows("curl/8.5") and activity.shows("300 kB sent")
-    assert activity.shows("49 downloads left.")
+    assert activity.shows("Download") and activity.shows("curl/8.5")
+    assert activity.shows("office-2024-fr.iso, 300 kB sent. 49 downloads left.")
+    assert activity.shows("resuming from byte 1,000. Not counted as a download.")
     assert key not in activity.html and uri not in activity.html
 
 
@@ -183,6 +186,7 @@ def test_the_tab_in_french(app, desk, software: SoftwareShop):
     assert answer.shows("Téléchargements restants")
     activity = browser.page(f"/customers/{software.customer_id}/software/activity")
     assert activity.shows("Clés et téléchargements affichés") and activity.shows("1 événement")
+    assert activity.shows("Office LTSC Professional Plus 2024 : version 2024, français, ISO.")
 
 
 # --- refusals --------------------------------------------------------------------------------------
