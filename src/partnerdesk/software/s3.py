@@ -1,12 +1,14 @@
 """Installation files in an S3-compatible object store (AWS S3, MinIO, SeaweedFS, Ceph, R2, ...).
 
-A file of several GB goes up as a multipart upload of fixed 8 MiB parts, so the process holds about one
-part at a time whatever the file's size; its size and SHA-256 are computed on the way. S3 shows an object
+A file of several GB goes up as a multipart upload of fixed 8 MiB parts, filled in one buffer and sent
+without copies, so an upload holds one part in memory whatever the file's size; its size and SHA-256 are
+computed on the way. S3 shows an object
 only once its upload is completed, so a failed save (a broken client connection, a refused part) aborts
 the upload and leaves nothing behind, neither an object nor parts the bucket would keep billing for. A file
 smaller than a part goes up in one request.
 
-Reads are ranged GETs streamed in `CHUNK_BYTES` pieces, which is what resumable downloads need.
+Reads are ranged GETs streamed in `CHUNK_BYTES` pieces, which is what resumable downloads need. A missing
+object raises `FileNotFoundError`, as with the local folder, so callers need not know which store they have.
 
 A misconfigured store (no such bucket, refused credentials) fails with `S3StorageError` and a sentence
 naming the bucket and the endpoint, rather than with the SDK's bare error code.
@@ -73,24 +75,12 @@ class S3Storage:
 
     def save(self, key: str, chunks: Iterable[bytes], *, progress: Progress | None = None) -> StoredObject:
         digest = new_digest(progress)
-        pending = bytearray()
-        upload: MultipartUpload | None = None
+        upload = ObjectUpload(self.client, self.bucket, self.object_key(key))
         with self.explained():
             try:
-                for chunk in metered(chunks, digest):
-                    pending += chunk
-                    # Strictly more than a part: a file of exactly one part still goes up in one request.
-                    while len(pending) > PART_BYTES:
-                        upload = upload or MultipartUpload(self.client, self.bucket, self.object_key(key))
-                        upload.add_part(take_part(pending))
-                if upload is None:
-                    self.client.put_object(Bucket=self.bucket, Key=self.object_key(key), Body=bytes(pending))
-                else:
-                    upload.add_part(take_part(pending))
-                    upload.complete()
+                upload.send(metered(chunks, digest))
             except BaseException:
-                if upload is not None:
-                    upload.abort()
+                upload.abort()
                 raise
         return digest.result()
 
@@ -140,8 +130,8 @@ class S3Storage:
                 raise S3StorageError(f"The S3 {self.location} does not exist; create it or correct "
                                      "PARTNERDESK_S3_BUCKET / PARTNERDESK_S3_ENDPOINT_URL.") from error
             if code in {"NoSuchKey", "404"}:
-                raise FileNotFoundError(f"No object {self.object_key(key or '')!r} in the S3 {self.location}.") \
-                    from error
+                missing = f"No object {self.object_key(key or '')!r} in the S3 {self.location}."
+                raise FileNotFoundError(missing) from error
             if code in REFUSED_CREDENTIALS:
                 raise S3StorageError(f"The S3 {self.location} refused the credentials ({code}): check "
                                      "PARTNERDESK_S3_ACCESS_KEY_ID and PARTNERDESK_S3_SECRET_ACCESS_KEY, and that "
@@ -153,17 +143,62 @@ class S3Storage:
                                  ) from error
 
 
-class MultipartUpload:
-    """One object's upload in numbered parts; S3 shows the object only when `complete` succeeds."""
+class PartBuffer:
+    """One part's bytes, copied in as chunks arrive and handed to the SDK as they are (it takes a bytearray
+    without copying it), then filled again: the only file bytes an upload holds besides the chunk in hand."""
+
+    def __init__(self) -> None:
+        self.data = bytearray(PART_BYTES)
+        self.size = 0
+
+    @property
+    def full(self) -> bool:
+        return self.size == PART_BYTES
+
+    def fill(self, chunk: memoryview) -> memoryview:
+        """Copies in what fits of `chunk` and returns the rest."""
+        taken = min(len(chunk), PART_BYTES - self.size)
+        self.data[self.size:self.size + taken] = chunk[:taken]
+        self.size += taken
+        return chunk[taken:]
+
+    def last(self) -> bytearray:
+        """The bytes of the last part, once no more will come."""
+        del self.data[self.size:]
+        return self.data
+
+
+class ObjectUpload:
+    """One object's upload: in one request when it fits in a part, else in parts of exactly `PART_BYTES`
+    (but the last), which S3 shows as an object only when `complete` succeeds."""
 
     def __init__(self, client, bucket: str, key: str) -> None:
         self.client = client
         self.bucket = bucket
         self.key = key
+        self.buffer = PartBuffer()
+        self.upload_id: str | None = None
         self.parts: list[dict] = []
-        self.upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
 
-    def add_part(self, data: bytes) -> None:
+    def send(self, chunks: Iterable[bytes]) -> None:
+        for chunk in chunks:
+            rest = memoryview(chunk)
+            while rest:
+                # A full part with more bytes to come: a file of exactly one part still goes up in one request.
+                if self.buffer.full:
+                    self.send_part(self.buffer.data)
+                    self.buffer.size = 0
+                rest = self.buffer.fill(rest)
+        if self.upload_id is None:
+            self.client.put_object(Bucket=self.bucket, Key=self.key, Body=self.buffer.last())
+        else:
+            self.send_part(self.buffer.last())
+            self.client.complete_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+                                                  MultipartUpload={"Parts": self.parts})
+
+    def send_part(self, data: bytearray) -> None:
+        if self.upload_id is None:
+            self.upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key)["UploadId"]
         number = len(self.parts) + 1
         if number > MAX_PARTS:
             raise ValueError(f"S3 takes at most {MAX_PARTS} parts of {PART_BYTES // 2**20} MiB: "
@@ -172,26 +207,22 @@ class MultipartUpload:
                                          PartNumber=number, Body=data)
         self.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
 
-    def complete(self) -> None:
-        self.client.complete_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-                                              MultipartUpload={"Parts": self.parts})
-
     def abort(self) -> None:
         """Drops the parts sent so far; the error that made the upload fail is the one worth raising."""
+        if self.upload_id is None:
+            return
         try:
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
-        except (ClientError, BotoCoreError):
-            log.warning("could not abort the multipart upload %s of %r in bucket %r; a lifecycle rule "
-                        "(AbortIncompleteMultipartUpload) will have to remove its parts",
-                        self.upload_id, self.key, self.bucket, exc_info=True)
+        except ClientError as error:
+            if error_code(error) != "NoSuchUpload":  # already gone: nothing left to remove
+                self.log_leftover()
+        except BotoCoreError:
+            self.log_leftover()
 
-
-def take_part(pending: bytearray) -> bytes:
-    """Removes and returns the first part's bytes (all of them when fewer than a part are left)."""
-    with memoryview(pending) as view:
-        part = bytes(view[:PART_BYTES])
-    del pending[:PART_BYTES]
-    return part
+    def log_leftover(self) -> None:
+        log.warning("could not abort the multipart upload %s of %r in bucket %r; a lifecycle rule "
+                    "(AbortIncompleteMultipartUpload) will have to remove its parts",
+                    self.upload_id, self.key, self.bucket, exc_info=True)
 
 
 def range_of(start: int, stop: int | None) -> dict[str, str]:
