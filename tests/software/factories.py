@@ -99,8 +99,9 @@ class SoftwareShop:
                                 json={"status": "cancelled", "lineItems": [{"lineItemNumber": item["lineItemNumber"]}]})
 
     def download(self, path: str, method: str = "GET", **headers: str):
-        """Fetches a link as the customer does: no login."""
-        return self.actors.client.request(method, path, headers=headers)
+        """Fetches a link as the customer does: no login (`if_none_match="..."` sends If-None-Match)."""
+        return self.actors.client.request(method, path,
+                                          headers={name.replace("_", "-"): value for name, value in headers.items()})
 
     def keys_and_downloads(self, software_id: str, caller: Caller | None = None, **choice: str):
         return (caller or self.admin).post(

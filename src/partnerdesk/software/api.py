@@ -99,8 +99,11 @@ def _delivery_headers(delivery: service.Delivery) -> dict[str, str]:
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
         "X-Downloads-Remaining": str(delivery.downloads_remaining),
-        "Content-Length": str(delivery.length),
     }
+    # A 304 sends no Content-Length: when sent it would have to be the whole file's (RFC 9110, 8.6), and
+    # servers check a response's body against it.
+    if not delivery.not_modified:
+        headers["Content-Length"] = str(delivery.length)
     if delivery.byte_range is not None and not delivery.not_modified:
         headers["Content-Range"] = f"bytes {delivery.first_byte}-{delivery.stop - 1}/{delivery.size}"
     return headers
