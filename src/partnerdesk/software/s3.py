@@ -24,6 +24,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from partnerdesk.software.errors import FileUnavailable
 from partnerdesk.software.storage import CHUNK_BYTES, Progress, StoredObject, metered, new_digest
 
 log = logging.getLogger("partnerdesk.software")
@@ -39,8 +40,9 @@ REFUSED_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDen
                        "ExpiredToken", "InvalidSecurity", "403"}
 
 
-class S3StorageError(Exception):
-    """The object store cannot be used as configured (no such bucket, refused credentials)."""
+class S3StorageError(FileUnavailable):
+    """The object store cannot be used as configured (no such bucket, refused credentials): a 503 for an
+    API caller, with the sentence naming the bucket and endpoint."""
 
 
 class S3Storage:
