@@ -85,6 +85,11 @@ def test_search_by_company_name_and_domain_and_partner_center_filter(actors):
     assert bad.status_code == 400 and "filter" in bad.json()["description"]
 
 
+def test_a_filter_nested_past_the_parsers_depth_is_a_400_not_a_500(actors):
+    deep = actors(Role.admin_agent).get("/v1/customers", params={"filter": "[" * 100_000})
+    assert deep.status_code == 400 and deep.json()["data"] == ["filter"]
+
+
 def test_pagination_is_stable_and_links_to_the_next_page(actors):
     admin = actors(Role.admin_agent)
     for index in range(5):

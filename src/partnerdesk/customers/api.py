@@ -53,7 +53,8 @@ def _parse_partner_center_filter(raw: str | None) -> dict[str, str]:
         field = str(spec["Field"]).lower()
         value = str(spec["Value"])
         operator = str(spec.get("Operator", "starts_with")).lower()
-    except (ValueError, KeyError, TypeError):
+    # RecursionError: deeply nested brackets ("[[[[...") exhaust the JSON parser's stack.
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise InvalidInput(
             'filter must be JSON such as {"Field": "CompanyName", "Value": "Fab", "Operator": "starts_with"}.',
             ["filter"],
