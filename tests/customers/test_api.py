@@ -86,7 +86,7 @@ def test_search_by_company_name_and_domain_and_partner_center_filter(actors):
 
 
 def test_a_filter_nested_past_the_parsers_depth_is_a_400_not_a_500(actors):
-    deep = actors(Role.admin_agent).get("/v1/customers", params={"filter": "[" * 100_000})
+    deep = actors(Role.admin_agent).get("/v1/customers", params={"filter": "[" * 20_000})
     assert deep.status_code == 400 and deep.json()["data"] == ["filter"]
 
 
