@@ -188,7 +188,7 @@ def test_the_operator_adds_keys_to_a_pool_and_reads_the_pools(software, actors):
                              "available": 4}
     pools = actors(Role.operator).get("/v1/software/keypools").json()["items"]
     assert [(pool["version"], pool["available"]) for pool in pools] == [("", 10), ("2024", 4)]
-    assert software.keys_and_downloads(software.buy()).json()["productKeys"][0]["key"] == new_keys[0]
+    assert software.keys_and_downloads(software.buy()).json()["productKeys"][0]["key"] in new_keys
 
 
 def test_malformed_and_duplicate_keys_refuse_the_whole_list_naming_each_line(software, actors):
