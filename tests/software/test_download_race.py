@@ -1,0 +1,138 @@
+"""Rule R4 under real HTTP concurrency: however many requests race for a link's last downloads, exactly
+its limit are served, on SQLite and PostgreSQL, and with two server processes on one PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from partnerdesk.software.models import DownloadLink
+from tests.conftest import DOWNLOAD_TOKEN, PRODUCT_KEY
+from tests.software.factories import CHOICE
+
+REQUESTS = 500
+LIMIT = 50
+IN_FLIGHT = 100  # requests released together, five waves of them
+
+
+def race(bases: list[str], path: str, expected: bytes) -> tuple[Counter, Counter]:
+    """REQUESTS GETs of `path`, IN_FLIGHT at a time released together, spread over `bases` in turn.
+    Returns the statuses, and which base served each complete, correct file."""
+    start = threading.Barrier(IN_FLIGHT)
+    digest = hashlib.sha256(expected).hexdigest()
+    clients = [httpx.Client(base_url=base, timeout=120, limits=httpx.Limits(max_connections=IN_FLIGHT))
+               for base in bases]
+
+    def download(number: int) -> tuple[int, str | None]:
+        client = clients[number % len(clients)]
+        start.wait()
+        answer = client.get(path)
+        served = None
+        if answer.status_code == 200:
+            assert hashlib.sha256(answer.content).hexdigest() == digest  # the whole file, never a part
+            served = str(client.base_url)
+        else:
+            assert answer.json()["data"] == ["used_up"]
+        return answer.status_code, served
+
+    try:
+        with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool:
+            results = list(pool.map(download, range(REQUESTS)))
+    finally:
+        for client in clients:
+            client.close()
+    return Counter(status for status, _ in results), Counter(served for _, served in results if served)
+
+
+def downloads_used(desk) -> int:
+    with desk.database.session(write=False) as db:
+        return db.scalar(select(DownloadLink.downloads_used))
+
+
+def test_500_concurrent_downloads_of_a_link_with_50_left_serve_exactly_50(software, live_server, actors,
+                                                                           secrets_stay_out_of_the_logs):
+    path = software.link()
+
+    statuses, _served = race([live_server], path, software.content)
+
+    assert statuses == {200: LIMIT, 410: REQUESTS - LIMIT}
+    assert downloads_used(software.desk) == LIMIT
+    assert software.download(path, "HEAD").status_code == 410
+    records = software.admin.get(f"/v1/activitylogs?action=software.downloaded&size={REQUESTS}").json()
+    assert records["totalCount"] == LIMIT and all(record["details"]["counted"] for record in records["items"])
+    # The server's access log was checked for tokens as `partnerdesk serve` writes it (see tests/conftest.py).
+    assert sum("uvicorn.access" in line for line in secrets_stay_out_of_the_logs.lines) >= REQUESTS
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def served(settings, log: Path) -> Iterator[str]:
+    """`partnerdesk serve` in a process of its own on the test's database and files, its output in `log`."""
+    port = _free_port()
+    env = {**os.environ, "PARTNERDESK_DATABASE_URL": settings.database_url,
+           "PARTNERDESK_DATA_DIR": str(settings.data_dir), "PARTNERDESK_SECRET_KEY": settings.secret_key,
+           "PARTNERDESK_DATABASE_PREPARED_STATEMENTS": "1" if settings.database_prepared_statements else "0"}
+    command = [sys.executable, "-c", "from partnerdesk.cli import main; main()", "serve", "--host", "127.0.0.1",
+               "--port", str(port), "--no-job-worker"]
+    with open(log, "wb") as output:
+        server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/openapi.json", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.05)  # polling for the server to listen, not timing anything
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_server_processes_on_one_postgresql_serve_exactly_50_of_500(software, settings, tmp_path):
+    software_id = software.buy()
+    logs = [tmp_path / "server-a.log", tmp_path / "server-b.log"]
+    with ExitStack() as servers:
+        bases = [servers.enter_context(served(settings, log)) for log in logs]
+        shown = httpx.post(f"{bases[0]}/v1/customers/{software.customer_id}/software/{software_id}/keysanddownloads",
+                           json=CHOICE, headers=software.admin.headers(), timeout=60)
+        assert shown.status_code == 200, shown.text
+        uri = shown.json()["downloads"][0]["uri"]
+        path = uri[uri.index("/v1/downloads/"):]
+
+        statuses, served_by = race(bases, path, software.content)
+
+        assert statuses == {200: LIMIT, 410: REQUESTS - LIMIT}
+        assert downloads_used(software.desk) == LIMIT
+        assert [httpx.head(f"{base}{path}").status_code for base in bases] == [410, 410]
+    print(f"downloads served per process: {dict(served_by)}")
+    # What `partnerdesk serve` wrote (its access log included) holds no token and no key.
+    written = "\n".join(log.read_text(errors="replace") for log in logs)
+    assert "GET /v1/downloads/" in written
+    assert not DOWNLOAD_TOKEN.search(written) and not PRODUCT_KEY.search(written)
+    assert shown.json()["productKeys"][0]["key"] not in written
