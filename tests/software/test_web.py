@@ -301,3 +301,14 @@ def test_the_operator_reads_the_activity_paged_and_filtered(app, desk, software:
     assert reveals.shows("27 events") and not reveals.shows("Wget/1.21")
     # The operator reads the activity, never the keys: the Software tab stays closed to it.
     assert operator.get(tab_url(software)).status_code == 403
+
+
+def test_a_key_reveal_on_the_activity_tab_says_from_which_address_and_browser(app, desk, software: SoftwareShop):
+    software_id = software.buy()
+    revealed = software.admin.post(
+        f"/v1/customers/{software.customer_id}/software/{software_id}/keysanddownloads", json=CHOICE,
+        headers={"User-Agent": "PartnerCenterScript/2.0"})
+    assert revealed.status_code == 200
+    admin = signed_in(app, desk, Role.admin_agent)
+    page = admin.page(f"/customers/{software.customer_id}/software/activity?action=revealed")
+    assert page.shows("testclient") and page.shows("PartnerCenterScript/2.0")

@@ -57,15 +57,20 @@ def get_software(customer_id: str = Path(alias="customerId"), software_id: str =
 
 @router.post("/v1/customers/{customerId}/software/{softwareId}/keysanddownloads",
              response_model=KeysAndDownloadsOut)
-def keys_and_downloads(body: KeysAndDownloadsIn, customer_id: str = Path(alias="customerId"),
+def keys_and_downloads(body: KeysAndDownloadsIn, request: Request, customer_id: str = Path(alias="customerId"),
                        software_id: str = Path(alias="softwareId"),
                        ctx: RequestContext = allow(Role.admin_agent)) -> JSONResponse:
     result = service.keys_and_downloads(
         ctx.db, ctx.desk.keyring, principal=ctx.principal, customer_id=customer_id, software_id=software_id,
         version=body.version, language=body.language, file_type=body.file_type, now=ctx.now,
-        request_id=ctx.request_id)
+        request_id=ctx.request_id, client=_client(request))
     shown = presenters.keys_and_downloads_out(result, base_url=ctx.desk.settings.public_base_url)
     return JSONResponse(shown.model_dump(mode="json"), headers=NO_STORE)
+
+
+def _client(request: Request) -> service.Client:
+    return service.Client(ip=request.client.host if request.client else None,
+                          user_agent=request.headers.get("user-agent"))
 
 
 # --- the public link -------------------------------------------------------------------------------

@@ -441,9 +441,17 @@ def require_key_holder(principal: Principal) -> None:
                         [principal.role.value])
 
 
+@dataclass(frozen=True)
+class Client:
+    """Where a request came from, for the activity log."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
 def keys_and_downloads(
     db: Session, keyring: KeyRing, *, principal: Principal, customer_id: str, software_id: str, version: str,
-    language: str, file_type: str, now: datetime, request_id: str | None = None,
+    language: str, file_type: str, now: datetime, request_id: str | None = None, client: Client | None = None,
 ) -> KeysAndDownloads:
     """The purchase's product keys for the chosen version, and a fresh link to every matching file (R3, R4).
 
@@ -460,7 +468,8 @@ def keys_and_downloads(
             raise PurchaseRevoked(f"Purchase {software_id} was cancelled: it has no product keys and no downloads.",
                                   [software_id])
         result = KeysAndDownloads(item, choice, revoked, [])
-        _record_reveal(db, principal=principal, result=result, key_ids=[], now=now, request_id=request_id)
+        _record_reveal(db, principal=principal, result=result, key_ids=[], now=now, request_id=request_id,
+                       client=client)
         return result
     issued = _issue_keys(db, purchase, pool_version, principal=principal, now=now)
     cipher = keyring.fernet(KEY_ENCRYPTION_PURPOSE)
@@ -473,7 +482,7 @@ def keys_and_downloads(
     links = _new_links(db, purchase, files, principal=principal, now=now)
     result = KeysAndDownloads(item, choice, keys, links)
     _record_reveal(db, principal=principal, result=result, key_ids=[key.id for key in issued], now=now,
-                   request_id=request_id)
+                   request_id=request_id, client=client)
     if not files:
         audit.record(db, principal=principal, now=now, action=FILES_MISSING, object_type="sku",
                      object_id=f"{purchase.product_id}:{purchase.sku_id}", partner_id=purchase.partner_id,
@@ -501,7 +510,7 @@ def _new_links(db: Session, purchase: orders.SoftwarePurchase, files: list[Softw
 
 
 def _record_reveal(db: Session, *, principal: Principal, result: KeysAndDownloads, key_ids: list[str],
-                   now: datetime, request_id: str | None) -> None:
+                   now: datetime, request_id: str | None, client: Client | None) -> None:
     # Never the key itself: its id and last five characters say which one it was.
     purchase = result.software.purchase
     audit.record(db, principal=principal, now=now, action=KEYS_REVEALED, object_type="software",
@@ -511,7 +520,9 @@ def _record_reveal(db: Session, *, principal: Principal, result: KeysAndDownload
                           "fileType": result.choice.file_type, "keyIds": key_ids,
                           "keys": [key.key[-5:] for key in result.keys],
                           "files": [link.file.file_name for link in result.links],
-                          "linkIds": [link.link_id for link in result.links]})
+                          "linkIds": [link.link_id for link in result.links],
+                          "ip": client.ip or "" if client else "",
+                          "userAgent": (client.user_agent or "")[:300] if client else ""})
 
 
 def download_uri(base_url: str, token: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.units import format_unit
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
@@ -172,7 +172,8 @@ def customer_software(customer_id: str, ctx: PageContext = allow_page(*KEY_HOLDE
 
 
 @router.post("/customers/{customer_id}/software/{software_id}/keysanddownloads")
-def keys_and_downloads(customer_id: str, software_id: str, ctx: PageContext = allow_page(*KEY_HOLDERS),
+def keys_and_downloads(request: Request, customer_id: str, software_id: str,
+                       ctx: PageContext = allow_page(*KEY_HOLDERS),
                        form: FormData = Depends(read_form)) -> Response:
     """The product keys and a fresh link per file of the choice (rules R3, R4), shown on the tab at once:
     the desk keeps no key or link in the clear, so there is nothing to redirect to."""
@@ -181,6 +182,8 @@ def keys_and_downloads(customer_id: str, software_id: str, ctx: PageContext = al
     try:
         result = service.keys_and_downloads(ctx.db, ctx.desk.keyring, principal=ctx.principal,
                                             customer_id=customer.id, software_id=software_id, now=ctx.now,
+                                            client=service.Client(ip=request.client.host if request.client else None,
+                                                                  user_agent=request.headers.get("user-agent")),
                                             **opened.values)
     except DeskError as error:
         ctx.db.rollback()
