@@ -251,3 +251,18 @@ def test_every_get_is_in_the_activity_log_for_the_partners_admin_and_the_operato
         assert actors(role).get("/v1/activitylogs?action=software.downloaded").status_code == 403
     rival = actors(Role.admin_agent, partner="Rival Reseller")
     assert rival.get("/v1/activitylogs?action=software.downloaded").json()["totalCount"] == 0
+
+
+def test_a_file_missing_from_the_store_is_a_503_and_the_download_is_not_counted(software, link):
+    [stored] = [path for path in software.desk.settings.resolved_files_dir.rglob("*") if path.is_file()]
+    away = stored.rename(stored.with_name("elsewhere"))
+
+    answer = software.download(link)
+    page = software.download(link, **HTML)
+
+    assert answer.status_code == 503 and answer.json()["code"] == 6013
+    assert "was not counted" in answer.json()["description"]
+    assert page.status_code == 503 and "Réessayez plus tard" in page.text
+    assert software.download(link, "HEAD").status_code == 503
+    away.rename(stored)  # the operator restores it: every download is still there
+    assert software.download(link).headers["x-downloads-remaining"] == "49"

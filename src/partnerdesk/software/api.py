@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote
 
@@ -24,6 +25,7 @@ from partnerdesk.core.deps import DbSession, DeskDep, WriteDbSession, request_cl
 from partnerdesk.core.errors import DeskError
 from partnerdesk.core.schemas import Collection, Link
 from partnerdesk.software import presenters, service
+from partnerdesk.software.errors import FileUnavailable
 from partnerdesk.software.schemas import (
     KeyImportIn,
     KeyImportOut,
@@ -33,9 +35,10 @@ from partnerdesk.software.schemas import (
     SoftwareFileOut,
     SoftwareOut,
 )
-from partnerdesk.software.storage import open_storage
+from partnerdesk.software.storage import FileStorage, open_storage
 
 router = APIRouter(tags=["software"])
+log = logging.getLogger("partnerdesk.software")
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -114,15 +117,36 @@ def _delivery_headers(delivery: service.Delivery) -> dict[str, str]:
     return headers
 
 
+def _missing_from_store(storage: FileStorage, delivery: service.Delivery) -> FileUnavailable | None:
+    """Why the file's bytes cannot be sent, checked before the answer starts: once a 200 and its
+    Content-Length are out, a missing file could only end in a cut connection, with the download counted."""
+    try:
+        if storage.exists(delivery.storage_key):
+            return None
+    except FileUnavailable as error:
+        log.error("file store unavailable for a download: %s", type(error).__name__)
+        return error
+    log.error("installation file missing from the file store: %s", delivery.storage_key)
+    return FileUnavailable(f"{delivery.file_name} cannot be downloaded at the moment; the download was not "
+                           "counted. Try again later, or tell the reseller who sent the link.",
+                           [delivery.file_name])
+
+
 def _serve(request: Request, token: str, db, desk) -> Response:
     try:
         delivery = service.start_download(db, _download_request(request, token), now=request_clock(request, db).now())
     except (service.LinkNotFound, service.LinkGone, service.RangeNotSatisfiable) as error:
         return _refusal(request, error)
     headers = _delivery_headers(delivery)
-    if request.method == "HEAD" or delivery.not_modified:
+    if delivery.not_modified:
         return Response(status_code=delivery.status_code, headers=headers, media_type=delivery.content_type)
     storage = open_storage(desk.settings)
+    unavailable = _missing_from_store(storage, delivery)
+    if unavailable is not None:
+        db.rollback()  # the download this request took is given back: nothing will be sent
+        return _refusal(request, unavailable)
+    if request.method == "HEAD":
+        return Response(status_code=delivery.status_code, headers=headers, media_type=delivery.content_type)
     return StreamingResponse(service.file_bytes(storage, delivery), status_code=delivery.status_code,
                              headers=headers, media_type=delivery.content_type)
 

@@ -39,7 +39,7 @@ def keys_and_downloads_out(result: service.KeysAndDownloads, *, base_url: str) -
 
 
 _TITLES = {404: "Download link not found", 410: "Download link no longer valid",
-           416: "Requested range not available"}
+           416: "Requested range not available", 503: "Download not available for the moment"}
 
 
 _ASK_AGAIN_FR = " Demandez un nouveau lien au revendeur qui vous l'a envoyé."
@@ -49,6 +49,8 @@ _FRENCH: dict[object, str] = {
     "used_up": "Ce lien de téléchargement a servi pour tous ses téléchargements." + _ASK_AGAIN_FR,
     "revoked": "Ce lien de téléchargement a été révoqué car l'achat a été annulé.",
     416: "La plage d'octets demandée dépasse la fin du fichier.",
+    503: "Ce fichier ne peut pas être téléchargé pour le moment ; le téléchargement n'a pas été compté. "
+         "Réessayez plus tard.",
 }
 
 
