@@ -15,11 +15,15 @@ indirect=True)`) runs on the engines it names and no others.
 Each test gets a fresh database copied from a template that was migrated once with Alembic, so tests
 see exactly the schema users get, and commit for real. Under pytest-xdist each worker starts its own
 PostgreSQL cluster (and PgBouncer) when its first test needs one.
+
+Every test runs with logging at DEBUG (SQL and its parameters included), and fails at teardown if anything
+it logged holds a product key or a download link's token (`secrets_stay_out_of_the_logs`, at the end).
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import re
 import shutil
@@ -38,6 +42,7 @@ from partnerdesk.app import create_app
 from partnerdesk.config import Settings
 from partnerdesk.core.clock import FrozenClock
 from partnerdesk.core.desk import Desk
+from partnerdesk.core.logging import RedactSecretsFilter
 from partnerdesk.migrations import runner
 from tests.support import pgbouncer, postgres
 from tests.support.actors import Actors
@@ -107,6 +112,13 @@ FLAVOURS = ("sqlite", "postgresql", "pgbouncer")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 TEMPLATE_DB = f"partnerdesk_template_{WORKER}"
 _database_numbers = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The whole suite logs at DEBUG (see `secrets_stay_out_of_the_logs`); pytest's own report of a failed
+    # test keeps to warnings and errors unless asked (--log-level), so a failure is not buried under SQL.
+    if config.getoption("log_level", None) is None and not config.getini("log_level"):
+        config.option.log_level = "WARNING"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -306,7 +318,8 @@ class _ThreadedServer(uvicorn.Server):
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """The app served by uvicorn on 127.0.0.1 in a background thread: for real HTTP concurrency."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    # Logging is left as the tests set it (DEBUG, captured and checked for secrets), not reconfigured.
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, log_level=None, lifespan="on")
     server = _ThreadedServer(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -319,3 +332,72 @@ def live_server(app) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+# --- Secrets never reach the logs ------------------------------------------------------------------
+# The whole suite runs with logging at DEBUG (SQL statements with their parameters included), and after
+# every test nothing logged may hold a product key or a download link's token. Records are formatted as
+# they are emitted, kept in memory for the test, checked, and dropped.
+PRODUCT_KEY = re.compile(r"[A-Z0-9]{5}(?:-[A-Z0-9]{5}){4}")
+DOWNLOAD_TOKEN = re.compile(r"/v1/downloads/[A-Za-z0-9_-]{43}")
+DEBUG_LOGGERS = ("", "sqlalchemy.engine", "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi",
+                 "partnerdesk")
+
+
+class LogCapture(logging.Handler):
+    """Every record of the test, formatted as a handler would write it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+        # `partnerdesk serve` puts this filter on uvicorn's handlers (`core.logging.uvicorn_log_config`):
+        # uvicorn's own lines are checked as a deployment writes them, everything else as it is logged.
+        self._as_served = RedactSecretsFilter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # httpx's request lines are the tests' own HTTP client, which must hold a link to use it.
+        if record.name == "httpx" and str(record.msg).startswith("HTTP Request:"):
+            return
+        if record.name.startswith("uvicorn"):
+            self._as_served.filter(record)
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # a record that cannot be formatted is logging's own problem, reported by it
+            self.handleError(record)
+
+    def leaks(self) -> list[str]:
+        """Each logged line that holds a product key or a link token, secret masked, with its logger."""
+        found = []
+        for line in self.lines:
+            if PRODUCT_KEY.search(line) or DOWNLOAD_TOKEN.search(line):
+                masked = DOWNLOAD_TOKEN.sub("/v1/downloads/<token>", PRODUCT_KEY.sub("<product key>", line))
+                found.append(masked[:300])
+        return found
+
+
+@pytest.fixture(scope="session")
+def _log_capture() -> Iterator[LogCapture]:
+    capture = LogCapture()
+    root = logging.getLogger()
+    root.addHandler(capture)
+    yield capture
+    root.removeHandler(capture)
+
+
+@pytest.fixture(autouse=True)
+def secrets_stay_out_of_the_logs(_log_capture: LogCapture) -> Iterator[LogCapture]:
+    """Logging at DEBUG for the test (levels are set again each time: servers started by a test may
+    configure them), then no product key and no download token in anything it logged."""
+    for name in DEBUG_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        # A logger that does not hand its records up to the root (uvicorn's access log, once uvicorn has
+        # configured it) gets the capture itself.
+        if name and not logger.propagate and _log_capture not in logger.handlers:
+            logger.addHandler(_log_capture)
+    _log_capture.lines.clear()
+    yield _log_capture
+    leaks = _log_capture.leaks()
+    _log_capture.lines.clear()
+    assert not leaks, f"{len(leaks)} logged line(s) hold a product key or a download token: {leaks[:5]}"
