@@ -60,3 +60,27 @@ def test_200_concurrent_requests_on_a_pool_of_100_give_100_distinct_keys_and_100
     import_keys(software.desk, make_keys(PURCHASES - POOL, seed=3))
     again = software.keys_and_downloads(sorted(refused)[0])
     assert again.status_code == 200 and again.json()["productKeys"][0]["key"] not in pooled
+
+
+def test_concurrent_requests_for_one_purchase_all_show_the_same_keys(software, live_server):
+    software_id = software.buy(quantity=3)
+    asking = 20
+    start = threading.Barrier(asking)
+
+    def ask(client: httpx.Client) -> httpx.Response:
+        start.wait()
+        return client.post(f"/v1/customers/{software.customer_id}/software/{software_id}/keysanddownloads",
+                           json=CHOICE)
+
+    with httpx.Client(base_url=live_server, headers=software.admin.headers(), timeout=120,
+                      limits=httpx.Limits(max_connections=asking)) as client, \
+            ThreadPoolExecutor(max_workers=asking) as pool:
+        answers = list(pool.map(lambda _: ask(client), range(asking)))
+
+    assert [answer.status_code for answer in answers] == [200] * asking
+    shown = {tuple(key["key"] for key in answer.json()["productKeys"]) for answer in answers}
+    assert len(shown) == 1 and len(set(next(iter(shown)))) == 3  # three keys, the same for every request
+    links = {answer.json()["downloads"][0]["uri"] for answer in answers}
+    assert len(links) == asking  # a fresh link each time
+    with software.desk.database.session(write=False) as db:
+        assert db.scalar(select(func.count()).select_from(ProductKey).where(ProductKey.status == "issued")) == 3
