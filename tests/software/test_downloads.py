@@ -113,6 +113,21 @@ def test_a_regenerated_link_gets_fresh_days_while_the_old_one_has_expired(softwa
     assert_gone(software.download(old), "expired")
 
 
+def test_a_link_keeps_the_days_it_was_made_with_when_the_policy_changes(software, actors, clock):
+    software_id = software.buy()
+    old = software.link(software_id)
+    assert actors(Role.operator).put("/v1/policies/download_link_days", json={"value": 30}).status_code == 200
+
+    answer = software.keys_and_downloads(software_id).json()["downloads"][0]
+    clock.advance(timedelta(days=29))
+
+    assert datetime.fromisoformat(answer["expiresAt"]) == clock.now() + timedelta(days=1)
+    assert software.download(answer["uri"].removeprefix("http://testserver")).status_code == 200
+    gone = software.download(old)
+    assert_gone(gone, "expired")
+    assert "valid for 14 days" in gone.json()["description"]  # what it was made with, not today's policy
+
+
 def test_head_answers_the_headers_and_never_counts(software, link):
     for _ in range(60):
         head = software.download(link, "HEAD")

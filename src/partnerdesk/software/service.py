@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -642,7 +642,7 @@ class DownloadRequest:
 _link = DownloadLink.__table__.c
 _file = SoftwareFile.__table__.c
 _FIND_LINK = (
-    select(_link.id, _link.entitlement_id, _link.partner_id, _link.customer_id, _link.expires_at,
+    select(_link.id, _link.entitlement_id, _link.partner_id, _link.customer_id, _link.created_at, _link.expires_at,
            _link.max_downloads, _link.downloads_used, _link.revoked_at, _file.id.label("file_id"), _file.file_name,
            _file.content_type, _file.size, _file.sha256, _file.storage_key)
     .join_from(DownloadLink.__table__, SoftwareFile.__table__, _file.id == _link.file_id)
@@ -657,12 +657,15 @@ _TAKE_DOWNLOAD = (
     .values(downloads_used=_link.downloads_used + 1)
     .returning(_link.downloads_used, _link.max_downloads)
 )
-_LINK_STATE = select(_link.expires_at, _link.max_downloads, _link.downloads_used, _link.revoked_at).where(
-    _link.id == bindparam("link_id"))
+_LINK_STATE = select(_link.created_at, _link.expires_at, _link.max_downloads, _link.downloads_used,
+                     _link.revoked_at).where(_link.id == bindparam("link_id"))
 
 
-def _gone(expires_at: datetime, max_downloads: int, used: int, revoked_at: datetime | None, now: datetime,
-          days: int) -> LinkGone | None:
+def _gone(link: Row, now: datetime) -> LinkGone | None:
+    """Why `link` (a row with its dates, limit and count) no longer serves, or None while it is live."""
+    expires_at, revoked_at = link.expires_at, link.revoked_at
+    # The days this link was made with, which a later change of the policy does not alter.
+    days = (expires_at - link.created_at).days
     again = "Ask the reseller who sent it for a new link: it can issue one at any time (Get keys and downloads)."
     if revoked_at is not None:
         return LinkGone(f"This download link was revoked on {revoked_at:%Y-%m-%d %H:%M} UTC because the purchase "
@@ -670,8 +673,8 @@ def _gone(expires_at: datetime, max_downloads: int, used: int, revoked_at: datet
     if now >= expires_at:
         return LinkGone(f"This download link expired on {expires_at:%Y-%m-%d %H:%M} UTC: a link is valid for "
                         f"{days} days. {again}", ["expired"])
-    if used >= max_downloads:
-        return LinkGone(f"This download link has been used for all of its {max_downloads} downloads. {again}",
+    if link.downloads_used >= link.max_downloads:
+        return LinkGone(f"This download link has been used for all of its {link.max_downloads} downloads. {again}",
                         ["used_up"])
     return None
 
@@ -684,8 +687,7 @@ def start_download(db: Session, request: DownloadRequest, *, now: datetime) -> D
     link = db.execute(_FIND_LINK, {"token_hash": hash_token(request.token)}).first()
     if link is None:
         raise LinkNotFound("There is no download link at this address. Check that the whole link was copied.", [])
-    gone = _gone(link.expires_at, link.max_downloads, link.downloads_used, link.revoked_at, now,
-                 policies.download_link_days(db))
+    gone = _gone(link, now)
     if gone is not None:
         raise gone
     etag = etag_of(link.sha256)
@@ -699,8 +701,7 @@ def start_download(db: Session, request: DownloadRequest, *, now: datetime) -> D
         taken = db.execute(_TAKE_DOWNLOAD, {"link_id": link.id, "now": now}).first()
         if taken is None:  # another request took the last download (or the link ended) meanwhile
             state = db.execute(_LINK_STATE, {"link_id": link.id}).one()
-            raise _gone(state.expires_at, state.max_downloads, state.downloads_used, state.revoked_at, now,
-                        policies.download_link_days(db)) or LinkGone("This download link is no longer valid.", [])
+            raise _gone(state, now) or LinkGone("This download link is no longer valid.", [])
         used, limit = taken.downloads_used, taken.max_downloads
     delivery = Delivery(file_name=link.file_name, content_type=link.content_type, size=link.size,
                         sha256=link.sha256, storage_key=link.storage_key, etag=etag, byte_range=wanted,
