@@ -63,6 +63,8 @@ def downloads_used(desk) -> int:
         return db.scalar(select(DownloadLink.downloads_used))
 
 
+# Also through PgBouncer in transaction mode, as deployments run it.
+@pytest.mark.pgbouncer
 def test_500_concurrent_downloads_of_a_link_with_50_left_serve_exactly_50(software, live_server, actors,
                                                                            secrets_stay_out_of_the_logs):
     path = software.link()

@@ -9,6 +9,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from partnerdesk.accounts.models import Role
@@ -19,6 +20,8 @@ PURCHASES = 200
 POOL = 100
 
 
+# Also through PgBouncer in transaction mode, as deployments run it.
+@pytest.mark.pgbouncer
 def test_200_concurrent_requests_on_a_pool_of_100_give_100_distinct_keys_and_100_clear_refusals(
         software, live_server, actors):
     import_keys(software.desk, make_keys(POOL - 10, seed=2))  # the fixture's 10, and 90 more
