@@ -7,6 +7,7 @@ import os
 import random
 import subprocess
 import sys
+import tracemalloc
 
 import pytest
 from sqlalchemy import func, select
@@ -162,3 +163,26 @@ def test_files_list_shows_each_stored_file(cli, software, tmp_path):
         [SKU, "2024", "fr", "ISO", "office-2024-fr.iso", "300000"],
     ]
     assert rows[0][6] == hashlib.sha256(b"\x02" * 5000).hexdigest()[:16] + "..."
+
+
+def test_files_add_stores_a_large_file_without_holding_it_in_memory(cli, software, tmp_path):
+    size = 64 * 1024 * 1024
+    source = tmp_path / "big.iso"
+    digest = hashlib.sha256()
+    rng = random.Random(41)
+    with open(source, "wb") as handle:
+        for _ in range(size // (1024 * 1024)):
+            chunk = rng.randbytes(1024 * 1024)
+            digest.update(chunk)
+            handle.write(chunk)
+    tracemalloc.start()
+    try:
+        result = cli("files", "add", str(source), "--sku", SKU, "--version", "2024", "--language", "en",
+                     "--file-type", "ISO")
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert result.exit_code == 0, result.output
+    assert f"sha256 {digest.hexdigest()}" in said(result.stdout)
+    assert peak < 16 * 1024 * 1024, f"{peak / 2**20:.1f} MiB held for a {size / 2**20:.0f} MiB file"
