@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install system-deps lint bench clean
+.PHONY: run test install system-deps lint bench bench-downloads clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ lint: $(STAMP)
 bench: $(STAMP) system-deps
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python bench/checkout_bench.py
+
+## Download links: redemptions of a 1 MiB file beside the constant, insert and nginx baselines, MB/s of a
+## 2 GiB file beside nginx, and the server's memory, on SQLite and PostgreSQL (needs wrk, nginx, curl).
+bench-downloads: $(STAMP) system-deps
+	command -v wrk >/dev/null && command -v nginx >/dev/null || (apt-get update && apt-get install -y wrk nginx curl)
+	$(BIN)/python bench/downloads_bench.py --seconds 8 --rounds 3 --engines sqlite,postgresql
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

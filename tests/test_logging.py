@@ -21,3 +21,25 @@ def test_the_filter_masks_arguments_of_access_log_records():
                                ("127.0.0.1", "GET", "/v1/downloads/SeCrEtToKeN12345"), None)
     RedactSecretsFilter().filter(record)
     assert "SeCrEtToKeN12345" not in record.getMessage()
+
+
+def test_the_app_masks_download_links_in_access_logs_whatever_server_runs_it(tmp_path):
+    from partnerdesk.app import create_app
+    from partnerdesk.config import Settings
+
+    create_app(Settings(data_dir=tmp_path, secret_key="k"))  # as `uvicorn --factory` or granian would
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    access = logging.getLogger("uvicorn.access")
+    handler = Keep()
+    access.addHandler(handler)
+    try:
+        access.warning('%s - "%s %s HTTP/1.1" %d', "127.0.0.1", "GET",
+                       "/v1/downloads/Wdo0XG_xIBCG-pM7JgAQ0sAkXSPRvlrlqWWkSrfZ3oI", 200)
+    finally:
+        access.removeHandler(handler)
+    assert seen and "Wdo0XG_xIBCG" not in seen[0] and "/v1/downloads/[redacted]" in seen[0]

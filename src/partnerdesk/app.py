@@ -14,6 +14,7 @@ from partnerdesk.config import Settings
 from partnerdesk.core.clock import Clock
 from partnerdesk.core.desk import Desk
 from partnerdesk.core.errors import install_error_handlers
+from partnerdesk.core.logging import redact_server_logs
 from partnerdesk.core.middleware import BodySizeLimitMiddleware, NulCharacterMiddleware, RequestIdMiddleware
 from partnerdesk.core.openapi import install_openapi
 from partnerdesk.sandbox import service as sandbox_service
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         lifespan=_lifespan(desk),
     )
     app.state.desk = desk
+    redact_server_logs()
     app.state.clock_source = sandbox_service.clock_source(desk.clock, sandbox=settings.sandbox)
     install_error_handlers(app)
     _include_routers(app, settings)

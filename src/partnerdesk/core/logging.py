@@ -37,3 +37,18 @@ def uvicorn_log_config() -> dict:
     handlers = LOGGING_CONFIG["handlers"]
     config["handlers"] = {name: {**handler, "filters": ["redact"]} for name, handler in handlers.items()}
     return config
+
+
+# Loggers of the servers that may run the app (uvicorn, granian, gunicorn): their access lines hold URLs,
+# and a download link's URL is a secret.
+SERVER_LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error", "granian", "granian.access", "gunicorn.access",
+                  "gunicorn.error")
+
+
+def redact_server_logs() -> None:
+    """Puts the redaction filter on the servers' loggers, however the app was started (`partnerdesk
+    serve`, `uvicorn --factory`, granian): a filter on a logger applies to every record it emits."""
+    for name in SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, RedactSecretsFilter) for existing in logger.filters):
+            logger.addFilter(RedactSecretsFilter())

@@ -49,6 +49,8 @@ def add_file(
     progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                         TimeRemainingColumn(), transient=False)
     try:
+        with desk.database.session(write=False) as db:
+            service.prepare_file(db, new)  # a wrong choice is refused before a progress bar appears
         with progress:
             task = progress.add_task(f"storing {path.name}", total=path.stat().st_size)
             row = service.add_file(desk.database, open_storage(desk.settings), new, read_file_chunks(path),
@@ -69,10 +71,13 @@ def list_files(
     desk = open_desk()
     with desk.database.session(write=False) as db:
         files = service.list_files(db, product_id=product, sku_id=sku)
+    # Ids, names and digests are copied from here into other commands: they wrap, never get cut.
     table = Table("product:sku", "version", "language", "file type", "file", "bytes", "sha256")
+    for column in table.columns:
+        column.overflow = "fold"
     for row in files:
         table.add_row(f"{row.product_id}:{row.sku_id}", row.version, row.language, row.file_type, row.file_name,
-                      str(row.size), row.sha256[:16] + "...")
+                      str(row.size), row.sha256)
     out.print(table)
     if not files:
         out.print("No installation files are stored yet; add one with `partnerdesk files add`.")
