@@ -152,9 +152,13 @@ def write_kept(session: Session, error: BaseException) -> None:
     kept = error.kept_writes if isinstance(error, DeskError) else []
     if not kept:
         return
-    for write in kept:
-        write(session)
-    session.commit()
+    try:
+        for write in kept:
+            write(session)
+        session.commit()
+    except Exception as failure:  # the caller still gets its own clear error; the lost record is logged
+        session.rollback()
+        log.warning("a record kept after a refusal could not be written: %s", type(failure).__name__)
 
 
 def install_error_handlers(app: FastAPI) -> None:
