@@ -312,3 +312,15 @@ def test_a_key_reveal_on_the_activity_tab_says_from_which_address_and_browser(ap
     admin = signed_in(app, desk, Role.admin_agent)
     page = admin.page(f"/customers/{software.customer_id}/software/activity?action=revealed")
     assert page.shows("testclient") and page.shows("PartnerCenterScript/2.0")
+
+
+def test_the_order_page_leads_an_admin_agent_to_the_keys_and_no_one_else(app, desk, software: SoftwareShop):
+    software.buy()
+    orders = software.admin.get(f"/v1/customers/{software.customer_id}/orders").json()["items"]
+    order_page = f"/customers/{software.customer_id}/orders/{orders[0]['id']}"
+    admin = signed_in(app, desk, Role.admin_agent).page(order_page)
+    assert f'href="/customers/{software.customer_id}/software"' in admin.html
+    french = signed_in(app, desk, Role.admin_agent, language="fr").page(order_page)
+    assert french.shows("Clés de produit et téléchargements des logiciels de cette commande")
+    sales = signed_in(app, desk, Role.sales_agent).page(order_page)
+    assert sales.status_code == 200 and f"/customers/{software.customer_id}/software" not in sales.html

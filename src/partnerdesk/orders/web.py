@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 
 from partnerdesk.accounts.models import Role
 from partnerdesk.billing.errors import CreditLimitExceeded
+from partnerdesk.catalog import vocabulary
 from partnerdesk.catalog.errors import (
     CatalogItemNotFound,
     MalformedCatalogItemId,
@@ -243,8 +244,12 @@ def _order_page(ctx: PageContext, customer: Customer, order_id: str, *, message:
     deadline = cancellation.cancellation_deadline(ctx.db, order)
     may_cancel = (ctx.has_role(*CANCELLERS) and ctx.now <= deadline
                   and any(line.status != cancellation.CANCELLED for line in lines))
+    # Rule R3: the admin agent who bought software finds its keys and files from the order too.
+    shows_software = ctx.has_role(Role.admin_agent) and any(
+        line.product_type_id == vocabulary.SOFTWARE and line.status != cancellation.CANCELLED for line in lines)
     return render_customer_page(ctx, customer, "orders/order.html", {
         "order": order, "lines": lines, "cycle_labels": _cycle_labels(ctx), "message": message,
+        "shows_software": shows_software,
         "may_cancel": may_cancel, "deadline": deadline, "cancelled": cancellation.CANCELLED,
         "status_labels": _status_labels(ctx, ORDER_STATUS_LABELS),
         "line_status_labels": _status_labels(ctx, LINE_STATUS_LABELS),
