@@ -11,6 +11,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "partnerdesk.webhooks.models",
     "partnerdesk.reservations.models", "partnerdesk.orders.models", "partnerdesk.billing.models",
     "partnerdesk.software.models",
+    "partnerdesk.support.models",
 )
 # Modules with `router`, in the order they appear in the OpenAPI document.
 API_MODULES: tuple[str, ...] = (
@@ -18,6 +19,7 @@ API_MODULES: tuple[str, ...] = (
     # wins over orders' `/subscriptions/{subscriptionId}`.
     "partnerdesk.reservations.api", "partnerdesk.orders.api", "partnerdesk.software.api",
     "partnerdesk.catalog.api", "partnerdesk.billing.api", "partnerdesk.policies.api", "partnerdesk.webhooks.api",
+    "partnerdesk.support.api",
 )
 # Typer apps added to the CLI: (module with `app`, command name).
 CLI_MODULES: tuple[tuple[str, str], ...] = (

@@ -1,0 +1,113 @@
+"""API shapes of service requests, as Partner Center's `ServiceRequest` (camelCase; money as strings)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StrictInt, StrictStr
+
+from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
+
+ShortText = Annotated[StrictStr, Field(max_length=200)]
+
+
+class SupportTopicOut(ResponseModel):
+    id: int
+    name: str
+    description: str
+    attributes: dict[str, str] = Field(default_factory=lambda: {"objectType": "SupportTopic"})
+
+
+class ContactIn(CamelModel):
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    email: str = Field(min_length=3, max_length=320)
+    phone_number: str = Field(min_length=1, max_length=40)
+
+
+class ContactOut(ResponseModel):
+    first_name: str
+    last_name: str
+    email: str
+    phone_number: str
+
+
+class RefundRequestIn(CamelModel):
+    """Every item is optional here so that the service can name every missing one at once (rule R6)."""
+
+    customer_domain: ShortText | None = None
+    customer_tenant_id: ShortText | None = None
+    order_id: ShortText | None = None
+    subscription_id: ShortText | None = None
+    reason: ShortText | None = None
+    reason_details: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    # A decimal string ("1234.56"), never a JSON number: money is never a float.
+    amount: Annotated[StrictStr, Field(max_length=40)] | None = None
+    currency: Annotated[StrictStr, Field(max_length=8)] | None = None
+
+
+class RefundRequestOut(ResponseModel):
+    customer_domain: str
+    customer_tenant_id: str
+    order_id: str
+    subscription_id: str | None
+    reason: str
+    reason_details: str
+    amount: str
+    currency: str
+
+
+class ServiceRequestIn(CamelModel):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=10_000)
+    severity: str = Field(min_length=1, max_length=16, description="minimal, moderate or critical")
+    support_topic_id: Annotated[StrictStr, Field(min_length=1, max_length=20)] | StrictInt
+    primary_contact: ContactIn
+    country_code: str | None = Field(None, max_length=2)
+    customer_id: str | None = Field(None, max_length=36)
+    refund_request: RefundRequestIn | None = None
+
+
+class NoteIn(CamelModel):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class ServiceRequestPatchIn(CamelModel):
+    """`PATCH /v1/servicerequests/{id}`: a new note, a new status, or both."""
+
+    new_note: NoteIn | None = None
+    status: str | None = Field(None, max_length=20, description="open, attention_needed or closed")
+
+
+class NoteOut(ResponseModel):
+    created_by_name: str
+    created_date: datetime
+    text: str
+
+
+class OrganizationOut(ResponseModel):
+    id: str
+    name: str
+
+
+class ServiceRequestOut(ResponseModel):
+    id: str
+    title: str
+    description: str
+    severity: str
+    support_topic_id: str
+    support_topic_name: str
+    status: str
+    agent_locale: str
+    country_code: str | None = None
+    customer_id: str | None = None
+    created_date: datetime
+    last_updated_date: datetime
+    last_closed_date: datetime | None = None
+    organization: OrganizationOut
+    primary_contact: ContactOut
+    notes: list[NoteOut]
+    refund_request: RefundRequestOut | None = None
+    links: dict[str, Link] = Field(default_factory=dict)
+    attributes: dict[str, Any] = Field(default_factory=lambda: {"objectType": "ServiceRequest"})
