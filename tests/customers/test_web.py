@@ -66,6 +66,7 @@ def test_an_agent_adds_a_customer_and_lands_on_its_page(app, desk, role):
     ({"company_name": "   "}, "company_name", "Fill in this field."),
     ({"domain": "not a domain"}, "domain", "Enter a domain name such as fabrikam.onmicrosoft.com."),
     ({"email": "nobody"}, "email", "Enter an email address such as it@fabrikam.fr."),
+    ({"email": ""}, "email", "Fill in this field."),  # not "Use at least 3 characters."
     ({"country": "ZZ"}, "country", "Choose a country from the list."),
     ({"country": ""}, "country", "Fill in this field."),
     ({"culture": "xx-YY"}, "culture", "Choose a culture from the list."),
@@ -101,7 +102,9 @@ def test_the_form_speaks_the_pages_language(app, desk):
     form_page = browser.page("/customers/new")
     assert form_page.h1 == "Ajouter un client"
     assert '<option value="DE">Allemagne</option>' in form_page.html
-    assert '<option value="fr-FR" selected>' in form_page.html  # a French page proposes fr-FR
+    # Culture and language follow the country unless the agent chooses, whatever the page's language.
+    assert '<option value="">Selon le pays, par exemple fr-FR pour la France</option>' in form_page.html
+    assert " selected>" not in form_page.html
     response = browser.post("/customers/new", GOOD_FORM | {"domain": "pas un domaine", "company_name": ""})
     page = Page.of(response)
     assert page.field_errors["company_name"] == "Remplissez ce champ."
@@ -109,6 +112,49 @@ def test_the_form_speaks_the_pages_language(app, desk):
     response = browser.post("/customers/new", GOOD_FORM | {"domain": "pas un domaine"})
     assert Page.of(response).field_errors["domain"] == "Saisissez un nom de domaine tel que fabrikam.onmicrosoft.com."
     assert count_rows(desk, Customer) == 0
+
+
+@pytest.mark.parametrize(("language", "lines"), [
+    ("en", ["Company name: fill in this field.", "Domain: fill in this field.",
+            "Email address: fill in this field."]),
+    ("fr", ["Nom de la société : remplissez ce champ.", "Domaine : remplissez ce champ.",
+            "Adresse e-mail : remplissez ce champ."]),
+])
+def test_the_error_summary_names_each_field(app, desk, language, lines):
+    browser = signed_in(app, desk, Role.sales_agent, accept_language=language)
+    response = browser.post("/customers/new", GOOD_FORM | {"company_name": "", "domain": "", "email": ""})
+    page = Page.of(response)
+    for line, field in zip(lines, ("company_name", "domain", "email"), strict=True):
+        assert f'<li><a href="#{field}">{line}</a></li>' in page.html.replace("&#39;", "'")
+    # Beside each field, the message alone: the label is just above it.
+    assert page.field_errors["email"] == ("Fill in this field." if language == "en" else "Remplissez ce champ.")
+
+
+@pytest.mark.parametrize(("country", "culture", "language"), [
+    ("FR", "fr-FR", "fr"), ("DE", "de-DE", "de"), ("US", "en-US", "en"), ("JP", "ja-JP", "ja"),
+])
+def test_culture_and_language_left_to_the_country_follow_it(admin, desk, country, culture, language):
+    response = admin.post("/customers/new", GOOD_FORM | {"country": country, "culture": "", "language": ""})
+    assert response.status_code == 303, Page.of(response).field_errors
+    with desk.database.session(write=False) as db:
+        customer = db.scalar(select(Customer))
+        assert (customer.country, customer.culture, customer.language) == (country, culture, language)
+
+
+def test_a_chosen_culture_and_language_win_over_the_country(admin, desk):
+    response = admin.post("/customers/new", GOOD_FORM | {"country": "FR", "culture": "en-GB", "language": ""})
+    assert response.status_code == 303
+    with desk.database.session(write=False) as db:
+        customer = db.scalar(select(Customer))
+        assert (customer.culture, customer.language) == ("en-GB", "fr")
+
+
+def test_a_refused_form_keeps_culture_left_to_the_country(admin):
+    response = admin.post("/customers/new", GOOD_FORM | {"domain": "", "culture": "", "language": ""})
+    page = Page.of(response)
+    assert set(page.field_errors) == {"domain"}
+    # Still "From the country", not a guess the agent never made.
+    assert 'value="fr-FR" selected' not in page.html and 'value="fr" selected' not in page.html
 
 
 def test_the_list_shows_the_partners_customers_only(admin, actors):
@@ -144,6 +190,7 @@ def test_the_list_is_paged_and_the_search_is_kept_across_pages(admin, actors):
     second = admin.page("/customers?q=tenant&page=2")
     assert second.shows("Tenant 25") and second.shows("Tenant 26") and not second.shows("Tenant 24")
     assert second.shows("Page 2 of 2")
+    assert first.shows(f"{DEFAULT_PAGE_SIZE + 2} customers match “tenant” — showing 1 to {DEFAULT_PAGE_SIZE}")
     for odd in ("0", "-3", "abc", "99999999999", "2.5"):
         assert admin.get(f"/customers?q=tenant&page={odd}").status_code == 200
     assert admin.page("/customers?q=tenant&page=40").shows("Page 2 of 2")

@@ -39,7 +39,7 @@ from partnerdesk.web import (
     register_translations,
     text_value,
 )
-from partnerdesk.web.i18n import country_choices, culture_choices, language_choices
+from partnerdesk.web.i18n import country_choices, culture_choices, culture_of_country, language_choices
 
 HERE = Path(__file__).parent
 router = portal_router()
@@ -117,15 +117,26 @@ FIELDS = (
               N_("Enter a state or region.")),
     FormField("country", N_("Country"), ("billingProfile.defaultAddress.country",),
               N_("Choose a country from the list."), required=True),
+    # Not required in the form: left on "the country's", they follow the country (see `_with_defaults`).
     FormField("culture", N_("Culture"), ("billingProfile.culture",),
-              N_("Choose a culture from the list."), required=True),
+              N_("Choose a culture from the list.")),
     FormField("language", N_("Language"), ("billingProfile.language",),
-              N_("Choose a language from the list."), required=True),
+              N_("Choose a language from the list.")),
 )
 FIELD_NAMES = tuple(form_field.name for form_field in FIELDS)
 BY_ERROR = {DomainTaken: ("domain", N_("This domain already belongs to a customer."))}
-# What a blank form proposes for the customer's culture and language, by the page's language.
-DEFAULT_CULTURES = {"en": ("en-US", "en"), "fr": ("fr-FR", "fr")}
+# The culture and language of a customer whose country CLDR has no likely language for.
+FALLBACK_CULTURE = ("en-US", "en")
+
+
+def _with_defaults(values: dict[str, str]) -> dict[str, str]:
+    """The form's values with a culture and language the agent left to the country filled in from it.
+
+    Done on the server so the form needs no script: a customer in France gets fr-FR and fr, one in
+    Germany de-DE and de, unless the agent chose otherwise.
+    """
+    culture, language = culture_of_country(values["country"]) or FALLBACK_CULTURE
+    return values | {"culture": values["culture"] or culture, "language": values["language"] or language}
 
 
 def _customer_in(values: dict[str, str]) -> CustomerIn:
@@ -166,16 +177,15 @@ def _render_form(ctx: PageContext, values: dict[str, str], errors: FormErrors | 
 
 @router.get("/customers/new")
 def new_customer_form(ctx: PageContext = allow_page(*WRITERS)) -> Response:
-    culture, language = DEFAULT_CULTURES.get(ctx.locale, DEFAULT_CULTURES["en"])
-    values = dict.fromkeys(FIELD_NAMES, "") | {"culture": culture, "language": language}
-    return _render_form(ctx, values)
+    return _render_form(ctx, dict.fromkeys(FIELD_NAMES, ""))
 
 
 @router.post("/customers/new")
 def add_customer(ctx: PageContext = allow_page(*WRITERS), form: FormData = Depends(read_form)) -> Response:
     values = {name: text_value(form, name) for name in FIELD_NAMES}
     try:
-        customer = service.create_customer(ctx.db, principal=ctx.principal, data=_customer_in(values), now=ctx.now)
+        customer = service.create_customer(ctx.db, principal=ctx.principal,
+                                           data=_customer_in(_with_defaults(values)), now=ctx.now)
     except (DeskError, ValidationError) as error:
         # Nothing of a refused customer may be kept, even if the service had begun writing.
         ctx.db.rollback()

@@ -196,6 +196,21 @@ def _cultures() -> tuple[str, ...]:
     return tuple(sorted(cultures))
 
 
+def culture_of_country(country: str) -> tuple[str, str] | None:
+    """The culture and language most used in `country` ("FR" -> ("fr-FR", "fr")), from CLDR's likely
+    subtags as Babel keeps them; None for a country CLDR says nothing of."""
+    territory = country.strip().upper()
+    try:
+        likely = Locale.parse(f"und_{territory}")
+    except (ValueError, UnknownLocaleError):
+        return None
+    # CLDR answers en-US for a region it does not know; only a guess for this very country will do.
+    culture = f"{likely.language}-{likely.territory}"
+    if likely.territory != territory or culture not in _cultures():
+        return None
+    return culture, likely.language
+
+
 def culture_label(culture: str, locale: str) -> str:
     try:
         return Locale.parse(culture, sep="-").get_display_name(locale) or culture
