@@ -17,13 +17,15 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 from markupsafe import escape
 from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from partnerdesk.core.errors import DatabaseUnavailable, DeskError, database_unavailable
 from partnerdesk.web.errors import PageError, PageForbidden, PageNotFound, SignInRequired
 from partnerdesk.web.i18n import N_
-from partnerdesk.web.pages import PortalRoute, sign_in_url
-from partnerdesk.web.rendering import PAGE_HEADERS, gettext_for, redirect, render
+from partnerdesk.web.pages import PortalRoute, load_viewer, sign_in_url
+from partnerdesk.web.rendering import PAGE_HEADERS, current_viewer, gettext_for, redirect, render
+from partnerdesk.web.session import signed_in_agent_id
 
 log = logging.getLogger("partnerdesk.web")
 
@@ -111,9 +113,27 @@ def _unavailable_page(request: Request, error: OperationalError) -> Response:
                       headers={"Retry-After": str(DatabaseUnavailable.retry_after_seconds)})
 
 
+def _read_viewer(request: Request) -> None:
+    """Reads the signed-in agent for an error page whose route never did (an address no route serves),
+    so the page keeps the agent's header, menu and language instead of looking signed out."""
+    try:
+        with request.app.state.desk.database.session(write=False) as db:
+            load_viewer(request, db)
+    except Exception as error:  # the error page is shown anyway, with the signed-out header
+        log.warning("could not read the agent for an error page: %s", type(error).__name__)
+
+
+async def _with_viewer(request: Request, error: Exception) -> None:
+    if isinstance(error, OperationalError) or current_viewer(request) is not None:
+        return
+    if "session" in request.scope and signed_in_agent_id(request) is not None:
+        await run_in_threadpool(_read_viewer, request)
+
+
 def _pages_first(to_page: Callable[[Request, Exception], Response], previous: Callable | None):
     async def handler(request: Request, error: Exception) -> Response:
         if is_page_request(request):
+            await _with_viewer(request, error)
             return to_page(request, error)
         if previous is None:
             raise error
@@ -128,6 +148,7 @@ def install_page_error_handlers(app: FastAPI) -> None:
         return redirect(sign_in_url(error.next_path))
 
     async def page_error(request: Request, error: PageError) -> Response:
+        await _with_viewer(request, error)
         return _page_error(request, error)
 
     app.add_exception_handler(SignInRequired, sign_in_first)
