@@ -85,13 +85,16 @@ def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(support, field, 
     assert support.counts() == {"requests": 0, "notes": 0, "refunds": 0, "activity": 0}
 
 
-@pytest.mark.parametrize("locale", ["english", "xx-YY", "en", "en-US-x", "../etc"])
+@pytest.mark.parametrize("locale", ["english", "xx-YY", "en", "en-US-x", "e1-US", "fr_FR"])
 def test_a_bad_agent_locale_is_a_400(support, locale):
     response = support.file(locale=locale)
-    assert response.status_code in (400, 404), response.text
-    if response.status_code == 400:
-        assert response.json()["code"] == 7001
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == 7001 and response.json()["data"] == ["agentLocale"]
     assert support.counts()["requests"] == 0
+
+
+def test_the_agent_locale_is_kept_in_its_usual_spelling(support):
+    assert support.file(locale="PT-br").json()["agentLocale"] == "pt-BR"
 
 
 def test_another_partners_customer_cannot_be_named(support, actors):
@@ -130,6 +133,7 @@ def test_lists_filter_by_status_topic_customer_and_date_and_page(support, clock)
     first = support.filed(request_body(customerId=support.customer_id))
     clock.advance(timedelta(days=2))
     second = support.filed(request_body(topic=1003))
+    clock.advance(timedelta(hours=1))
     third = support.filed(support.refund_body())
     admin = support.actors(Role.admin_agent)
     admin.patch(f"/v1/servicerequests/{second['id']}", json={"status": "closed"})
@@ -214,3 +218,25 @@ def test_a_retried_post_with_the_same_request_id_files_one_request(support):
     assert support.counts() == {"requests": 1, "notes": 0, "refunds": 1, "activity": 1}
     other = support.file(request_body(title="Another"), request_id=request_id)
     assert other.status_code == 409
+
+
+def test_a_request_sent_back_as_read_adds_the_note_and_keeps_the_status(support):
+    """Partner Center's SDK PATCHes the whole `ServiceRequest` it read, with `newNote` set."""
+    filed = support.filed()
+    caller = support.actors(Role.helpdesk_agent)
+    echoed = {**caller.get(f"/v1/servicerequests/{filed['id']}").json(), "newNote": {"text": "Still broken."}}
+    response = caller.patch(f"/v1/servicerequests/{filed['id']}", json=echoed)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "open"
+    assert [note["text"] for note in response.json()["notes"]] == ["Still broken."]
+    assert support.counts()["activity"] == 2  # created, note added; no status change
+    unknown = caller.patch(f"/v1/servicerequests/{filed['id']}", json={**echoed, "priority": "high"})
+    assert unknown.status_code == 400 and unknown.json()["data"] == ["priority"]
+
+
+def test_a_post_may_carry_the_read_only_fields_of_a_request(support):
+    shown = support.filed()
+    again = support.file({**shown, "title": "Second problem"})
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] != shown["id"] and again.json()["title"] == "Second problem"
+    assert again.json()["notes"] == [] and again.json()["status"] == "open"

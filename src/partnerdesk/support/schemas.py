@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr, model_validator
 
 from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
 
@@ -58,6 +58,15 @@ class RefundRequestOut(ResponseModel):
     currency: str
 
 
+def _without_read_only_fields(value: Any, kept: set[str]) -> Any:
+    """Drops the fields of `ServiceRequestOut` a client echoes back (Partner Center's SDK sends the whole
+    `ServiceRequest`); anything that is neither kept nor a field of the request stays an unknown field."""
+    if not isinstance(value, dict):
+        return value
+    echoed = {field.alias or name for name, field in ServiceRequestOut.model_fields.items()}
+    return {key: item for key, item in value.items() if key not in echoed or key in kept}
+
+
 class ServiceRequestIn(CamelModel):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=10_000)
@@ -67,6 +76,12 @@ class ServiceRequestIn(CamelModel):
     country_code: str | None = Field(None, max_length=2)
     customer_id: str | None = Field(None, max_length=36)
     refund_request: RefundRequestIn | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _echoed_request(cls, value: Any) -> Any:
+        return _without_read_only_fields(value, {"title", "description", "severity", "supportTopicId",
+                                                 "primaryContact", "countryCode", "customerId", "refundRequest"})
 
 
 class NoteIn(CamelModel):
@@ -78,6 +93,11 @@ class ServiceRequestPatchIn(CamelModel):
 
     new_note: NoteIn | None = None
     status: str | None = Field(None, max_length=20, description="open, attention_needed or closed")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _echoed_request(cls, value: Any) -> Any:
+        return _without_read_only_fields(value, {"newNote", "status"})
 
 
 class NoteOut(ResponseModel):

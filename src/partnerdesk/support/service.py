@@ -391,9 +391,10 @@ def _refund_amount(text: str) -> Decimal:
     if amount <= 0:
         raise InvalidRefundAmount(f"refundRequest.amount: {text.strip()} is not a positive amount.",
                                   ["refundRequest.amount"])
-    if amount.normalize().as_tuple().exponent < -4:  # type: ignore[operator]
-        raise InvalidRefundAmount(f"refundRequest.amount: {text.strip()} has more than 4 decimal places.",
-                                  ["refundRequest.amount"])
+    if _decimal_places(amount) > 4:
+        raise InvalidRefundAmount(
+            f"refundRequest.amount: {text.strip()} is not an amount with at most 4 decimal places.",
+            ["refundRequest.amount"])
     return amount
 
 
@@ -474,26 +475,32 @@ def search_requests(db: Session, *, principal: Principal, filters: RequestFilter
 
 def update_request(db: Session, *, principal: Principal, request_id: str, note: str | None, status: str | None,
                    now: datetime, request_id_header: str | None = None) -> ServiceRequestView:
-    """Adds a note, changes the status, or both. Agents may close their requests; the operator sets any status."""
-    new_status = _requested_status(principal, status)
+    """Adds a note, changes the status, or both. Agents may close their requests; the operator sets any status.
+    A status equal to the current one changes nothing (clients send back the request as they read it)."""
+    wanted = _status(status)
     text = note.strip() if note is not None else None
     if text == "":
         raise InvalidServiceRequestChange("newNote.text: must not be blank.", ["newNote.text"])
-    if text is None and new_status is None:
+    if text is None and wanted is None:
         raise InvalidServiceRequestChange(
             'Send a note ({"newNote": {"text": "..."}}), a status ({"status": "closed"}), or both.',
             ["newNote", "status"])
     request = _visible(principal, db.scalar(select(ServiceRequest).where(ServiceRequest.id == request_id)
                                             .with_for_update()), request_id)
-    reopened = new_status is not None and new_status != STATUS_CLOSED
-    if request.status == STATUS_CLOSED and text is not None and not reopened:
+    new_status = wanted if wanted is not None and wanted != request.status else None
+    if new_status not in (None, STATUS_CLOSED) and not principal.is_operator:
+        raise StatusChangeForbidden(
+            f"status: agents may only close a request; '{new_status}' is set by the operator.", ["status"])
+    if request.status == STATUS_CLOSED and text is not None and new_status is None:
         raise ServiceRequestClosed(f"Service request {request.id} is closed; it takes no more notes.", [request.id])
+    if text is None and new_status is None:
+        return _view(db, request)
     log = _activity(db, principal=principal, request=request, now=now, request_id=request_id_header)
     if text is not None:
         db.add(ServiceRequestNote(service_request_id=request.id, created_by_name=principal.display_name
                                   or principal.email, created_at=now, text=text))
         log("servicerequest.note_added", {"length": len(text)})
-    if new_status is not None and new_status != request.status:
+    if new_status is not None:
         log("servicerequest.status_changed", {"from": request.status, "to": new_status})
         request.status = new_status
         request.closed_at = now if new_status == STATUS_CLOSED else request.closed_at
@@ -502,15 +509,12 @@ def update_request(db: Session, *, principal: Principal, request_id: str, note: 
     return _view(db, request)
 
 
-def _requested_status(principal: Principal, status: str | None) -> str | None:
+def _status(status: str | None) -> str | None:
     if status is None:
         return None
     wanted = status.strip().casefold()
     if wanted not in STATUSES:
         raise InvalidServiceRequestChange(f"status: '{status}' is not one of: {', '.join(STATUSES)}.", ["status"])
-    if wanted != STATUS_CLOSED and not principal.is_operator:
-        raise StatusChangeForbidden(f"status: agents may only close a request; '{wanted}' is set by the operator.",
-                                    ["status"])
     return wanted
 
 
@@ -520,3 +524,12 @@ def _activity(db: Session, *, principal: Principal, request: ServiceRequest, now
                      object_id=request.id, partner_id=request.partner_id, customer_id=request.customer_id,
                      request_id=request_id, details=details)
     return log
+
+
+def _decimal_places(amount: Decimal) -> int:
+    """Exactly, without the decimal context (which would round 1e-99999 to 0): "1.2300" has 2."""
+    sign, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # a finite amount
+    while digits and digits[-1] == 0 and exponent < 0:
+        digits, exponent = digits[:-1], exponent + 1
+    return max(0, -exponent)
