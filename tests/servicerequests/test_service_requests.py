@@ -240,3 +240,19 @@ def test_a_post_may_carry_the_read_only_fields_of_a_request(support):
     assert again.status_code == 201, again.text
     assert again.json()["id"] != shown["id"] and again.json()["title"] == "Second problem"
     assert again.json()["notes"] == [] and again.json()["status"] == "open"
+
+
+def test_closing_twice_changes_nothing_the_second_time(support):
+    filed = support.filed()
+    caller = support.actors(Role.admin_agent)
+    first = caller.patch(f"/v1/servicerequests/{filed['id']}", json={"status": "closed"})
+    again = caller.patch(f"/v1/servicerequests/{filed['id']}", json={"status": "Closed"})
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert support.counts()["activity"] == 2  # created, closed once
+
+
+def test_a_list_filtered_by_another_partners_customer_is_not_found(support, actors):
+    rival_customer = actors(Role.sales_agent, partner="Rival").post("/v1/customers", json=customer_body()).json()["id"]
+    response = support.actors(Role.helpdesk_agent).get(f"/v1/servicerequests?customerId={rival_customer}")
+    assert response.status_code == 404
