@@ -87,27 +87,34 @@ def list_orders(
                                       billing_type=billing_type, billing_cycle=billing_cycle)
     result = paginate(ctx.db, statement, page)
     lines = service.lines_of_orders(ctx.db, [order.id for order in result.rows])
+    window = cancellation.cancellation_window(ctx.db)
     return to_collection(result, request.url.path, dict(request.query_params),
-                         lambda order: presenters.order_out(order, lines[order.id]))
+                         lambda order: presenters.order_out(order, lines[order.id], now=ctx.now,
+                                                           cancellation_window=window))
 
 
 @router.get("/orders/{orderId}", response_model=OrderOut)
 def get_order(customer_id: str = Path(alias="customerId"), order_id: str = Path(alias="orderId"),
               ctx: RequestContext = allow(*PURCHASE_READERS)) -> OrderOut:
     order = service.get_order(ctx.db, principal=ctx.principal, customer_id=customer_id, order_id=order_id)
-    return presenters.order_out(order, service.lines_of_orders(ctx.db, [order.id])[order.id])
+    return cancellation.order_shown(ctx.db, order, service.lines_of_orders(ctx.db, [order.id])[order.id],
+                                    now=ctx.now)
 
 
 @router.patch("/orders/{orderId}", response_model=OrderOut)
 def cancel_order_lines(body: OrderPatchIn, customer_id: str = Path(alias="customerId"),
                        order_id: str = Path(alias="orderId"), ctx: RequestContext = allow(Role.admin_agent)):
-    """Cancels lines of an order: `{"status": "cancelled", "lineItems": [{"lineItemNumber": 0}]}` (rule R5)."""
+    """Cancels lines of an order: `{"status": "cancelled", "lineItems": [{"lineItemNumber": 0}]}` (rule R5).
+
+    Without `lineItems` (or with none listed) every line is cancelled; lines already cancelled are left as
+    they are, so asking again answers the order as it stands and credits nothing more.
+    """
+    numbers = [line.line_item_number for line in body.line_items or []] or None
 
     def cancel() -> tuple[int, dict]:
         done = cancellation.cancel_lines(
             ctx.db, principal=ctx.principal, customer_id=customer_id, order_id=order_id, status=body.status,
-            line_numbers=[line.line_item_number for line in body.line_items], reason=body.reason, now=ctx.now,
-            request_id=ctx.request_id,
+            line_numbers=numbers, reason=body.reason, now=ctx.now, request_id=ctx.request_id,
         )
         return 200, done.shown.model_dump(mode="json")
 

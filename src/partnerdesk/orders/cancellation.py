@@ -5,8 +5,10 @@ RI's reservation with it, software's product keys and download links with it), a
 credited exactly what it paid for the line, with no fee, on its current invoice. An order whose
 lines are all cancelled is cancelled itself.
 
-It all happens in the caller's transaction, after the order row is locked: two cancellations of
-one line cannot both pass (the second gets 409), and a refusal or a failure changes nothing.
+As in Partner Center, no lines named means every line of the order, and a line already cancelled is
+left as it is: asking again answers the order as it stands and never credits twice. It all happens in
+the caller's transaction, after the order row is locked, so of two cancellations racing for one line
+only the first finds it active; a refusal or a failure changes nothing.
 The window is the `cancellation_window_days` policy (60 days by default): a purchase made at
 10:00 on 1 March can be cancelled until 10:00 on 30 April, never after.
 """
@@ -31,7 +33,6 @@ from partnerdesk.orders import events, presenters
 from partnerdesk.orders.errors import (
     CancellationWindowClosed,
     CancellerRequired,
-    OrderLineAlreadyCancelled,
     OrderNotFound,
     UnknownOrderLine,
     UnsupportedOrderChange,
@@ -43,7 +44,7 @@ from partnerdesk.policies import service as policies
 from partnerdesk.reservations import service as reservations
 from partnerdesk.software import service as software
 
-CANCELLED = "cancelled"
+CANCELLED = presenters.CANCELLED
 SUBSCRIPTION_DELETED = "deleted"
 ENTITLEMENT_REVOKED = "revoked"
 
@@ -52,20 +53,34 @@ ENTITLEMENT_REVOKED = "revoked"
 class Cancellation:
     order: Order
     lines: list[OrderLineItem]  # every line of the order, as it stands after the cancellation
-    cancelled: list[OrderLineItem]
-    credit: Decimal  # what the partner was credited, in the order's currency
+    cancelled: list[OrderLineItem]  # the lines this call cancelled: none when they all were already
+    credit: Decimal  # what the partner was credited by this call, in the order's currency
     shown: OrderOut  # the order's API shape after the cancellation
+
+
+def cancellation_window(db: Session) -> timedelta:
+    """How long after it was made a purchase can be cancelled (rule R5): the policy in force."""
+    return timedelta(days=policies.cancellation_window_days(db))
 
 
 def cancellation_deadline(db: Session, order: Order) -> datetime:
     """The last moment the order can be cancelled (rule R5)."""
-    return order.created_at + timedelta(days=policies.cancellation_window_days(db))
+    return order.created_at + cancellation_window(db)
+
+
+def order_shown(db: Session, order: Order, lines: Sequence[OrderLineItem], *, now: datetime) -> OrderOut:
+    """The order's API shape as a reader sees it at `now`, with the time left to cancel it."""
+    return presenters.order_out(order, lines, now=now, cancellation_window=cancellation_window(db))
 
 
 def cancel_lines(
     db: Session, *, principal: Principal, customer_id: str, order_id: str, status: str,
-    line_numbers: Sequence[int], reason: str | None, now: datetime, request_id: str | None = None,
+    line_numbers: Sequence[int] | None, reason: str | None, now: datetime, request_id: str | None = None,
 ) -> Cancellation:
+    """Cancels the lines numbered, or, with `line_numbers=None`, every line of the order not yet cancelled.
+
+    An empty list names no line and is refused (a form sent with nothing selected).
+    """
     if principal.role is not Role.admin_agent or principal.partner_id is None:
         raise CancellerRequired("Only an admin agent of the partner can cancel a purchase (rule R5).")
     if status.strip().casefold() != CANCELLED:
@@ -79,7 +94,10 @@ def cancel_lines(
     if order is None:
         raise OrderNotFound(f"Customer {customer_id} has no order {order_id}.", [order_id])
     lines = lines_of_orders(db, [order.id])[order.id]
-    chosen = _chosen_lines(order, lines, line_numbers)
+    chosen = [line for line in _chosen_lines(order, lines, line_numbers) if line.status != CANCELLED]
+    if not chosen:  # asked again: the answer is the order as it stands, and nothing more is credited
+        return Cancellation(order=order, lines=lines, cancelled=[], credit=Decimal(0),
+                            shown=order_shown(db, order, lines, now=now))
     deadline = cancellation_deadline(db, order)
     if now > deadline:
         raise CancellationWindowClosed(
@@ -112,7 +130,7 @@ def cancel_lines(
     db.flush()
 
     cancellation = Cancellation(order=order, lines=lines, cancelled=chosen, credit=credit,
-                                shown=presenters.order_out(order, lines))
+                                shown=order_shown(db, order, lines, now=now))
     events.lines_cancelled(
         db, principal=principal, partner_id=order.partner_id, customer_id=customer.id,
         order=cancellation.shown.model_dump(mode="json"),
@@ -122,8 +140,11 @@ def cancel_lines(
     return cancellation
 
 
-def _chosen_lines(order: Order, lines: list[OrderLineItem], line_numbers: Sequence[int]) -> list[OrderLineItem]:
+def _chosen_lines(order: Order, lines: list[OrderLineItem],
+                  line_numbers: Sequence[int] | None) -> list[OrderLineItem]:
     by_number = {line.line_item_number: line for line in lines}
+    if line_numbers is None:
+        return lines
     if not line_numbers:
         raise UnknownOrderLine(f"lineItems: name the lines of order {order.id} to cancel "
                                f"(its lines are {_numbers(sorted(by_number))}).", ["lineItems"])
@@ -137,16 +158,7 @@ def _chosen_lines(order: Order, lines: list[OrderLineItem], line_numbers: Sequen
             f"Order {order.id} has no line {_numbers(unknown)}; its lines are {_numbers(sorted(by_number))}.",
             [str(number) for number in unknown],
         )
-    chosen = [by_number[number] for number in sorted(line_numbers)]
-    done = [line for line in chosen if line.status == CANCELLED]
-    if done:
-        when = done[0].cancelled_at
-        raise OrderLineAlreadyCancelled(
-            f"Line {_numbers([line.line_item_number for line in done])} of order {order.id} was already cancelled"
-            + (f" on {when:%Y-%m-%d %H:%M} UTC." if when else "."),
-            [str(line.line_item_number) for line in done],
-        )
-    return chosen
+    return [by_number[number] for number in sorted(line_numbers)]
 
 
 def _numbers(numbers: Sequence[int]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from partnerdesk.core.money import money_str
@@ -22,6 +22,8 @@ from partnerdesk.orders.schemas import (
 )
 from partnerdesk.orders.service import CartView, PlacedOrder
 from partnerdesk.reservations.models import Reservation
+
+CANCELLED = "cancelled"  # a line's and an order's status once cancelled (rule R5)
 
 
 def _customer_path(customer_id: str) -> str:
@@ -57,6 +59,7 @@ def _line_out(
     *, customer_id: str, number: int, catalog_item_id: str, product_id: str, sku_id: str, availability_id: str,
     friendly_name: str, quantity: int, term_duration: str | None, billing_cycle: str, subscription_id: str,
     provisioning_context: dict[str, str], unit_price: Decimal, total: Decimal, currency: str, status: str,
+    credited: Decimal = Decimal(0),
 ) -> OrderLineItemOut:
     return OrderLineItemOut(
         line_item_number=number, offer_id=catalog_item_id, catalog_item_id=catalog_item_id, product_id=product_id,
@@ -64,18 +67,20 @@ def _line_out(
         term_duration=term_duration, billing_cycle=billing_cycle, subscription_id=subscription_id,
         provisioning_context=provisioning_context, transaction_type="New",
         unit_price=money_str(unit_price, currency), total_price=money_str(total, currency), currency_code=currency,
-        status=status,
+        status=status, credited_amount=money_str(credited, currency),
         links={"subscription": Link(uri=f"{_customer_path(customer_id)}/subscriptions/{subscription_id}")},
     )
 
 
 def _order_out(
     *, order_id: str, customer_id: str, billing_cycle: str, currency: str, total: Decimal, status: str,
-    created_at: datetime, lines: list[OrderLineItemOut],
+    created_at: datetime, lines: list[OrderLineItemOut], cancellable_until: datetime | None = None,
+    days_left_to_cancel: int | None = None,
 ) -> OrderOut:
     return OrderOut(
         id=order_id, reference_customer_id=customer_id, billing_cycle=billing_cycle, currency_code=currency,
-        total_price=money_str(total, currency), status=status, creation_date=created_at, line_items=lines,
+        total_price=money_str(total, currency), status=status, creation_date=created_at,
+        cancellable_until=cancellable_until, days_left_to_cancel=days_left_to_cancel, line_items=lines,
         links={"self": Link(uri=f"{_customer_path(customer_id)}/orders/{order_id}")},
     )
 
@@ -98,21 +103,33 @@ def placed_order_out(order: PlacedOrder, customer_id: str) -> OrderOut:
                       lines=lines)
 
 
-def order_out(order: Order, lines: Sequence[OrderLineItem]) -> OrderOut:
+def order_out(order: Order, lines: Sequence[OrderLineItem], *, now: datetime | None = None,
+              cancellation_window: timedelta | None = None) -> OrderOut:
+    """The order as the API shows it; given the reader's `now` and the policy's window (rule R5), it also
+    says until when, and for how many whole days, its remaining lines can be cancelled.
+
+    A cancelled line shows quantity 0, as Partner Center does; its price stays what was paid.
+    """
     line_outs = [
         _line_out(
             customer_id=order.customer_id, number=line.line_item_number, catalog_item_id=line.catalog_item_id,
             product_id=line.product_id, sku_id=line.sku_id, availability_id=line.availability_id,
-            friendly_name=line.friendly_name, quantity=line.quantity, term_duration=line.term_duration,
-            billing_cycle=line.billing_cycle, subscription_id=line.subscription_id,
+            friendly_name=line.friendly_name, quantity=0 if line.status == CANCELLED else line.quantity,
+            term_duration=line.term_duration, billing_cycle=line.billing_cycle, subscription_id=line.subscription_id,
             provisioning_context=line.provisioning_context, unit_price=line.unit_price, total=line.total_price,
-            currency=line.currency, status=line.status,
+            currency=line.currency, status=line.status, credited=line.credited_amount or Decimal(0),
         )
         for line in lines
     ]
+    until, days_left = None, None
+    if now is not None and cancellation_window is not None and any(line.status != CANCELLED for line in lines):
+        deadline = order.created_at + cancellation_window
+        if now <= deadline:
+            until, days_left = deadline, (deadline - now).days
     return _order_out(order_id=order.id, customer_id=order.customer_id, billing_cycle=order.billing_cycle,
                       currency=order.currency, total=order.total_price, status=order.status,
-                      created_at=order.created_at, lines=line_outs)
+                      created_at=order.created_at, lines=line_outs, cancellable_until=until,
+                      days_left_to_cancel=days_left)
 
 
 def subscription_out(subscription: Subscription) -> SubscriptionOut:

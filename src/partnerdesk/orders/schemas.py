@@ -60,7 +60,7 @@ class OrderLineItemOut(ResponseModel):
     sku_id: str
     availability_id: str
     friendly_name: str
-    quantity: int
+    quantity: int = Field(description="0 once the line is cancelled (rule R5), as Partner Center shows it.")
     term_duration: str | None
     billing_cycle: str
     subscription_id: str
@@ -70,6 +70,7 @@ class OrderLineItemOut(ResponseModel):
     total_price: str
     currency_code: str
     status: str
+    credited_amount: str = Field(description="What the partner was credited for the line when it was cancelled.")
     links: dict[str, Link]
 
 
@@ -82,6 +83,10 @@ class OrderOut(ResponseModel):
     status: str
     creation_date: datetime
     transaction_type: str = "UserPurchase"
+    # Rule R5, while a line can still be cancelled; null once the window has closed or every line is cancelled,
+    # and in a checkout's answer (read the order back to see them).
+    cancellable_until: datetime | None = None
+    days_left_to_cancel: int | None = Field(None, description="Whole days left before cancellableUntil.")
     line_items: list[OrderLineItemOut]
     links: dict[str, Link]
     attributes: dict[str, Any] = {"objectType": "Order"}
@@ -109,10 +114,14 @@ class OrderLineRefIn(CamelModel):
 
 
 class OrderPatchIn(CamelModel):
-    """`PATCH .../orders/{orderId}`: cancels the listed lines (rule R5). Nothing else of an order changes."""
+    """`PATCH .../orders/{orderId}`: cancels the listed lines, or every line when none is listed (rule R5).
+
+    Nothing else of an order changes; a line already cancelled stays as it is.
+    """
 
     status: str = Field(min_length=1, max_length=16, description="cancelled")
-    line_items: list[OrderLineRefIn] = Field(min_length=1, max_length=50)
+    line_items: list[OrderLineRefIn] | None = Field(
+        None, max_length=50, description="The lines to cancel; left out or empty: every line of the order.")
     reason: str | None = Field(None, max_length=500, description="Why the purchase is cancelled (activity log).")
 
     @model_validator(mode="before")

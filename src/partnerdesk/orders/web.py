@@ -37,7 +37,6 @@ from partnerdesk.orders.errors import (
     CancellationWindowClosed,
     CartAlreadyCheckedOut,
     CartExpired,
-    OrderLineAlreadyCancelled,
     QuantityOutOfRange,
     TermNotOffered,
     UnknownOrderLine,
@@ -91,10 +90,10 @@ NOT_SAVED = N_("The cart could not be saved. Check the line and try again.")
 SELECT_LINES = N_("Select the lines to cancel.")
 CANCEL_MESSAGES: tuple[tuple[type[DeskError], str], ...] = (
     (CancellationWindowClosed, N_("This order can no longer be cancelled: the cancellation period has ended.")),
-    (OrderLineAlreadyCancelled, N_("A selected line was already cancelled.")),
     (UnknownOrderLine, SELECT_LINES),
 )
 NOT_CANCELLED = N_("The lines could not be cancelled.")
+ALREADY_CANCELLED = N_("A selected line was already cancelled.")
 CANCELLERS = (Role.admin_agent,)
 BAD_QUANTITY = N_("Enter the quantity as a whole number.")
 
@@ -282,6 +281,8 @@ def cancel_order_lines(customer_id: str, order_id: str, ctx: PageContext = allow
         message = next((ctx.gettext(text) for error_class, text in CANCEL_MESSAGES if isinstance(error, error_class)),
                        ctx.gettext(NOT_CANCELLED))
         return _order_page(ctx, customer, order_id, message=message, status_code=error.status_code)
+    if not done.cancelled:  # sent again, say from a page left open: nothing more was cancelled or credited
+        return _order_page(ctx, customer, order_id, message=ctx.gettext(ALREADY_CANCELLED))
     ctx.flash(ctx.ngettext(
         "Line %(lines)s was cancelled; the partner is credited %(amount)s.",
         "Lines %(lines)s were cancelled; the partner is credited %(amount)s.",
