@@ -69,7 +69,7 @@ def test_sales_agents_and_billing_admins_see_no_request(support, role):
     ("supportTopicId", 42, "supportTopicId"),
     ("supportTopicId", "refunds", "supportTopicId"),
     ("countryCode", "XX", "countryCode"),
-    ("customerId", str(uuid.uuid4()), "customerId"),
+    ("customerId", "6d1f0c9e-3b5a-4c1e-9f0a-2b7c8d9e0f11", "customerId"),
     ("title", "   ", "title"),
     ("primaryContact", {"firstName": "A", "lastName": "B", "email": "not-an-email", "phoneNumber": "+33 1"},
      "primaryContact.email"),
