@@ -34,7 +34,10 @@ def race(bases: list[str], path: str, expected: bytes) -> tuple[Counter, Counter
     Returns the statuses, and which base served each complete, correct file."""
     start = threading.Barrier(IN_FLIGHT)
     digest = hashlib.sha256(expected).hexdigest()
-    clients = [httpx.Client(base_url=base, timeout=120, limits=httpx.Limits(max_connections=IN_FLIGHT))
+    # A fresh connection per request: a kept-alive one the server closed while idle (a slow wave on a busy
+    # machine) would reset, and a reset request cannot be told apart from one that was counted.
+    clients = [httpx.Client(base_url=base, timeout=120,
+                            limits=httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=0))
                for base in bases]
 
     def download(number: int) -> tuple[int, str | None]:
