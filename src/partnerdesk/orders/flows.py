@@ -8,7 +8,7 @@ commit leaves nothing behind. The cart's row lock is the guard against a second 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from partnerdesk.customers.service import CustomerRef
 from partnerdesk.orders import events, presenters
 from partnerdesk.orders import service as orders
 from partnerdesk.orders.schemas import CheckoutOut
+from partnerdesk.policies import service as policies
 from partnerdesk.reservations import service as reservations
 
 
@@ -40,7 +41,10 @@ def checkout(
     placed = orders.place_orders(db, principal=principal, customer=customer, cart_id=cart_id, groups=groups, now=now)
     _provision_reservations(db, customer=customer, placed=placed, now=now)
     billing.charge(db, partner_id=partner_id, charges=_charges(customer, placed), now=now)
-    result = CheckoutOut(orders=[presenters.placed_order_out(order, customer.id) for order in placed],
+    # Rule R5: the answer says until when the orders can be cancelled, as reading them back does.
+    window = timedelta(days=policies.cancellation_window_days(db))
+    result = CheckoutOut(orders=[presenters.placed_order_out(order, customer.id, cancellation_window=window)
+                                 for order in placed],
                          order_errors=[])
     _announce(db, principal=principal, customer=customer, placed=placed, result=result, now=now,
               request_id=request_id)

@@ -85,7 +85,8 @@ def _order_out(
     )
 
 
-def placed_order_out(order: PlacedOrder, customer_id: str) -> OrderOut:
+def placed_order_out(order: PlacedOrder, customer_id: str, *, cancellation_window: timedelta | None = None) -> OrderOut:
+    """A just-placed order, as the checkout answers it: the same shape `order_out` gives when it is read back."""
     lines = [
         _line_out(
             customer_id=customer_id, number=placed.number, catalog_item_id=placed.line.item.catalog_item_id,
@@ -98,9 +99,11 @@ def placed_order_out(order: PlacedOrder, customer_id: str) -> OrderOut:
         )
         for placed in order.lines
     ]
+    until = order.created_at + cancellation_window if cancellation_window is not None else None
     return _order_out(order_id=order.id, customer_id=customer_id, billing_cycle=order.billing_cycle,
                       currency=order.currency, total=order.total, status=order.status, created_at=order.created_at,
-                      lines=lines)
+                      lines=lines, cancellable_until=until,
+                      days_left_to_cancel=cancellation_window.days if cancellation_window is not None else None)
 
 
 def order_out(order: Order, lines: Sequence[OrderLineItem], *, now: datetime | None = None,
