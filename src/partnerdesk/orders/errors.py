@@ -80,9 +80,8 @@ class UnknownOrderLine(DeskError):
     code = 3111
 
 
-class OrderLineAlreadyCancelled(DeskError):
-    status_code = 409
-    code = 3112
+# 3112 was "line already cancelled": cancelling a cancelled line is now an idempotent answer, as in
+# Partner Center. The code stays retired, never reused.
 
 
 class CancellationWindowClosed(DeskError):
