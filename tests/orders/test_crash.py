@@ -3,15 +3,8 @@ every checkout whose answer was lost, with its MS-RequestId, makes exactly one o
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -20,44 +13,10 @@ from sqlalchemy import func, select
 from partnerdesk.billing.models import InvoiceLineItem
 from partnerdesk.orders.models import Cart, Entitlement, Order, OrderLineItem, Subscription
 from tests.orders.factories import new_request_id, software_line
+from tests.support.served import UVICORN_FACTORY, served
 
 BUYERS = 8
 CHECKOUTS_BEFORE_THE_KILL = 12
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def _served(settings) -> Iterator[tuple[str, subprocess.Popen]]:
-    """The app in a process of its own, as `partnerdesk serve` runs it, on the test's database."""
-    port = _free_port()
-    env = {**os.environ, "PARTNERDESK_DATABASE_URL": settings.database_url,
-           "PARTNERDESK_DATA_DIR": str(settings.data_dir), "PARTNERDESK_SECRET_KEY": settings.secret_key,
-           "PARTNERDESK_DATABASE_PREPARED_STATEMENTS": "1" if settings.database_prepared_statements else "0"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "partnerdesk.app:serve_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"], env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/openapi.json", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.05)  # polling for the server to listen, not timing anything
-        yield base, server
-    finally:
-        if server.poll() is None:
-            server.kill()
-        server.wait(timeout=30)
 
 
 @dataclass
@@ -103,7 +62,7 @@ def _counts(desk) -> dict[str, int]:
 def test_a_server_killed_mid_purchase_leaves_whole_purchases_and_retries_make_one_order(shop, desk, settings):
     customer = shop.customer("FR")
     ledger = Ledger()
-    with _served(settings) as (base, server):
+    with served(settings, UVICORN_FACTORY, kill=True) as (base, server):
         buyers = [threading.Thread(target=_buy_until_killed, args=(base, shop.buyer.token, customer, ledger))
                   for _ in range(BUYERS)]
         for buyer in buyers:
@@ -116,7 +75,7 @@ def test_a_server_killed_mid_purchase_leaves_whole_purchases_and_retries_make_on
     # Whatever was cut off, every purchase is whole: one line, subscription, entitlement and charge per order.
     counts = _counts(desk)
     assert len(set(counts.values())) == 1, counts
-    with _served(settings) as (base, _server):
+    with served(settings, UVICORN_FACTORY, kill=True) as (base, _server):
         headers = {"Authorization": f"Bearer {shop.buyer.token}"}
         for cart_id, request_id in ledger.lost.items():
             retried = httpx.post(f"{base}/v1/customers/{customer}/carts/{cart_id}/checkout", timeout=60,

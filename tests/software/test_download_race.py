@@ -4,17 +4,10 @@ its limit are served, on SQLite and PostgreSQL, and with two server processes on
 from __future__ import annotations
 
 import hashlib
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
+from contextlib import ExitStack
 
 import httpx
 import pytest
@@ -23,6 +16,7 @@ from sqlalchemy import select
 from partnerdesk.software.models import DownloadLink
 from tests.conftest import DOWNLOAD_TOKEN, PRODUCT_KEY
 from tests.software.factories import CHOICE
+from tests.support.served import PARTNERDESK_SERVE, served
 
 REQUESTS = 500
 LIMIT = 50
@@ -83,47 +77,12 @@ def test_500_concurrent_downloads_of_a_link_with_50_left_serve_exactly_50(softwa
     assert sum("uvicorn.access" in line for line in secrets_stay_out_of_the_logs.lines) >= REQUESTS
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def served(settings, log: Path) -> Iterator[str]:
-    """`partnerdesk serve` in a process of its own on the test's database and files, its output in `log`."""
-    port = _free_port()
-    env = {**os.environ, "PARTNERDESK_DATABASE_URL": settings.database_url,
-           "PARTNERDESK_DATA_DIR": str(settings.data_dir), "PARTNERDESK_SECRET_KEY": settings.secret_key,
-           "PARTNERDESK_DATABASE_PREPARED_STATEMENTS": "1" if settings.database_prepared_statements else "0"}
-    command = [sys.executable, "-c", "from partnerdesk.cli import main; main()", "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--no-job-worker"]
-    with open(log, "wb") as output:
-        server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/openapi.json", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.05)  # polling for the server to listen, not timing anything
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_server_processes_on_one_postgresql_serve_exactly_50_of_500(software, settings, tmp_path):
     software_id = software.buy()
     logs = [tmp_path / "server-a.log", tmp_path / "server-b.log"]
     with ExitStack() as servers:
-        bases = [servers.enter_context(served(settings, log)) for log in logs]
+        bases = [servers.enter_context(served(settings, PARTNERDESK_SERVE, log=log))[0] for log in logs]
         shown = httpx.post(f"{bases[0]}/v1/customers/{software.customer_id}/software/{software_id}/keysanddownloads",
                            json=CHOICE, headers=software.admin.headers(), timeout=60)
         assert shown.status_code == 200, shown.text
