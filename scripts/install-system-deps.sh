@@ -10,6 +10,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # Chromium needs fonts to render text in screenshots.
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
+[ -x /usr/bin/pdftotext ] || missing+=(poppler-utils)  # the invoice PDF test reads its text
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
