@@ -352,6 +352,49 @@ def credit_order_lines(db: Session, *, partner_id: str, order_id: str, line_numb
     return -sum((credit.subtotal for credit in credits), Decimal(0))
 
 
+
+def credit_order_line_amounts(db: Session, *, partner_id: str, order_id: str, amounts: dict[int, Decimal],
+                              now: datetime) -> Decimal:
+    """Credits the partner the given amount per cancelled order line (a refund approved in part, rule R6);
+    returns the total credited. A line credited in full gets its charges negated, as `credit_order_lines`
+    does; a part is one credit line of quantity -1 at that amount, on the partner's current invoice."""
+    full = [number for number, amount in amounts.items() if amount > 0 and amount == _paid_for_line(
+        db, partner_id=partner_id, order_id=order_id, line_number=number)]
+    credited = credit_order_lines(db, partner_id=partner_id, order_id=order_id, line_numbers=full, now=now) \
+        if full else Decimal(0)
+    parts: list[Charge] = []
+    for number, amount in sorted(amounts.items()):
+        if number in full or amount <= 0:
+            continue
+        line = db.scalars(
+            select(InvoiceLineItem)
+            .where(InvoiceLineItem.partner_id == partner_id, InvoiceLineItem.order_id == order_id,
+                   InvoiceLineItem.order_line_number == number, InvoiceLineItem.charge_type != CREDIT_CHARGE_TYPE)
+            .order_by(InvoiceLineItem.created_at, InvoiceLineItem.id)
+        ).first()
+        if line is None:
+            continue
+        parts.append(Charge(
+            customer_id=line.customer_id, customer_name=line.customer_name, customer_domain=line.customer_domain,
+            customer_country=line.customer_country, order_id=line.order_id, order_line_number=number,
+            subscription_id=line.subscription_id, product_id=line.product_id, sku_id=line.sku_id,
+            availability_id=line.availability_id, product_name=line.product_name, sku_name=line.sku_name,
+            unit_price=amount, quantity=-1, currency=line.currency, billing_cycle=line.billing_cycle,
+            term_duration=line.term_duration, charge_start=now, charge_end=line.charge_end,
+            charge_type=CREDIT_CHARGE_TYPE, order_date=line.order_date))
+    if parts:
+        charge(db, partner_id=partner_id, charges=parts, now=now)
+    return credited + sum((part.unit_price for part in parts), Decimal(0))
+
+
+def _paid_for_line(db: Session, *, partner_id: str, order_id: str, line_number: int) -> Decimal:
+    rows = db.scalars(
+        select(InvoiceLineItem)
+        .where(InvoiceLineItem.partner_id == partner_id, InvoiceLineItem.order_id == order_id,
+               InvoiceLineItem.order_line_number == line_number, InvoiceLineItem.charge_type != CREDIT_CHARGE_TYPE))
+    return sum((row.subtotal for row in rows), Decimal(0))
+
+
 # Reading invoices
 
 @dataclass(frozen=True)

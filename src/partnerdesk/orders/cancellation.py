@@ -98,6 +98,44 @@ def cancel_lines(
     if not chosen:  # asked again: the answer is the order as it stands, and nothing more is credited
         return Cancellation(order=order, lines=lines, cancelled=[], credit=Decimal(0),
                             shown=order_shown(db, order, lines, now=now))
+    _check_window(db, order, now)
+    return _cancel_chosen(db, principal=principal, customer_id=customer.id, order=order, lines=lines, chosen=chosen,
+                          reason=reason, now=now, request_id=request_id)
+
+
+def cancel_for_refund(
+    db: Session, *, principal: Principal, customer_id: str, order_id: str, line_numbers: Sequence[int] | None,
+    amount: Decimal, override_reason: str | None, reason: str | None, now: datetime, request_id: str | None = None,
+) -> Cancellation:
+    """The operator's approval of a refund request (rule R6): cancels the lines as a direct cancel does, and
+    credits `amount` (all or part of what the lines cost and was not yet credited) instead of their price.
+
+    The window of rule R5 holds unless the operator gives `override_reason`, which the activity log keeps.
+    Lines already cancelled are left as they are and nothing more is credited for them, so an approval
+    racing a direct cancel of the same line credits once: both lock the order row first.
+    """
+    if not principal.is_operator:
+        raise CancellerRequired("Only the operator approves a refund request (rule R6).")
+    order = db.scalar(select(Order).where(Order.id == order_id, Order.customer_id == customer_id).with_for_update())
+    if order is None:
+        raise OrderNotFound(f"Customer {customer_id} has no order {order_id}.", [order_id])
+    lines = lines_of_orders(db, [order.id])[order.id]
+    chosen = [line for line in _chosen_lines(order, lines, line_numbers) if line.status != CANCELLED]
+    if not chosen:
+        return Cancellation(order=order, lines=lines, cancelled=[], credit=Decimal(0),
+                            shown=order_shown(db, order, lines, now=now))
+    if override_reason is None:
+        _check_window(db, order, now)
+    return _cancel_chosen(db, principal=principal, customer_id=customer_id, order=order, lines=lines, chosen=chosen,
+                          reason=reason, now=now, request_id=request_id, amount=amount)
+
+
+def refundable_amount(lines: Sequence[OrderLineItem]) -> Decimal:
+    """What the lines cost and was not yet credited: the most a refund of them may credit."""
+    return sum((line.total_price - line.credited_amount for line in lines if line.status != CANCELLED), Decimal(0))
+
+
+def _check_window(db: Session, order: Order, now: datetime) -> None:
     deadline = cancellation_deadline(db, order)
     if now > deadline:
         raise CancellationWindowClosed(
@@ -107,10 +145,30 @@ def cancel_lines(
             [order.id, deadline.isoformat()],
         )
 
+
+def _shares(chosen: Sequence[OrderLineItem], amount: Decimal | None) -> dict[int, Decimal]:
+    """What each chosen line is credited: its whole unpaid-back price, or `amount` spread over the lines in
+    order, each taking at most what it cost."""
+    shares: dict[int, Decimal] = {}
+    left = amount
+    for line in chosen:
+        owed = line.total_price - line.credited_amount
+        shares[line.line_item_number] = owed if left is None else min(owed, left)
+        if left is not None:
+            left -= shares[line.line_item_number]
+    return shares
+
+
+def _cancel_chosen(
+    db: Session, *, principal: Principal, customer_id: str, order: Order, lines: list[OrderLineItem],
+    chosen: list[OrderLineItem], reason: str | None, now: datetime, request_id: str | None,
+    amount: Decimal | None = None,
+) -> Cancellation:
+    shares = _shares(chosen, amount)
     for line in chosen:
         line.status = CANCELLED
         line.cancelled_at = now
-        line.credited_amount = line.total_price  # no cancellation fee: everything paid for the line
+        line.credited_amount += shares[line.line_item_number]  # no cancellation fee
     if all(line.status == CANCELLED for line in lines):
         order.status = CANCELLED
     db.execute(update(Subscription).where(Subscription.id.in_([line.subscription_id for line in chosen]))
@@ -125,17 +183,22 @@ def cancel_lines(
     reservations.cancel_reservations(db, [entitlement.id for entitlement in entitlements])
     # Rule R5: the keys show as revoked and every link answers 410 from this transaction's commit on.
     software.revoke_purchases(db, [entitlement.id for entitlement in entitlements], now=now)
-    credit = billing.credit_order_lines(db, partner_id=order.partner_id, order_id=order.id,
-                                        line_numbers=[line.line_item_number for line in chosen], now=now)
+    numbers = [line.line_item_number for line in chosen]
+    if amount is None:
+        credit = billing.credit_order_lines(db, partner_id=order.partner_id, order_id=order.id,
+                                            line_numbers=numbers, now=now)
+    else:
+        credit = billing.credit_order_line_amounts(db, partner_id=order.partner_id, order_id=order.id,
+                                                   amounts=shares, now=now)
     db.flush()
 
     cancellation = Cancellation(order=order, lines=lines, cancelled=chosen, credit=credit,
                                 shown=order_shown(db, order, lines, now=now))
     events.lines_cancelled(
-        db, principal=principal, partner_id=order.partner_id, customer_id=customer.id,
-        order=cancellation.shown.model_dump(mode="json"),
-        line_numbers=[line.line_item_number for line in chosen], credit=money_str(credit, order.currency),
-        reason=reason, entitlements=entitlements, now=now, request_id=request_id,
+        db, principal=principal, partner_id=order.partner_id, customer_id=customer_id,
+        order=cancellation.shown.model_dump(mode="json"), line_numbers=numbers,
+        credit=money_str(credit, order.currency), reason=reason, entitlements=entitlements, now=now,
+        request_id=request_id,
     )
     return cancellation
 

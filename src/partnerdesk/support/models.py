@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerdesk.core.db import Base, IdColumn, MoneyAmount, UTCDateTime, new_id
@@ -14,6 +14,9 @@ STATUS_OPEN = "open"
 STATUS_ATTENTION_NEEDED = "attention_needed"
 STATUS_CLOSED = "closed"
 STATUSES = (STATUS_OPEN, STATUS_ATTENTION_NEEDED, STATUS_CLOSED)
+
+DECISION_APPROVED = "approved"
+DECISION_REJECTED = "rejected"
 
 
 class ServiceRequest(Base):
@@ -75,3 +78,47 @@ class RefundRequest(Base):
     reason_details: Mapped[str] = mapped_column(Text, default="")
     amount: Mapped[Decimal] = mapped_column(MoneyAmount())
     currency: Mapped[str] = mapped_column(String(3))
+    # The operator's decision (the operator queue): none while the request waits.
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    # What the operator approved, and what was credited (less when part was already credited).
+    approved_amount: Mapped[Decimal | None] = mapped_column(MoneyAmount())
+    credited_amount: Mapped[Decimal | None] = mapped_column(MoneyAmount())
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    # Set when the operator approved after the cancellation window closed (rule R5 overridden, recorded).
+    override_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ServiceRequestAttachment(Base):
+    """A file added to a request; its bytes live in the file store under `storage_key`, like installation files."""
+
+    __tablename__ = "service_request_attachments"
+    __table_args__ = (Index("ix_service_request_attachments_request", "service_request_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    service_request_id: Mapped[str] = mapped_column(ForeignKey("service_requests.id"))
+    # Sanitised: no folder part, no control character, at most 255 characters.
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(320))
+
+
+class SupportEmail(Base):
+    """An email to a request's contact about a status change, sent by a job and marked when sent."""
+
+    __tablename__ = "support_emails"
+    __table_args__ = (Index("ix_support_emails_request", "service_request_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    service_request_id: Mapped[str] = mapped_column(ForeignKey("service_requests.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
