@@ -96,3 +96,17 @@ class CancellerRequired(DeskError):
 
     status_code = 403
     code = 3114
+
+
+class CartLineNotFound(DeskError):
+    """The portal edits one line of a cart by its id; a line removed meanwhile (another tab) is gone."""
+
+    status_code = 404
+    code = 3250
+
+
+class EmptyCart(DeskError):
+    """A cart whose lines were all removed orders nothing; checking it out would make no order."""
+
+    status_code = 400
+    code = 3251

@@ -10,7 +10,7 @@ desk, and the columns' own defaults apply to whatever a row leaves out.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -23,6 +23,8 @@ from partnerdesk.accounts.service import Principal
 from partnerdesk.catalog import service as catalog
 from partnerdesk.catalog.vocabulary import billing_cycle as canonical_billing_cycle
 from partnerdesk.core.db import new_id
+from partnerdesk.core.money import money_str
+from partnerdesk.core.errors import DeskError
 from partnerdesk.customers import service as customers
 from partnerdesk.customers.service import CustomerRef
 from partnerdesk.orders.errors import (
@@ -30,7 +32,9 @@ from partnerdesk.orders.errors import (
     BuyerRequired,
     CartAlreadyCheckedOut,
     CartExpired,
+    CartLineNotFound,
     CartNotFound,
+    EmptyCart,
     InvalidLineItem,
     InvalidOrderFilter,
     OrderNotFound,
@@ -165,11 +169,14 @@ class LineChecker:
                 "monthly or annual.",
                 [f"{field_name}.billingCycle"],
             )
-        if cycle not in item.supported_billing_cycles:
+        allowed = item.billing_cycles
+        if cycle not in allowed:
             raise BillingCycleNotSupported(
-                f"{field_name}.billingCycle: {item.catalog_item_id} is billed "
-                f"{', '.join(item.supported_billing_cycles) or 'in no cycle'}, not {cycle}.",
-                [f"{field_name}.billingCycle", *item.supported_billing_cycles],
+                f"{field_name}.billingCycle: {item.catalog_item_id} is priced {item.billing_plan} "
+                f"({money_str(item.unit_price, item.currency)} {item.currency} per unit"
+                f"{'' if item.billing_plan == 'one_time' else ' each cycle'}); billingCycle must be "
+                f"{' or '.join(allowed)}, not {cycle}.",
+                [f"{field_name}.billingCycle", *allowed],
             )
         return cycle
 
@@ -286,7 +293,8 @@ def update_cart(
     checked = check_lines(db, customer=customer, lines=lines, now=now)
     line_rows = _line_rows(cart_id, checked)
     db.execute(delete(CartLineItem).where(CartLineItem.cart_id == cart_id))
-    db.execute(insert(CartLineItem.__table__), line_rows)
+    if line_rows:  # the portal may remove a cart's last line; the API always sends one or more
+        db.execute(insert(CartLineItem.__table__), line_rows)
     db.execute(update(Cart).where(Cart.id == cart_id).values(updated_at=now, updated_by=principal.email))
     db.expire(view.cart)
     return CartView(db.get(Cart, cart_id), [CartLineItem(**row) for row in line_rows])
@@ -322,7 +330,10 @@ def lock_open_cart(db: Session, *, customer: CustomerRef, cart_id: str, now: dat
     if cart is None or cart.customer_id != customer.id:
         raise CartNotFound(f"Customer {customer.id} has no cart {cart_id}.", [cart_id])
     _check_open(cart, now)
-    return CartView(cart, db.execute(_CART_LINES, {"cart_id": cart_id}).all())
+    lines = db.execute(_CART_LINES, {"cart_id": cart_id}).all()
+    if not lines:
+        raise EmptyCart(f"Cart {cart_id} has no line left; add a product before checking it out.", [cart_id])
+    return CartView(cart, lines)
 
 
 def mark_ordered(db: Session, *, cart_id: str, now: datetime) -> None:
@@ -414,6 +425,140 @@ def place_orders(
 
 def entitlement_type_of(line: CheckedLine) -> str:
     return RESERVED_INSTANCE_ENTITLEMENT if line.item.is_reserved_instance else SOFTWARE_ENTITLEMENT
+
+
+# --- the agent's open cart (the portal's "Add products", edit and review) -------------------------
+
+@dataclass(frozen=True)
+class CartLine:
+    """A cart line as `check_lines` reads it: one kept from the cart, or one being added."""
+
+    id: int | None
+    catalog_item_id: str
+    quantity: int
+    billing_cycle: str
+    term_duration: str | None
+    friendly_name: str | None
+    provisioning_context: dict[str, str]
+
+    @classmethod
+    def kept(cls, line: CartLineItem) -> CartLine:
+        return cls(id=line.id, catalog_item_id=line.catalog_item_id, quantity=line.quantity,
+                   billing_cycle=line.billing_cycle, term_duration=line.term_duration,
+                   friendly_name=line.friendly_name or None,
+                   provisioning_context=dict(line.provisioning_context or {}))
+
+
+def _open_carts_statement(now: datetime) -> Select:
+    return select(Cart).where(Cart.status == ACTIVE, Cart.expires_at > now)
+
+
+def agents_open_cart(db: Session, *, principal: Principal, customer_id: str, now: datetime) -> Cart | None:
+    """The open cart this agent last changed for this customer: the one "Add products" keeps filling,
+    so that each visit does not leave another cart behind. None when the agent has no open cart."""
+    customer = customers.get_customer(db, principal=principal, customer_id=customer_id)
+    statement = (_open_carts_statement(now)
+                 .where(Cart.customer_id == customer.id, Cart.updated_by == principal.email)
+                 .order_by(Cart.updated_at.desc(), Cart.id).limit(1))
+    return db.scalars(statement).first()
+
+
+def search_open_carts(db: Session, *, principal: Principal, now: datetime, customer_id: str | None = None) -> Select:
+    """Open carts (neither ordered nor expired) the principal may see, most recently changed first:
+    one customer's, or every customer's of the partner (of every partner for the operator)."""
+    statement = _open_carts_statement(now)
+    if customer_id is not None:
+        customer = customers.get_customer(db, principal=principal, customer_id=customer_id)
+        statement = statement.where(Cart.customer_id == customer.id)
+    elif principal.partner_id is not None:
+        statement = statement.where(Cart.partner_id == principal.partner_id)
+    return statement.order_by(Cart.updated_at.desc(), Cart.id)
+
+
+@dataclass(frozen=True)
+class CartSummary:
+    """What a list of carts shows of each: its lines and, while every line can still be bought, its total."""
+
+    cart: Cart
+    customer_name: str
+    line_count: int
+    quantity: int
+    # Per currency; empty when a line can no longer be bought as it is (the review page says why).
+    totals: dict[str, Decimal]
+
+
+def summarise_carts(db: Session, *, principal: Principal, carts: Sequence[Cart], now: datetime) -> list[CartSummary]:
+    summaries = []
+    for cart in carts:
+        customer = customers.get_customer(db, principal=principal, customer_id=cart.customer_id)
+        lines = _cart_with_lines(db, customer=customer, cart_id=cart.id, for_update=False).lines
+        summaries.append(CartSummary(cart=cart, customer_name=customer.company_name, line_count=len(lines), quantity=sum(line.quantity for line in lines),
+                                     totals=cart_totals(db, customer=customer, lines=lines, now=now)))
+    return summaries
+
+
+def cart_totals(db: Session, *, customer: CustomerRef, lines: Sequence[LineInput], now: datetime) -> dict[str, Decimal]:
+    """The cart's total per currency at today's prices; empty if a line can no longer be bought."""
+    try:
+        checked = check_lines(db, customer=customer, lines=lines, now=now)
+    except DeskError:
+        return {}
+    totals: dict[str, Decimal] = {}
+    for line in checked:
+        totals[line.item.currency] = totals.get(line.item.currency, Decimal(0)) + line.total
+    return totals
+
+
+def add_to_agents_cart(
+    db: Session, *, principal: Principal, customer_id: str, line: LineInput, now: datetime,
+    cart_id: str | None = None,
+) -> CartView:
+    """Adds `line` to the cart named, else to the agent's open cart for the customer, else to a new cart.
+
+    The line gets the next free id of the cart; the whole cart is checked again, as a PUT would be.
+    """
+    if not cart_id:
+        open_cart = agents_open_cart(db, principal=principal, customer_id=customer_id, now=now)
+        cart_id = open_cart.id if open_cart is not None else None
+    if cart_id is None:
+        return create_cart(db, principal=principal, customer_id=customer_id, lines=[with_line_id(line, 0)], now=now)
+    kept = [CartLine.kept(row) for row in get_cart(db, principal=principal, customer_id=customer_id,
+                                                    cart_id=cart_id).lines]
+    next_id = max((row.id for row in kept if row.id is not None), default=-1) + 1
+    return update_cart(db, principal=principal, customer_id=customer_id, cart_id=cart_id,
+                       lines=[*kept, with_line_id(line, next_id)], now=now)
+
+
+def with_line_id(line: LineInput, line_id: int) -> CartLine:
+    return CartLine(id=line_id, catalog_item_id=line.catalog_item_id, quantity=line.quantity,
+                    billing_cycle=line.billing_cycle, term_duration=line.term_duration,
+                    friendly_name=line.friendly_name, provisioning_context=dict(line.provisioning_context))
+
+
+def _edited_lines(db: Session, *, principal: Principal, customer_id: str, cart_id: str, line_id: int) -> list[CartLine]:
+    lines = [CartLine.kept(row) for row in get_cart(db, principal=principal, customer_id=customer_id,
+                                                     cart_id=cart_id).lines]
+    if all(line.id != line_id for line in lines):
+        raise CartLineNotFound(f"Cart {cart_id} has no line {line_id}.", [f"lineItems.{line_id}"])
+    return lines
+
+
+def change_line_quantity(
+    db: Session, *, principal: Principal, customer_id: str, cart_id: str, line_id: int, quantity: int, now: datetime
+) -> CartView:
+    """Sets one line's quantity; the catalog's bounds are checked as for any cart line."""
+    lines = _edited_lines(db, principal=principal, customer_id=customer_id, cart_id=cart_id, line_id=line_id)
+    changed = [replace(line, quantity=quantity) if line.id == line_id else line for line in lines]
+    return update_cart(db, principal=principal, customer_id=customer_id, cart_id=cart_id, lines=changed, now=now)
+
+
+def remove_cart_line(
+    db: Session, *, principal: Principal, customer_id: str, cart_id: str, line_id: int, now: datetime
+) -> CartView:
+    """Removes one line; the cart stays open (even empty), so "Add products" still returns to it."""
+    lines = _edited_lines(db, principal=principal, customer_id=customer_id, cart_id=cart_id, line_id=line_id)
+    kept = [line for line in lines if line.id != line_id]
+    return update_cart(db, principal=principal, customer_id=customer_id, cart_id=cart_id, lines=kept, now=now)
 
 
 # --- reading purchases ---------------------------------------------------------------------------
