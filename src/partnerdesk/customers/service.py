@@ -44,35 +44,38 @@ def _text(value: str, field: str) -> str:
     return cleaned
 
 
+def _profile_columns(data: CustomerIn) -> dict[str, str]:
+    """The customer's columns from the API's shape, each checked and normalised as on creation."""
+    billing = data.billing_profile
+    address = billing.default_address
+    # Partner Center asks only for the domain: the company is then named as in the billing profile.
+    company_name = _text(data.company_profile.company_name or billing.company_name, "companyProfile.companyName")
+    return {
+        "company_name": company_name,
+        "company_name_folded": company_name.casefold(),
+        "billing_company_name": _text(billing.company_name, "billingProfile.companyName"),
+        "email": _email(billing.email),
+        "culture": normalise_culture(billing.culture, field="billingProfile.culture"),
+        "language": normalise_language(billing.language, field="billingProfile.language"),
+        "first_name": (billing.first_name or address.first_name).strip(),
+        "last_name": (billing.last_name or address.last_name).strip(),
+        "phone_number": address.phone_number.strip(),
+        "country": normalise_country(address.country, field="billingProfile.defaultAddress.country"),
+        "region": (address.region or address.state).strip(),
+        "city": address.city.strip(),
+        "address_line1": address.address_line1.strip(),
+        "address_line2": address.address_line2.strip(),
+        "postal_code": address.postal_code.strip(),
+    }
+
+
 def create_customer(
     db: Session, *, principal: Principal, data: CustomerIn, now, request_id: str | None = None
 ) -> Customer:
     if principal.partner_id is None:
         raise Forbidden("Customers belong to a partner; only a partner's agents add them.")
-    billing = data.billing_profile
-    address = billing.default_address
     domain = normalise_domain(data.company_profile.domain)
-    company_name = _text(data.company_profile.company_name, "companyProfile.companyName")
-    customer = Customer(
-        partner_id=principal.partner_id,
-        domain=domain,
-        company_name=company_name,
-        company_name_folded=company_name.casefold(),
-        billing_company_name=_text(billing.company_name, "billingProfile.companyName"),
-        email=_email(billing.email),
-        culture=normalise_culture(billing.culture, field="billingProfile.culture"),
-        language=normalise_language(billing.language, field="billingProfile.language"),
-        first_name=(billing.first_name or address.first_name).strip(),
-        last_name=(billing.last_name or address.last_name).strip(),
-        phone_number=address.phone_number.strip(),
-        country=normalise_country(address.country, field="billingProfile.defaultAddress.country"),
-        region=(address.region or address.state).strip(),
-        city=address.city.strip(),
-        address_line1=address.address_line1.strip(),
-        address_line2=address.address_line2.strip(),
-        postal_code=address.postal_code.strip(),
-        created_at=now,
-    )
+    customer = Customer(partner_id=principal.partner_id, domain=domain, created_at=now, **_profile_columns(data))
     if db.scalar(select(Customer.id).where(Customer.domain == domain)) is not None:
         raise DomainTaken(f"The domain {domain} already belongs to a customer.", [domain])
     try:
@@ -92,6 +95,57 @@ def create_customer(
         customer_id=customer.id,
         request_id=request_id,
         details={"domain": domain, "country": customer.country},
+    )
+    return customer
+
+
+# Where each column is in the API's shape, to name what changed as an API client knows it.
+_ADDRESS = "billingProfile.defaultAddress."
+API_FIELDS = {
+    "company_name": "companyProfile.companyName", "billing_company_name": "billingProfile.companyName",
+    "email": "billingProfile.email", "culture": "billingProfile.culture", "language": "billingProfile.language",
+    "first_name": "billingProfile.firstName", "last_name": "billingProfile.lastName",
+    "phone_number": _ADDRESS + "phoneNumber", "country": _ADDRESS + "country", "region": _ADDRESS + "region",
+    "city": _ADDRESS + "city", "address_line1": _ADDRESS + "addressLine1", "address_line2": _ADDRESS + "addressLine2",
+    "postal_code": _ADDRESS + "postalCode",
+}
+
+
+def update_customer(
+    db: Session, *, principal: Principal, customer_id: str, data: CustomerIn, now, request_id: str | None = None
+) -> Customer:
+    """Changes the company and billing profiles of a customer the agent's partner holds.
+
+    The domain names the customer's tenant, as in Partner Center: it is kept, never changed. The
+    activity log records which fields changed, not their values (an address is personal data).
+    """
+    if principal.partner_id is None:
+        raise Forbidden("Customers belong to a partner; only a partner's agents change them.")
+    customer = get_customer(db, principal=principal, customer_id=customer_id)
+    db.refresh(customer, with_for_update=True)
+    if normalise_domain(data.company_profile.domain) != customer.domain:
+        raise InvalidInput(
+            f"companyProfile.domain: the domain of a customer's tenant cannot be changed; it stays {customer.domain}.",
+            ["companyProfile.domain"],
+        )
+    columns = _profile_columns(data)
+    changed = sorted(API_FIELDS[name] for name, value in columns.items()
+                     if name in API_FIELDS and getattr(customer, name) != value)
+    if not changed:
+        return customer
+    for name, value in columns.items():
+        setattr(customer, name, value)
+    db.flush()
+    audit.record(
+        db,
+        principal=principal,
+        now=now,
+        action="customer.updated",
+        object_type="customer",
+        object_id=customer.id,
+        customer_id=customer.id,
+        request_id=request_id,
+        details={"changed": changed},
     )
     return customer
 

@@ -140,11 +140,14 @@ def _with_defaults(values: dict[str, str]) -> dict[str, str]:
 
 
 def _customer_in(values: dict[str, str]) -> CustomerIn:
-    """The API's request shape built from the form; raises ValidationError like the API would."""
+    """The API's request shape built from the form; raises ValidationError like the API would.
+
+    Without a `billing_company_name` field (adding a customer), the company name is the billing name too.
+    """
     return CustomerIn.model_validate({
         "companyProfile": {"domain": values["domain"], "companyName": values["company_name"]},
         "billingProfile": {
-            "companyName": values["company_name"],
+            "companyName": values.get("billing_company_name", values["company_name"]),
             "email": values["email"],
             "culture": values["culture"],
             "language": values["language"],
@@ -199,4 +202,59 @@ def add_customer(ctx: PageContext = allow_page(*WRITERS), form: FormData = Depen
 @router.get("/customers/{customer_id}")
 def customer_page(customer_id: str, ctx: PageContext = allow_page(*READERS)) -> Response:
     customer = service.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
-    return render_customer_page(ctx, customer, "customers/details.html")
+    return render_customer_page(ctx, customer, "customers/details.html", {"may_edit": ctx.has_role(*WRITERS)})
+
+
+# "Edit customer": the same fields, except that the billing profile's company name is a field of
+# its own (it is the name invoices carry) and the domain, which names the tenant, is only shown.
+EDIT_FIELDS = (
+    FormField("company_name", N_("Company name"), ("companyProfile.companyName",),
+              N_("Enter the company's name."), required=True),
+    FormField("billing_company_name", N_("Name on invoices"), ("billingProfile.companyName",),
+              N_("Enter the name invoices are made out to."), required=True),
+    *(form_field for form_field in FIELDS if form_field.name not in ("company_name", "domain")),
+)
+EDIT_FIELD_NAMES = tuple(form_field.name for form_field in EDIT_FIELDS)
+
+
+def _values_of(customer: Customer) -> dict[str, str]:
+    return {name: getattr(customer, name) or "" for name in EDIT_FIELD_NAMES}
+
+
+def _render_edit_form(ctx: PageContext, customer: Customer, values: dict[str, str],
+                      errors: FormErrors | None = None, *, status_code: int = 200) -> Response:
+    return render_customer_page(ctx, customer, "customers/edit.html", {
+        "fields": {form_field.name: form_field for form_field in EDIT_FIELDS},
+        "values": values,
+        "errors": errors,
+        "countries": country_choices(ctx.locale),
+        "cultures": culture_choices(ctx.locale),
+        "languages_spoken": language_choices(ctx.locale),
+    }, status_code=status_code)
+
+
+@router.get("/customers/{customer_id}/edit")
+def edit_customer_form(customer_id: str, ctx: PageContext = allow_page(*WRITERS)) -> Response:
+    customer = service.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    return _render_edit_form(ctx, customer, _values_of(customer))
+
+
+@router.post("/customers/{customer_id}/edit")
+def edit_customer(customer_id: str, ctx: PageContext = allow_page(*WRITERS),
+                  form: FormData = Depends(read_form)) -> Response:
+    customer = service.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    values = {name: text_value(form, name) for name in EDIT_FIELD_NAMES}
+    try:
+        service.update_customer(ctx.db, principal=ctx.principal, customer_id=customer.id,
+                                data=_customer_in(_with_defaults(values) | {"domain": customer.domain}),
+                                now=ctx.now)
+    except (DeskError, ValidationError) as error:
+        ctx.db.rollback()
+        if isinstance(error, DeskError) and error.status_code in (403, 404):
+            raise
+        errors = explain(error, EDIT_FIELDS, ctx.gettext)
+        status_code = error.status_code if isinstance(error, DeskError) else 400
+        customer = service.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+        return _render_edit_form(ctx, customer, values, errors, status_code=status_code)
+    ctx.flash(ctx.gettext("Customer %(name)s was updated.", name=customer.company_name))
+    return redirect(f"/customers/{customer.id}")
