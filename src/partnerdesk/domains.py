@@ -12,6 +12,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "partnerdesk.reservations.models", "partnerdesk.orders.models", "partnerdesk.billing.models",
     "partnerdesk.software.models",
     "partnerdesk.support.models",
+    "partnerdesk.audit.models",  # a foundation table, listed so the portal finds audit.web's pages
 )
 # Modules with `router`, in the order they appear in the OpenAPI document.
 API_MODULES: tuple[str, ...] = (

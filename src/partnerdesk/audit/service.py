@@ -65,6 +65,19 @@ class ActivityFilter:
     agent_email: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+    # Records about any of these customers, e.g. those whose name matches a search (a select of ids).
+    customer_ids: Select | None = None
+
+
+def _readable(principal: Principal) -> Select:
+    statement = select(ActivityRecord)
+    return statement if principal.is_operator else statement.where(ActivityRecord.partner_id == principal.partner_id)
+
+
+def recorded_actions(db: Session, principal: Principal) -> list[str]:
+    """The actions found in the records `principal` may read, for a filter to offer only those."""
+    readable = _readable(principal).subquery()
+    return list(db.scalars(select(readable.c.action).distinct().order_by(readable.c.action)))
 
 
 def query(principal: Principal, filters: ActivityFilter) -> Select:
@@ -79,6 +92,8 @@ def query(principal: Principal, filters: ActivityFilter) -> Select:
         statement = statement.where(ActivityRecord.partner_id == principal.partner_id)
     if filters.customer_id:
         statement = statement.where(ActivityRecord.customer_id == filters.customer_id)
+    if filters.customer_ids is not None:
+        statement = statement.where(ActivityRecord.customer_id.in_(filters.customer_ids))
     if filters.action:
         statement = statement.where(ActivityRecord.action == filters.action)
     if filters.agent_email:

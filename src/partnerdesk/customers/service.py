@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Select, bindparam, select
@@ -218,3 +219,20 @@ def search(principal: Principal, criteria: CustomerSearch) -> Select:
             | Customer.domain.contains(needle.lower(), autoescape=True)
         )
     return statement.order_by(Customer.company_name_folded, Customer.id)
+
+
+def ids_matching(principal: Principal, text: str) -> Select:
+    """The ids of the customers `search` finds for `text`, to filter other lists (orders, activity) by."""
+    return search(principal, CustomerSearch(text=text)).with_only_columns(Customer.id).order_by(None)
+
+
+def names_of(db: Session, *, principal: Principal, customer_ids: Iterable[str]) -> dict[str, str]:
+    """Company names by customer id, for lists that show whose a row is; customers `principal` may not
+    see, and ids of no customer, are left out."""
+    wanted = sorted({customer_id for customer_id in customer_ids if customer_id})
+    if not wanted:
+        return {}
+    statement = select(Customer.id, Customer.company_name).where(Customer.id.in_(wanted))
+    if not principal.is_operator:
+        statement = statement.where(Customer.partner_id == principal.partner_id)
+    return {customer_id: name for customer_id, name in db.execute(statement)}
