@@ -20,7 +20,8 @@ RI_PRODUCT = "DZH318Z0BXQ7"
 OFFICE_FR = f"{SOFTWARE_PRODUCT}:0001:0002"          # perpetual, EUR 1234.56, one_time
 OFFICE_US = f"{SOFTWARE_PRODUCT}:0001:0003"          # perpetual, USD 999.99
 OFFICE_BR = f"{SOFTWARE_PRODUCT}:0001:0004"          # perpetual, BRL 500.10
-VISIO_FR_ANNUAL = f"{SOFTWARE_PRODUCT}:0002:0001"    # subscription P1Y, EUR 120.00, annual or monthly
+VISIO_FR_ANNUAL = f"{SOFTWARE_PRODUCT}:0002:0001"    # subscription P1Y, EUR 120.00 a year, annual
+VISIO_FR_MONTHLY = f"{SOFTWARE_PRODUCT}:0002:0002"   # subscription P1Y, EUR 10.00 a month, monthly
 RI_FR_1Y = f"{RI_PRODUCT}:0001:0003"                 # D4s v5, P1Y, EUR 1234.56
 RI_FR_3Y = f"{RI_PRODUCT}:0001:0004"                 # D4s v5, P3Y, EUR 3000.0001
 RI_BR_1Y = f"{RI_PRODUCT}:0001:0005"                 # priced for BR, refused there by rule R1
@@ -74,6 +75,8 @@ def load_catalog(desk: Desk) -> None:
             _availability(SOFTWARE_PRODUCT, "0001", "0004", "BR", "BRL", "500.10", term=None, plan="one_time",
                           now=now),
             _availability(SOFTWARE_PRODUCT, "0002", "0001", "FR", "EUR", "120.00", term="P1Y", plan="annual",
+                          now=now),
+            _availability(SOFTWARE_PRODUCT, "0002", "0002", "FR", "EUR", "10.00", term="P1Y", plan="monthly",
                           now=now),
             _availability(RI_PRODUCT, "0001", "0003", "FR", "EUR", "1234.56", term="P1Y", plan="one_time", now=now),
             _availability(RI_PRODUCT, "0001", "0004", "FR", "EUR", "3000.0001", term="P3Y", plan="one_time",

@@ -22,6 +22,7 @@ from tests.orders.factories import (
     RI_BR_1Y,
     RI_FR_3Y,
     VISIO_FR_ANNUAL,
+    VISIO_FR_MONTHLY,
     ri_line,
     software_line,
 )
@@ -111,11 +112,11 @@ def test_lines_in_several_currencies_or_billing_cycles_make_one_order_each(shop)
     checkout = shop.buy(
         customer, software_line(quantity=1),
         {"id": 1, "catalogItemId": VISIO_FR_ANNUAL, "quantity": 10, "billingCycle": "annual", "termDuration": "P1Y"},
-        {"id": 2, "catalogItemId": VISIO_FR_ANNUAL, "quantity": 5, "billingCycle": "Monthly", "termDuration": "p1y"},
+        {"id": 2, "catalogItemId": VISIO_FR_MONTHLY, "quantity": 5, "billingCycle": "Monthly", "termDuration": "p1y"},
     )
     orders = {order["billingCycle"]: order for order in checkout["orders"]}
     assert set(orders) == {"one_time", "annual", "monthly"}
-    assert orders["annual"]["totalPrice"] == "1200.00" and orders["monthly"]["totalPrice"] == "600.00"
+    assert orders["annual"]["totalPrice"] == "1200.00" and orders["monthly"]["totalPrice"] == "50.00"
     agent = shop.buyer
     assert agent.get(f"/v1/customers/{customer}/orders?billingType=one_time").json()["totalCount"] == 1
     assert agent.get(f"/v1/customers/{customer}/orders?billingType=recurring").json()["totalCount"] == 2

@@ -98,6 +98,16 @@ class PurchasableItem:
     def term_duration(self) -> str | None:
         return self.terms[0].duration if self.terms else None
 
+    @property
+    def billing_cycles(self) -> tuple[str, ...]:
+        """The cycles a cart line of this availability may be billed in: its own billing plan only.
+
+        `unit_price` is the price of one `billing_plan` cycle, so a monthly price bought `one_time`
+        would sell a 3-year reservation for one month's price (the SKU's `supported_billing_cycles`
+        lists the plans of all its availabilities, not of this one).
+        """
+        return (self.billing_plan,)
+
 
 def purchasable_of(row: Row) -> PurchasableItem:
     return PurchasableItem(

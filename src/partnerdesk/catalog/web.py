@@ -11,16 +11,38 @@ from fastapi.responses import Response
 
 from partnerdesk.accounts.models import Role
 from partnerdesk.catalog import service
+from partnerdesk.catalog.price_terms import describe_price, price_terms
 from partnerdesk.catalog.vocabulary import TARGET_VIEWS
 from partnerdesk.customers import service as customers
 from partnerdesk.customers.web import register_customer_tab, render_customer_page
 from partnerdesk.reservations import service as reservations
-from partnerdesk.web import N_, PageContext, allow_page, portal_router, register_templates, register_translations
+from partnerdesk.web import (
+    N_,
+    PageContext,
+    allow_page,
+    portal_router,
+    register_filter,
+    register_templates,
+    register_translations,
+)
+from partnerdesk.web.i18n import translations_for
 
 HERE = Path(__file__).parent
 router = portal_router()
 register_templates("catalog", HERE / "templates")
 register_translations(HERE / "locale")
+
+
+def _price_terms_filter(language: str):
+    """`{{ amount | price_terms(currency, billing_cycle, term_duration) }}`: "€72.02 / month for 36 months
+    (€2,592.72 in total)" in the page's language (catalog/price_terms.py)."""
+    def describe(amount, currency: str, billing_cycle: str, term_duration: str | None = None) -> str:
+        return describe_price(price_terms(amount, currency, billing_cycle, term_duration), locale=language,
+                              translations=translations_for(language))
+    return describe
+
+
+register_filter("price_terms", _price_terms_filter)
 
 BUYERS = (Role.admin_agent, Role.sales_agent)
 register_customer_tab(N_("Add products"), "/customers/{customer_id}/catalog", BUYERS, order=15)

@@ -42,7 +42,7 @@ from partnerdesk.web.pages import (
     portal_router,
     public_page,
 )
-from partnerdesk.web.registry import LinkRegistry, register_nav, register_templates
+from partnerdesk.web.registry import LinkRegistry, register_filter, register_nav, register_templates
 from partnerdesk.web.rendering import STATIC_DIR, STATIC_PATH, redirect, render
 from partnerdesk.web.session import install_sessions, read_form
 
@@ -72,6 +72,7 @@ __all__ = [
     "public_page",
     "read_form",
     "redirect",
+    "register_filter",
     "register_nav",
     "register_templates",
     "register_translations",

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import string
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from partnerdesk.accounts.models import Role
@@ -98,3 +99,20 @@ def register_templates(prefix: str, directory: str | Path) -> None:
 def template_folders() -> dict[str, Path]:
     """The live mapping the template loader reads, so folders registered later are found too."""
     return _template_folders
+
+
+# Template filters a domain adds, by name: `make(language)` gives the filter for pages in that language.
+_template_filters: dict[str, Callable[[str], Callable[..., Any]]] = {}
+
+
+def register_filter(name: str, make: Callable[[str], Callable[..., Any]]) -> None:
+    """Adds a template filter to every page, such as catalog's `price_terms`; registered when the
+    domain's `web.py` is imported, before any page is rendered."""
+    existing = _template_filters.get(name)
+    if existing is not None and existing is not make:
+        raise ValueError(f"template filter {name!r} is already registered")
+    _template_filters[name] = make
+
+
+def template_filters() -> dict[str, Callable[[str], Callable[..., Any]]]:
+    return _template_filters

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from partnerdesk.accounts.models import Role
 from partnerdesk.web import i18n
 from partnerdesk.web.i18n import N_
-from partnerdesk.web.registry import navigation, template_folders
+from partnerdesk.web.registry import navigation, template_filters, template_folders
 from partnerdesk.web.session import CSRF_FIELD, csrf_token, language_cookie, take_flashes
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -103,6 +103,7 @@ def _environment(language: str, _catalogs: tuple[Path, ...]) -> Environment:
         culture=lambda code: i18n.culture_label(code, language),
         language_name=lambda code: i18n.language_label(code, language),
     )
+    environment.filters.update({name: make(language) for name, make in template_filters().items()})
     return environment
 
 
