@@ -122,7 +122,7 @@ def _product_fields(data: ProductUpdate) -> dict[str, Any]:
     type_id, sub_type_id = _product_type(data.product_type)
     return {
         "title": validation.text(data.title, "title", limit=200),
-        "description": validation.text(data.description, "description", limit=4000, required=False),
+        "description": validation.text(data.description, "description", limit=4000, required=False, multiline=True),
         "publisher": validation.text(data.publisher, "publisher", limit=200, required=False),
         "product_type_id": type_id,
         "sub_type_id": sub_type_id,
@@ -211,7 +211,7 @@ def _sku_fields(product: Product, data: SkuUpdate) -> dict[str, Any]:
     attributes = data.dynamic_attributes
     return {
         "title": validation.text(data.title, "title", limit=200),
-        "description": validation.text(data.description, "description", limit=4000, required=False),
+        "description": validation.text(data.description, "description", limit=4000, required=False, multiline=True),
         "unit_of_measure": validation.text(data.unit_of_measure, "unitOfMeasure", limit=60, required=False),
         "min_quantity": data.minimum_quantity,
         "max_quantity": data.maximum_quantity,

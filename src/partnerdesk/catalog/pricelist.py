@@ -182,7 +182,8 @@ class _Importer:
             check(validation.text, record["SkuTitle"], "SkuTitle", limit=200),
             check(validation.text, record["Publisher"], "Publisher", limit=200, required=False),
             check(validation.text, record["UnitOfMeasure"], "UnitOfMeasure", limit=60, required=False),
-            check(validation.text, record["SkuDescription"], "SkuDescription", limit=4000, required=False),
+            check(validation.text, record["SkuDescription"], "SkuDescription", limit=4000, required=False,
+                  multiline=True),
         )
         if all(ids):
             first = self.keys.setdefault(ids, line)

@@ -21,6 +21,7 @@ from partnerdesk.catalog.vocabulary import (
     TERM_DESCRIPTIONS,
     billing_cycle,
 )
+from partnerdesk.core.csv_safe import control_character_problem
 from partnerdesk.core.db import MONEY_SCALE
 from partnerdesk.core.markets import all_markets
 from partnerdesk.core.money import is_currency
@@ -157,11 +158,17 @@ def quantities(minimum: int, maximum: int) -> None:
         )
 
 
-def text(value: str, field: str, *, limit: int, required: bool = True) -> str:
+def text(value: str, field: str, *, limit: int, required: bool = True, multiline: bool = False) -> str:
+    """A title or name (one line of printable text), or with `multiline` a description (line breaks
+    and tabs allowed): control characters such as BEL or ESC are refused, as exports would carry them."""
     cleaned = value.strip()
     if "\x00" in cleaned:
         # PostgreSQL cannot store a NUL in text, and no title or description needs one.
         raise InvalidCatalogEntry(f"{field} must not contain NUL characters.", [field])
+    # Checked before strip() could hide one: str.strip() also removes \x1c-\x1f and \x85.
+    problem = control_character_problem(value, field, allow="\t\n\r" if multiline else "")
+    if problem is not None:
+        raise InvalidCatalogEntry(problem, [field])
     if required and not cleaned:
         raise InvalidCatalogEntry(f"{field} must not be blank.", [field])
     if len(cleaned) > limit:

@@ -61,6 +61,24 @@ def has_control_characters(text: str) -> bool:
     return _ANY_CONTROL.search(text) is not None
 
 
+def first_control_character(text: str, *, allow: str = "") -> str | None:
+    """The first control character of `text` not in `allow` (tab, LF and CR for a description), or None."""
+    for match in _ANY_CONTROL.finditer(text):
+        if match.group() not in allow:
+            return match.group()
+    return None
+
+
+def control_character_problem(text: str, field: str, *, allow: str = "") -> str | None:
+    """Why input validation refuses `text` for `field`, naming the field and the character; None if fine."""
+    found = first_control_character(text, allow=allow)
+    if found is None:
+        return None
+    kind = "line breaks, tabs or other control characters" if not allow else "control characters"
+    return (f"{field} must not contain {kind} (found U+{ord(found):04X}): it is shown in pages and "
+            "exported to spreadsheets.")
+
+
 def neutralise(value: Any) -> str:
     """The text of one CSV cell, safe to open in a spreadsheet.
 
