@@ -21,6 +21,8 @@ from partnerdesk.sandbox import service as sandbox_service
 
 # The operator's streamed upload of installation files (`software.api`): its own, larger, body limit.
 UPLOAD_PATH = "/v1/software/files"
+# Files attached to a service request (`support.api`), several in one multipart body.
+ATTACHMENTS_PATH = r"/v1/servicerequests/[^/]+/attachments"
 
 log = logging.getLogger("partnerdesk")
 
@@ -88,7 +90,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
-                       larger={UPLOAD_PATH: settings.max_upload_bytes})
+                       larger={UPLOAD_PATH: settings.max_upload_bytes,
+                               ATTACHMENTS_PATH: settings.max_attachment_body_bytes})
     return app
 
 

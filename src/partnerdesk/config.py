@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     s3_prefix: str = ""
     # The largest installation file the operator API accepts in one upload (the CLI has no limit).
     max_upload_bytes: int = 64 * 1024**3
+    # One request adding attachments to a service request (several files at once); each file is also held
+    # to the `support_attachment_max_bytes` policy.
+    max_attachment_body_bytes: int = 256 * 1024**2
+    # Emails to a service request's contact at each status change: smtp://user:password@host:587 (STARTTLS
+    # when the server offers it), smtps://host:465 (TLS from the start), or none to send no email.
+    smtp_url: str | None = None
+    smtp_from: str = "Partner Desk <no-reply@partnerdesk.invalid>"
 
     @property
     def resolved_database_url(self) -> str:

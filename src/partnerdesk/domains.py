@@ -48,6 +48,7 @@ DESK_DEMO_LOADERS: tuple[str, ...] = (
 # Background job handlers: (job kind, "module.function" called as `handler(desk, job)`).
 JOB_HANDLERS: tuple[tuple[str, str], ...] = (
     ("webhook.deliver", "partnerdesk.webhooks.delivery.deliver"),
+    ("support.email", "partnerdesk.support.mail.send_status_email"),
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -88,14 +89,16 @@ class BodySizeLimitMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        # Exact paths that stream bodies of their own size (an installation file), with their limit.
-        self.larger = larger or {}
+        # Paths (regular expressions matched against the whole path) that take bodies of their own size
+        # (an installation file, a request's attachments), with their limit.
+        self.larger = [(re.compile(pattern), limit) for pattern, limit in (larger or {}).items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
+        path = scope.get("path", "")
+        limit = next((limit for pattern, limit in self.larger if pattern.fullmatch(path)), self.max_bytes)
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
                 await self._refuse(send, limit)

@@ -63,6 +63,21 @@ class PolicyDefinition:
     parse: Callable[[Any], Any]
 
 
+def _extension_list(key: str) -> Callable[[Any], list[str]]:
+    def parse(value: Any) -> list[str]:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise InvalidPolicyValue(f"{key}: give a list of file name extensions, such as [\"pdf\", \"png\"].", [key])
+        extensions = sorted({item.strip().lstrip(".").casefold() for item in items if item.strip()})
+        bad = [item for item in extensions if not item.isalnum() or len(item) > 10]
+        if bad or not extensions:
+            raise InvalidPolicyValue(f"{key}: {', '.join(bad) or 'an empty list'} is not a list of file name "
+                                     "extensions such as pdf or png.", [key])
+        return extensions
+
+    return parse
+
+
 _DEFINITIONS = (
     PolicyDefinition(
         "ri_excluded_markets",
@@ -120,6 +135,27 @@ _DEFINITIONS = (
         "Hours an unpaid cart is kept before it expires (Partner Center keeps carts for 7 days).",
         168,
         _whole_number("cart_expiry_hours", 1, 8760),
+    ),
+    PolicyDefinition(
+        "support_attachment_max_bytes",
+        "R6",
+        "Largest file, in bytes, an agent may attach to a service request.",
+        10 * 1024 * 1024,
+        _whole_number("support_attachment_max_bytes", 1, 1024 * 1024 * 1024),
+    ),
+    PolicyDefinition(
+        "support_attachments_per_request",
+        "R6",
+        "Files one service request may hold in all.",
+        20,
+        _whole_number("support_attachments_per_request", 1, 1000),
+    ),
+    PolicyDefinition(
+        "support_attachment_types",
+        "R6",
+        "File name extensions a service request's attachments may have (screenshots, logs, documents).",
+        ["csv", "docx", "gif", "jpeg", "jpg", "json", "log", "pdf", "png", "txt", "xlsx", "xml", "zip"],
+        _extension_list("support_attachment_types"),
     ),
 )
 DEFINITIONS: dict[str, PolicyDefinition] = {definition.key: definition for definition in _DEFINITIONS}
@@ -260,6 +296,13 @@ def download_link_max_downloads(db: Session) -> int:
 def cancellation_window_days(db: Session) -> int:
     """Rule R5: days after a purchase during which it may be cancelled."""
     return int(current_value(db, "cancellation_window_days"))
+
+
+def support_attachment_limits(db: Session) -> tuple[int, int, frozenset[str]]:
+    """Rule R6's attachments: (largest file in bytes, files per request, extensions allowed)."""
+    return (int(current_value(db, "support_attachment_max_bytes")),
+            int(current_value(db, "support_attachments_per_request")),
+            frozenset(current_value(db, "support_attachment_types")))
 
 
 CART_EXPIRY_HOURS = "cart_expiry_hours"

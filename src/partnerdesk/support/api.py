@@ -8,9 +8,10 @@ billing admins have no part in support.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from partnerdesk.accounts.auth import RequestContext, allow
 from partnerdesk.accounts.models import Role
@@ -18,8 +19,17 @@ from partnerdesk.core.idempotency import run_once
 from partnerdesk.core.pagination import PageRequest, page_params, paginate, to_collection
 from partnerdesk.core.schemas import Collection
 from partnerdesk.customers import service as customers
-from partnerdesk.support import presenters, service
-from partnerdesk.support.schemas import ServiceRequestIn, ServiceRequestOut, ServiceRequestPatchIn, SupportTopicOut
+from partnerdesk.software.storage import open_storage
+from partnerdesk.support import attachments, presenters, refunds, service
+from partnerdesk.support.schemas import (
+    AttachmentOut,
+    RefundApprovalIn,
+    RefundRejectionIn,
+    ServiceRequestIn,
+    ServiceRequestOut,
+    ServiceRequestPatchIn,
+    SupportTopicOut,
+)
 
 router = APIRouter(tags=["support"])
 
@@ -75,9 +85,11 @@ def list_service_requests(
     customer_id: str | None = Query(None, alias="customerId", max_length=36),
     start_date: datetime | None = Query(None, alias="startDate", description="Created at or after."),
     end_date: datetime | None = Query(None, alias="endDate", description="Created at or before."),
+    refund_decision: str | None = Query(None, alias="refundDecision", max_length=20,
+                                        description="Refund requests only: pending, approved or rejected."),
 ) -> Collection[ServiceRequestOut]:
     filters = service.RequestFilter(status=status, support_topic_id=support_topic_id, customer_id=customer_id,
-                                    start_date=start_date, end_date=end_date)
+                                    start_date=start_date, end_date=end_date, refund_decision=refund_decision)
     return _list(request, ctx, page, filters)
 
 
@@ -108,3 +120,84 @@ def update_service_request(body: ServiceRequestPatchIn, request_id: str = Path(a
                                   note=body.new_note.text if body.new_note else None, status=body.status,
                                   now=ctx.now, request_id_header=ctx.request_id)
     return presenters.service_request_out(view)
+
+
+# --- attachments ----------------------------------------------------------------------------------
+
+@router.post("/v1/servicerequests/{requestId}/attachments", status_code=201,
+             response_model=Collection[AttachmentOut])
+def add_attachments(
+    request_id: str = Path(alias="requestId"),
+    files: list[UploadFile] | None = File(None, description="One or more files, each a part named 'files'."),
+    ctx: RequestContext = allow(*FOLLOWERS),
+) -> JSONResponse:
+    """Attaches files (multipart/form-data, parts named `files`); all of them or none. Limits are the
+    operator's policies `support_attachment_max_bytes`, `support_attachments_per_request` and
+    `support_attachment_types`."""
+    uploads = [attachments.Upload(file_name=upload.filename or "", size=upload.size or 0, stream=upload.file)
+               for upload in files or []]
+    rows = attachments.add_attachments(ctx.db, open_storage(ctx.desk.settings), principal=ctx.principal,
+                                       request_id=request_id, uploads=uploads, now=ctx.now,
+                                       request_id_header=ctx.request_id)
+    items = [presenters.attachment_out(row) for row in rows]
+    body = Collection[AttachmentOut](total_count=len(items), items=items)
+    return JSONResponse(body.model_dump(mode="json", by_alias=True), status_code=201)
+
+
+@router.get("/v1/servicerequests/{requestId}/attachments", response_model=Collection[AttachmentOut])
+def list_attachments(request_id: str = Path(alias="requestId"),
+                     ctx: RequestContext = allow(*FOLLOWERS)) -> Collection[AttachmentOut]:
+    view = service.get_request(ctx.db, principal=ctx.principal, request_id=request_id)
+    items = [presenters.attachment_out(row) for row in view.attachments]
+    return Collection[AttachmentOut](total_count=len(items), items=items)
+
+
+@router.get("/v1/servicerequests/{requestId}/attachments/{attachmentId}", response_class=StreamingResponse,
+            responses={200: {"content": {"application/octet-stream": {}}, "description": "The file's bytes."}})
+def download_attachment(request_id: str = Path(alias="requestId"), attachment_id: str = Path(alias="attachmentId"),
+                        ctx: RequestContext = allow(*FOLLOWERS)) -> StreamingResponse:
+    row = attachments.get_attachment(ctx.db, principal=ctx.principal, request_id=request_id,
+                                     attachment_id=attachment_id)
+    chunks = attachments.attachment_bytes(open_storage(ctx.desk.settings), row)
+    ascii_name = row.file_name.encode("ascii", "replace").decode().replace("?", "_")
+    return StreamingResponse(chunks, media_type=row.content_type, headers={
+        "Content-Length": str(row.size),
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(row.file_name)}",
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    })
+
+
+# --- the operator's queue: refund decisions (rule R6) -----------------------------------------------
+
+@router.post("/v1/servicerequests/{requestId}/refundrequest/approve", response_model=ServiceRequestOut,
+             response_model_exclude_none=True)
+def approve_refund(body: RefundApprovalIn, request_id: str = Path(alias="requestId"),
+                   ctx: RequestContext = allow(Role.operator)) -> JSONResponse:
+    """Approves a refund request: cancels the lines it names (keys revoked, links dead) and credits the
+    amount approved (by default what was asked). After the cancellation window, `overrideReason` is
+    required and recorded. A request is decided once."""
+    def decide() -> tuple[int, dict]:
+        view = refunds.approve(ctx.db, principal=ctx.principal, request_id=request_id, amount=body.amount,
+                               note=body.note, override_reason=body.override_reason, now=ctx.now,
+                               request_id_header=ctx.request_id)
+        return 200, presenters.service_request_json(view)
+
+    return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
+                    operation=f"POST /v1/servicerequests/{request_id}/refundrequest/approve",
+                    payload=body.model_dump(mode="json"), now=ctx.now, work=decide)
+
+
+@router.post("/v1/servicerequests/{requestId}/refundrequest/reject", response_model=ServiceRequestOut,
+             response_model_exclude_none=True)
+def reject_refund(body: RefundRejectionIn, request_id: str = Path(alias="requestId"),
+                  ctx: RequestContext = allow(Role.operator)) -> JSONResponse:
+    """Rejects a refund request with the reason the partner reads; nothing is cancelled or credited."""
+    def decide() -> tuple[int, dict]:
+        view = refunds.reject(ctx.db, principal=ctx.principal, request_id=request_id, reason=body.reason,
+                              now=ctx.now, request_id_header=ctx.request_id)
+        return 200, presenters.service_request_json(view)
+
+    return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
+                    operation=f"POST /v1/servicerequests/{request_id}/refundrequest/reject",
+                    payload=body.model_dump(mode="json"), now=ctx.now, work=decide)

@@ -97,3 +97,60 @@ class RefundNotExpected(DeskError):
 
     status_code = 400
     code = 7018
+
+
+class NotARefundRequest(DeskError):
+    """An approval or rejection of a request that asks for no refund."""
+
+    status_code = 409
+    code = 7020
+
+
+class RefundAlreadyDecided(DeskError):
+    status_code = 409
+    code = 7021
+
+
+class InvalidRefundDecision(DeskError):
+    """An approved amount above what was asked, or a rejection without its reason."""
+
+    status_code = 400
+    code = 7022
+
+
+class RefundNothingToCredit(DeskError):
+    """Every line the refund names was cancelled and credited already (a direct cancel came first)."""
+
+    status_code = 409
+    code = 7023
+
+
+class RefundWindowClosed(DeskError):
+    """Rule R5's window closed and the operator gave no override reason."""
+
+    status_code = 409
+    code = 7024
+
+
+class InvalidAttachment(DeskError):
+    """A file a request cannot take: empty, too large, of a type not allowed, or badly named."""
+
+    status_code = 400
+    code = 7025
+
+
+class TooManyAttachments(DeskError):
+    status_code = 409
+    code = 7026
+
+
+class AttachmentNotFound(DeskError):
+    status_code = 404
+    code = 7027
+
+
+class AttachmentUnavailable(DeskError):
+    """The attachment's bytes cannot be read from the file store right now."""
+
+    status_code = 503
+    code = 7028

@@ -56,6 +56,38 @@ class RefundRequestOut(ResponseModel):
     reason_details: str
     amount: str
     currency: str
+    # The operator's decision, once made: "approved" or "rejected".
+    decision: str | None = None
+    decided_date: datetime | None = None
+    decided_by: str | None = None
+    approved_amount: str | None = None
+    credited_amount: str | None = None
+    decision_note: str | None = None
+    override_reason: str | None = None
+
+
+class AttachmentOut(ResponseModel):
+    id: str
+    file_name: str
+    content_type: str
+    size: int
+    created_date: datetime
+    created_by: str
+    links: dict[str, Link] = Field(default_factory=dict)
+
+
+class RefundApprovalIn(CamelModel):
+    """`POST .../refundrequest/approve`: by default the amount the request asks for."""
+
+    amount: Annotated[StrictStr, Field(max_length=40)] | None = Field(
+        None, description="Part of the amount asked, as a decimal string; by default all of it.")
+    note: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    override_reason: Annotated[StrictStr, Field(max_length=2000)] | None = Field(
+        None, description="Required after the cancellation window (rule R5) has closed; recorded.")
+
+
+class RefundRejectionIn(CamelModel):
+    reason: Annotated[StrictStr, Field(min_length=1, max_length=2000)]
 
 
 def _without_read_only_fields(value: Any, kept: set[str]) -> Any:
@@ -128,6 +160,7 @@ class ServiceRequestOut(ResponseModel):
     organization: OrganizationOut
     primary_contact: ContactOut
     notes: list[NoteOut]
+    attachments: list[AttachmentOut] = Field(default_factory=list)
     refund_request: RefundRequestOut | None = None
     links: dict[str, Link] = Field(default_factory=dict)
     attributes: dict[str, Any] = Field(default_factory=lambda: {"objectType": "ServiceRequest"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -29,6 +29,7 @@ from partnerdesk.core.money import money_str
 from partnerdesk.customers import service as customers
 from partnerdesk.orders import service as orders
 from partnerdesk.orders.errors import OrderNotFound, SubscriptionNotFound
+from partnerdesk.support import events, mail
 from partnerdesk.support.errors import (
     InvalidLocale,
     InvalidRefundAmount,
@@ -48,11 +49,14 @@ from partnerdesk.support.errors import (
     UnknownSupportTopic,
 )
 from partnerdesk.support.models import (
+    DECISION_APPROVED,
+    DECISION_REJECTED,
     STATUS_CLOSED,
     STATUS_OPEN,
     STATUSES,
     RefundRequest,
     ServiceRequest,
+    ServiceRequestAttachment,
     ServiceRequestNote,
 )
 
@@ -128,6 +132,7 @@ class ServiceRequestView:
     organization_name: str
     notes: list[ServiceRequestNote]
     refund: RefundRequest | None
+    attachments: list[ServiceRequestAttachment] = field(default_factory=list)
 
 
 def support_topic(topic_id: str | int) -> SupportTopic:
@@ -146,6 +151,12 @@ def _visible(principal: Principal, request: ServiceRequest | None, request_id: s
     if request is None or not principal.can_see_partner(request.partner_id):
         raise ServiceRequestNotFound(f"No service request with id {request_id}.", [request_id])
     return request
+
+
+def visible_request(db: Session, principal: Principal, request_id: str, *, for_update: bool = False) -> ServiceRequest:
+    """The request, if the principal may follow it (another partner's is a 404); locked when `for_update`."""
+    statement = select(ServiceRequest).where(ServiceRequest.id == request_id)
+    return _visible(principal, db.scalar(statement.with_for_update() if for_update else statement), request_id)
 
 
 # --- filing ---------------------------------------------------------------------------------------
@@ -246,6 +257,8 @@ def file_request(db: Session, *, principal: Principal, new: NewServiceRequest, n
                              "currency": refund.currency}
     audit.record(db, principal=principal, now=now, action="servicerequest.created", object_type="ServiceRequest",
                  object_id=request.id, customer_id=customer_id, request_id=request_id, details=details)
+    events.filed(db, request=request, now=now)
+    mail.queue_status_email(db, request, now=now, filed=True)
     return _view(db, request)
 
 
@@ -300,7 +313,7 @@ def check_refund(db: Session, *, principal: Principal, items: RefundItems) -> Re
     lines = [line for line in orders.lines_of_orders(db, [order.id])[order.id]
              if line_number is None or line.line_item_number == line_number]
     refundable = sum((line.total_price - line.credited_amount for line in lines), Decimal(0))
-    amount = _refund_amount(items.amount)
+    amount = parse_refund_amount(items.amount)
     currency = items.currency.strip().upper()
     if currency != order.currency:
         raise RefundCurrencyMismatch(
@@ -380,21 +393,18 @@ def _refund_purchase(db: Session, principal: Principal, customer_id: str, items:
     return order, line_number, subscription_id
 
 
-def _refund_amount(text: str) -> Decimal:
+def parse_refund_amount(text: str, *, field: str = "refundRequest.amount") -> Decimal:
+    """A positive amount of at most 4 decimal places, from its decimal string."""
     try:
         amount = Decimal(text.strip())
     except InvalidOperation:
         amount = None
     if amount is None or not amount.is_finite():
-        raise InvalidRefundAmount(f"refundRequest.amount: '{text}' is not an amount such as \"1234.56\".",
-                                  ["refundRequest.amount"])
+        raise InvalidRefundAmount(f"{field}: '{text}' is not an amount such as \"1234.56\".", [field])
     if amount <= 0:
-        raise InvalidRefundAmount(f"refundRequest.amount: {text.strip()} is not a positive amount.",
-                                  ["refundRequest.amount"])
+        raise InvalidRefundAmount(f"{field}: {text.strip()} is not a positive amount.", [field])
     if _decimal_places(amount) > 4:
-        raise InvalidRefundAmount(
-            f"refundRequest.amount: {text.strip()} is not an amount with at most 4 decimal places.",
-            ["refundRequest.amount"])
+        raise InvalidRefundAmount(f"{field}: {text.strip()} is not an amount with at most 4 decimal places.", [field])
     return amount
 
 
@@ -415,8 +425,15 @@ def _views(db: Session, requests: Sequence[ServiceRequest]) -> list[ServiceReque
     for request in requests:
         if request.partner_id not in partner_names:
             partner_names[request.partner_id] = accounts.get_partner(db, request.partner_id).name
+    files: dict[str, list[ServiceRequestAttachment]] = {request_id: [] for request_id in ids}
+    if ids:
+        for row in db.scalars(select(ServiceRequestAttachment)
+                              .where(ServiceRequestAttachment.service_request_id.in_(ids))
+                              .order_by(ServiceRequestAttachment.created_at, ServiceRequestAttachment.id)):
+            files[row.service_request_id].append(row)
     return [ServiceRequestView(request=request, organization_name=partner_names[request.partner_id],
-                               notes=notes[request.id], refund=refunds.get(request.id)) for request in requests]
+                               notes=notes[request.id], refund=refunds.get(request.id), attachments=files[request.id])
+            for request in requests]
 
 
 def _view(db: Session, request: ServiceRequest) -> ServiceRequestView:
@@ -438,6 +455,11 @@ class RequestFilter:
     customer_id: str | None = None
     start_date: datetime | None = None
     end_date: datetime | None = None
+    # The operator's queue: "pending" (a refund request not yet decided), "approved" or "rejected".
+    refund_decision: str | None = None
+
+
+REFUND_DECISIONS = ("pending", DECISION_APPROVED, DECISION_REJECTED)
 
 
 def _utc(value: datetime, field: str) -> datetime:
@@ -468,6 +490,15 @@ def search_requests(db: Session, *, principal: Principal, filters: RequestFilter
         statement = statement.where(ServiceRequest.created_at >= _utc(filters.start_date, "startDate"))
     if filters.end_date:
         statement = statement.where(ServiceRequest.created_at <= _utc(filters.end_date, "endDate"))
+    if filters.refund_decision:
+        decision = filters.refund_decision.strip().casefold()
+        if decision not in REFUND_DECISIONS:
+            raise InvalidServiceRequest(
+                f"refundDecision: '{filters.refund_decision}' is not one of: {', '.join(REFUND_DECISIONS)}.",
+                ["refundDecision"])
+        refunds = select(RefundRequest.service_request_id).where(
+            RefundRequest.decision.is_(None) if decision == "pending" else RefundRequest.decision == decision)
+        statement = statement.where(ServiceRequest.id.in_(refunds))
     return statement.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id)
 
 
@@ -506,6 +537,9 @@ def update_request(db: Session, *, principal: Principal, request_id: str, note: 
         request.closed_at = now if new_status == STATUS_CLOSED else request.closed_at
     request.updated_at = now
     db.flush()
+    events.updated(db, request=request, change="status_changed" if new_status else "note_added", now=now)
+    if new_status is not None:
+        mail.queue_status_email(db, request, now=now, note=text)
     return _view(db, request)
 
 

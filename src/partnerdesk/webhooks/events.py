@@ -66,6 +66,33 @@ EVENT_TYPES: dict[str, EventType] = {
              "reason": "order.cancelled"},
         ),
         EventType(
+            "servicerequest.created",
+            "A service request was filed (on the refund topic, a refund request waiting for the operator).",
+            {"serviceRequestId": "0b8f4c2e-6d1a-4e3b-9f7c-5a2d8e1b3c4f", "customerId": _CUSTOMER,
+             "supportTopicId": "1001", "status": "open", "severity": "moderate",
+             "title": "Refund: bought by mistake"},
+        ),
+        EventType(
+            "servicerequest.updated",
+            "A note was added to a service request, files were attached to it, or its status changed.",
+            {"serviceRequestId": "0b8f4c2e-6d1a-4e3b-9f7c-5a2d8e1b3c4f", "customerId": _CUSTOMER,
+             "supportTopicId": "1001", "status": "attention_needed", "severity": "moderate",
+             "title": "Refund: bought by mistake", "change": "status_changed"},
+        ),
+        EventType(
+            "refundrequest.approved",
+            "The operator approved a refund request (rule R6): its lines are cancelled and the partner credited.",
+            {"serviceRequestId": "0b8f4c2e-6d1a-4e3b-9f7c-5a2d8e1b3c4f", "customerId": _CUSTOMER,
+             "orderId": _ORDER, "subscriptionId": _SUBSCRIPTION, "approvedAmount": "100.00",
+             "creditedAmount": "100.00", "currencyCode": "EUR", "overrideReason": None},
+        ),
+        EventType(
+            "refundrequest.rejected",
+            "The operator rejected a refund request (rule R6), with the reason given to the partner.",
+            {"serviceRequestId": "0b8f4c2e-6d1a-4e3b-9f7c-5a2d8e1b3c4f", "customerId": _CUSTOMER,
+             "orderId": _ORDER, "subscriptionId": _SUBSCRIPTION, "reason": "The customer used the product."},
+        ),
+        EventType(
             TEST_EVENT,
             "A test ping, sent on request to one endpoint.",
             {"webhookId": "5b7e2d1c-3a4f-4e6b-8c9d-0e1f2a3b4c5d",
