@@ -12,6 +12,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "partnerdesk.reservations.models", "partnerdesk.orders.models", "partnerdesk.billing.models",
     "partnerdesk.software.models",
     "partnerdesk.support.models",
+    "partnerdesk.hybrid.models",
     "partnerdesk.audit.models",  # a foundation table, listed so the portal finds audit.web's pages
 )
 # Modules with `router`, in the order they appear in the OpenAPI document.
@@ -21,6 +22,7 @@ API_MODULES: tuple[str, ...] = (
     "partnerdesk.reservations.api", "partnerdesk.orders.api", "partnerdesk.software.api",
     "partnerdesk.catalog.api", "partnerdesk.billing.api", "partnerdesk.policies.api", "partnerdesk.webhooks.api",
     "partnerdesk.support.api",
+    "partnerdesk.hybrid.api",
 )
 # Typer apps added to the CLI: (module with `app`, command name).
 CLI_MODULES: tuple[tuple[str, str], ...] = (
@@ -31,6 +33,7 @@ CLI_MODULES: tuple[tuple[str, str], ...] = (
     ("partnerdesk.billing.cli", "billing"),
     ("partnerdesk.software.cli", "files"),
     ("partnerdesk.software.keys_cli", "keys"),
+    ("partnerdesk.hybrid.cli", "ahb"),
 )
 
 
@@ -38,6 +41,7 @@ CLI_MODULES: tuple[tuple[str, str], ...] = (
 DEMO_LOADERS: tuple[str, ...] = (
     "partnerdesk.catalog.demo.load",
     "partnerdesk.reservations.demo.load",
+    "partnerdesk.hybrid.demo.load",
 )
 # Demo loaders that store files or keys, called as `load(desk, now, log)` after the others: they open
 # their own transactions, as storing bytes must not hold one.

@@ -1,0 +1,1 @@
+"""Azure Hybrid Benefit and Reserved Instance savings calculator (rule R7)."""
