@@ -17,6 +17,7 @@ from partnerdesk.core.errors import install_error_handlers
 from partnerdesk.core.logging import redact_server_logs
 from partnerdesk.core.middleware import BodySizeLimitMiddleware, NulCharacterMiddleware, RequestIdMiddleware
 from partnerdesk.core.openapi import install_openapi
+from partnerdesk.core.throttling import install_throttling, new_throttle
 from partnerdesk.sandbox import service as sandbox_service
 
 # The operator's streamed upload of installation files (`software.api`): its own, larger, body limit.
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.clock_source = sandbox_service.clock_source(desk.clock, sandbox=settings.sandbox)
     install_error_handlers(app)
     _include_routers(app, settings)
+    install_throttling(app, new_throttle(desk.database, desk.clock, settings.throttle_storage))
     install_openapi(app)
     app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(RequestIdMiddleware)

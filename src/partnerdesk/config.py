@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     s3_prefix: str = ""
     # The largest installation file the operator API accepts in one upload (the CLI has no limit).
     max_upload_bytes: int = 64 * 1024**3
+    # Where sign-in throttling and request-rate limits count (core/throttling.py): `memory` for a desk served by
+    # one process, `database` when several server processes share the database (counts also survive restarts).
+    throttle_storage: Literal["memory", "database"] = "memory"
     # One request adding attachments to a service request (several files at once); each file is also held
     # to the `support_attachment_max_bytes` policy.
     max_attachment_body_bytes: int = 256 * 1024**2

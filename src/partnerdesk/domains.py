@@ -7,6 +7,7 @@ import importlib
 # Modules holding tables, imported before Alembic or the tests read `Base.metadata`.
 MODEL_MODULES: tuple[str, ...] = (
     "partnerdesk.policies.models", "partnerdesk.catalog.models",
+    "partnerdesk.accounts.models", "partnerdesk.core.throttling",  # accounts: for its pages (agents, sessions)
     "partnerdesk.jobs.models",
     "partnerdesk.webhooks.models",
     "partnerdesk.reservations.models", "partnerdesk.orders.models", "partnerdesk.billing.models",

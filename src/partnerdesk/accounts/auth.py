@@ -6,6 +6,7 @@ declarations back, so the matrix can be printed (`partnerdesk roles`) and tested
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,10 +19,13 @@ from starlette.concurrency import run_in_threadpool
 from partnerdesk.accounts import service as accounts_service
 from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.service import Principal
+from partnerdesk.accounts.signin import ADDRESS_SCOPE, SignInLimits, address_wait, count_failure
 from partnerdesk.core.clock import Clock
 from partnerdesk.core.deps import DbSession, DeskDep, request_clock
 from partnerdesk.core.desk import Desk
 from partnerdesk.core.errors import AuthenticationRequired, Forbidden
+from partnerdesk.core.throttling import Limit, RateLimitExceeded, TooManyFailedSignIns, throttle_of
+from partnerdesk.policies import service as policies
 
 
 @dataclass
@@ -51,8 +55,81 @@ def bearer_token(request: Request) -> str:
 def authenticate(db: Session, token: str) -> Principal:
     principal = accounts_service.authenticate_token(db, token)
     if principal is None:
-        raise AuthenticationRequired("The API token is unknown or has been revoked.")
+        raise AuthenticationRequired(UNKNOWN_TOKEN)
     return principal
+
+
+UNKNOWN_TOKEN = "The API token is unknown or has been revoked."
+TOO_MANY_FAILURES = ("Too many requests with an unknown or revoked API token came from this address; "
+                     "try again in {seconds} seconds.")
+# Partner Center's purchase routes, limited per partner and customer besides per partner: carts (and their
+# checkout) and orders.
+_PURCHASE_PATH = re.compile(r"^/v1/customers/(?P<customer>[^/]+)/(?:carts|orders)(?:/|$)")
+
+
+@dataclass(frozen=True)
+class ApiLimits:
+    """The limits every API request is held to, read from the policies in one statement."""
+
+    signin: SignInLimits
+    per_partner: Limit
+    per_customer: Limit
+
+    @classmethod
+    def read(cls, db: Session) -> ApiLimits:
+        per_address, minutes, window, per_partner, per_customer = policies.current_values(
+            db, "signin_failures_per_ip", "signin_throttle_minutes", "api_rate_limit_window_seconds",
+            "api_requests_per_partner", "api_purchase_requests_per_customer")
+        signin_limits = SignInLimits(per_address=Limit(ADDRESS_SCOPE, int(per_address), int(minutes) * 60))
+        return cls(signin_limits, Limit("api-partner", int(per_partner), int(window)),
+                   Limit("api-partner-customer", int(per_customer), int(window)))
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def throttled_principal(request: Request, db: Session, desk: Desk, token: str) -> tuple[Principal, ApiLimits]:
+    """The token's agent, unless its address is throttled for failed tokens (429); a failure is counted.
+
+    With the database throttle store, the request's transaction is ended (it has only read) before each
+    count: on SQLite a second transaction could not write while it held the lock, and elsewhere it would
+    hold a second connection of the pool.
+    """
+    throttle = throttle_of(request)
+    limits = ApiLimits.read(db)
+    address = client_address(request)
+    if throttle.shares_database:
+        db.commit()
+    wait = address_wait(throttle, limits.signin, address)
+    if wait is not None:
+        raise TooManyFailedSignIns(TOO_MANY_FAILURES.format(seconds=wait), wait)
+    principal = accounts_service.authenticate_token(db, token)
+    if principal is None:
+        db.rollback()
+        wait = count_failure(desk, throttle, limits.signin, channel="api", address=address, email=None)
+        if wait is not None:
+            raise TooManyFailedSignIns(TOO_MANY_FAILURES.format(seconds=wait), wait)
+        raise AuthenticationRequired(UNKNOWN_TOKEN)
+    return principal, limits
+
+
+def hold_to_request_rates(request: Request, db: Session, principal: Principal, limits: ApiLimits) -> None:
+    """Partner Center's request-rate limits: per partner, and per partner and customer on purchase routes."""
+    if principal.partner_id is None:  # the operator runs the desk; its requests are not a partner's
+        return
+    throttle = throttle_of(request)
+    if throttle.shares_database:
+        db.commit()
+    counted = throttle.count(limits.per_partner, principal.partner_id)
+    if counted.allowed:
+        purchase = _PURCHASE_PATH.match(request.url.path)
+        if purchase is None:
+            return
+        counted = throttle.count(limits.per_customer, f"{principal.partner_id}/{purchase['customer'].lower()}")
+        if counted.allowed:
+            return
+    raise RateLimitExceeded(counted.retry_after_seconds)
 
 
 class RoleGuard:
@@ -71,9 +148,10 @@ class RoleGuard:
             )
 
     def __call__(self, request: Request, db: DbSession, desk: DeskDep) -> RequestContext:
-        # One dependency in one worker thread: the token, the role, then the clock.
-        principal = authenticate(db, bearer_token(request))
+        # One dependency in one worker thread: the token, the role, the request rates, then the clock.
+        principal, limits = throttled_principal(request, db, desk, bearer_token(request))
         self.admit(principal)
+        hold_to_request_rates(request, db, principal, limits)
         return RequestContext(
             db=db,
             principal=principal,
@@ -106,8 +184,9 @@ class StreamingRoleGuard(RoleGuard):
     async def __call__(self, request: Request, desk: DeskDep) -> StreamingContext:  # type: ignore[override]
         def check() -> StreamingContext:
             with desk.database.session(write=False) as db:
-                principal = authenticate(db, bearer_token(request))
+                principal, limits = throttled_principal(request, db, desk, bearer_token(request))
                 self.admit(principal)
+                hold_to_request_rates(request, db, principal, limits)
                 return StreamingContext(principal=principal, desk=desk, now=request_clock(request, db).now(),
                                         request_id=request.headers.get("ms-requestid"))
 

@@ -55,3 +55,23 @@ class ApiToken(Base):
     token_prefix: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PortalSession(Base):
+    """One sign-in to the portal. The browser holds a random token; only its hash is kept here, so a copy
+    of this table signs nobody in. A session ends when it is revoked or when a policy's timeout passes."""
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Moved forward as the agent uses the portal (at most once a minute): the idle timeout counts from it.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # signed_out, password_changed, revoked (by an admin agent or the operator), agent_disabled
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
+    # Shown in the session list so an agent can tell its sessions apart.
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")

@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from partnerdesk.accounts.models import PARTNER_ROLES, Agent, ApiToken, Partner, Role
+from partnerdesk.accounts.models import PARTNER_ROLES, Agent, ApiToken, Partner, PortalSession, Role
 from partnerdesk.core.errors import Conflict, InvalidInput, NotFound
 from partnerdesk.core.secrets import hash_token, new_api_token
 
@@ -125,10 +125,18 @@ def list_agents(db: Session) -> list[tuple[Agent, Partner | None]]:
     return [(agent, partner) for agent, partner in db.execute(statement)]
 
 
-def set_password(db: Session, agent: Agent, password: str) -> None:
+def set_password(db: Session, agent: Agent, password: str, *, now: datetime,
+                 keep_session_id: str | None = None) -> int:
+    """Stores a new password and ends the agent's portal sessions (but `keep_session_id`, the one changing
+    it), so whoever held an old one is signed out; returns how many sessions ended."""
     if len(password) < 4:
         raise InvalidInput("A password needs at least 4 characters.", ["password"])
     agent.password_hash = _password_hasher.hash(password)
+    sessions = PortalSession.__table__.c
+    ended = update(PortalSession.__table__).where(sessions.agent_id == agent.id, sessions.revoked_at.is_(None))
+    if keep_session_id is not None:
+        ended = ended.where(sessions.id != keep_session_id)
+    return db.execute(ended.values(revoked_at=now, revoked_reason="password_changed")).rowcount or 0
 
 
 def set_preferred_language(db: Session, agent_id: str, language: str | None) -> None:

@@ -196,6 +196,67 @@ def _view(definition_: PolicyDefinition, row: PolicySetting | None) -> PolicyVie
         updated_by=row.updated_by if row else None,
     )
 
+    # Portal sessions and sign-in throttling (issue 17): how long a sign-in lasts, how many failures are let by.
+    PolicyDefinition(
+        "portal_session_idle_minutes",
+        "security",
+        "Minutes a portal session stays signed in while unused; after them the agent signs in again.",
+        120,
+        _whole_number("portal_session_idle_minutes", 5, 10080),
+    ),
+    PolicyDefinition(
+        "portal_session_max_hours",
+        "security",
+        "Hours a portal session lasts at most from sign-in, however busy it is.",
+        12,
+        _whole_number("portal_session_max_hours", 1, 720),
+    ),
+    PolicyDefinition(
+        "signin_failures_per_account",
+        "security",
+        "Wrong passwords for one email address within signin_throttle_minutes before signing in to it is "
+        "refused until the period ends, even with the right password.",
+        10,
+        _whole_number("signin_failures_per_account", 1, 10_000),
+    ),
+    PolicyDefinition(
+        "signin_failures_per_ip",
+        "security",
+        "Failed sign-ins from one IP address (wrong portal passwords, unknown or revoked API tokens) within "
+        "signin_throttle_minutes before that address is refused until the period ends.",
+        50,
+        _whole_number("signin_failures_per_ip", 1, 1_000_000),
+    ),
+    PolicyDefinition(
+        "signin_throttle_minutes",
+        "security",
+        "Minutes over which failed sign-ins are counted, and that a throttled account or address waits.",
+        15,
+        _whole_number("signin_throttle_minutes", 1, 1440),
+    ),
+    # Request-rate limits in Partner Center's manner (issue 16): 429 with Retry-After beyond them.
+    PolicyDefinition(
+        "api_rate_limit_window_seconds",
+        "throttling",
+        "Seconds over which API requests are counted for the two request-rate limits.",
+        60,
+        _whole_number("api_rate_limit_window_seconds", 1, 3600),
+    ),
+    PolicyDefinition(
+        "api_requests_per_partner",
+        "throttling",
+        "API requests one partner's agents may make within the window; more are answered 429 with Retry-After.",
+        1_000_000,
+        _whole_number("api_requests_per_partner", 1, 1_000_000_000),
+    ),
+    PolicyDefinition(
+        "api_purchase_requests_per_customer",
+        "throttling",
+        "Cart, checkout and order requests one partner may make for one customer within the window; more are "
+        "answered 429 with Retry-After.",
+        100_000,
+        _whole_number("api_purchase_requests_per_customer", 1, 1_000_000_000),
+    ),
 
 def list_policies(db: Session) -> list[PolicyView]:
     rows = {row.key: row for row in db.scalars(select(PolicySetting))}
@@ -338,3 +399,37 @@ def include_market(db: Session, *, country: str, principal: Principal | None, no
         principal=principal,
         now=now,
     )
+
+
+
+# Sessions, sign-in throttling and request-rate limits read several numbers at once (on every API
+# request for the rate limits): one statement for all of them.
+_POLICY_VALUES = select(PolicySetting.__table__.c.key, PolicySetting.__table__.c.value).where(
+    PolicySetting.__table__.c.key.in_(bindparam("keys", expanding=True)))
+
+
+def current_values(db: Session, *keys: str) -> tuple[Any, ...]:
+    """The values in force now of `keys`, in that order, read in one statement."""
+    found = [definition(key) for key in keys]
+    stored = {key: value for key, value in db.execute(_POLICY_VALUES, {"keys": [item.key for item in found]})}
+    return tuple(item.default if stored.get(item.key) is None else stored[item.key] for item in found)
+
+
+def portal_session_timeouts(db: Session) -> tuple[int, int]:
+    """(idle minutes, most hours from sign-in) of a portal session."""
+    idle, most = current_values(db, "portal_session_idle_minutes", "portal_session_max_hours")
+    return int(idle), int(most)
+
+
+def signin_throttle(db: Session) -> tuple[int, int, int]:
+    """(failures per account, failures per IP address, minutes) of sign-in throttling."""
+    account, address, minutes = current_values(
+        db, "signin_failures_per_account", "signin_failures_per_ip", "signin_throttle_minutes")
+    return int(account), int(address), int(minutes)
+
+
+def api_rate_limits(db: Session) -> tuple[int, int, int]:
+    """(window seconds, requests per partner, purchase requests per partner and customer)."""
+    window, per_partner, per_customer = current_values(
+        db, "api_rate_limit_window_seconds", "api_requests_per_partner", "api_purchase_requests_per_customer")
+    return int(window), int(per_partner), int(per_customer)

@@ -7,13 +7,17 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from partnerdesk.accounts import service as accounts_service
+from partnerdesk.accounts import sessions as portal_sessions
+from partnerdesk.accounts import signin
+from partnerdesk.accounts.web import throttled_message
+from partnerdesk.core.throttling import throttle_of
 from partnerdesk.web import session
 from partnerdesk.web.errors import PageError
 from partnerdesk.web.forms import text_value
 from partnerdesk.web.i18n import LANGUAGES, N_, supported_language, translations_for
 from partnerdesk.web.pages import PublicContext, local_path, portal_router, public_page
 from partnerdesk.web.registry import navigation
-from partnerdesk.web.rendering import gettext_for, redirect, render
+from partnerdesk.web.rendering import gettext_for, redirect, render, request_language
 
 router = portal_router()
 
@@ -58,25 +62,39 @@ def sign_in_form(request: Request, ctx: PublicContext = public_page) -> Response
     return render(request, "signin.html", {"email": "", "next": local_path(next_path) or "", "error": None})
 
 
+def client_address(request: Request) -> str:
+    """The address sign-in failures are counted for (the proxy's, behind one that does not rewrite it)."""
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/signin")
 def sign_in(ctx: PublicContext = public_page, form: FormData = Depends(session.read_form)) -> Response:
     request = ctx.request
     email = text_value(form, "email")
     password = form.get("password")
     next_path = local_path(text_value(form, "next", max_length=2000)) or ""
-    principal = None
+    result = None
     # No stored email holds a NUL or is that long, and PostgreSQL refuses a NUL in a query:
     # such input simply fails to sign in.
     if email and len(email) <= 320 and "\x00" not in email and isinstance(password, str) and password:
-        # A read-only transaction: checking a password takes a while and must not hold a write lock.
-        with ctx.desk.database.session(write=False) as db:
-            principal = accounts_service.authenticate_password(db, email, password)
-    if principal is None:
-        error = SIGN_IN_REFUSED if email and password else SIGN_IN_INCOMPLETE
-        return render(request, "signin.html", {"email": email, "next": next_path, "error": error}, status_code=400)
-    session.begin(request, principal.agent_id)
+        result = signin.sign_in_with_password(
+            ctx.desk, throttle_of(request), email=email, password=password, address=client_address(request),
+            user_agent=request.headers.get("user-agent", ""))
+    if result is None or result.principal is None or result.session_token is None:
+        gettext = gettext_for(request)
+        if result is not None and result.retry_after_seconds is not None:
+            error, status = throttled_message(translations_for(request_language(request)),
+                                              result.retry_after_seconds), 429
+        else:
+            error, status = gettext(SIGN_IN_REFUSED if email and password else SIGN_IN_INCOMPLETE), 400
+        response = render(request, "signin.html", {"email": email, "next": next_path, "error": error},
+                          status_code=status)
+        if status == 429:
+            response.headers["Retry-After"] = str(result.retry_after_seconds)
+        return response
     response = redirect(_after_sign_in(next_path))
-    preferred = supported_language(principal.preferred_language)
+    session.begin(request, response, result.session_token, max_age_seconds=result.cookie_max_age_seconds)
+    preferred = supported_language(result.principal.preferred_language)
     if preferred:
         session.set_language_cookie(response, preferred, secure=session.uses_https(ctx.desk))
     return response
@@ -86,10 +104,15 @@ def sign_in(ctx: PublicContext = public_page, form: FormData = Depends(session.r
 def sign_out(ctx: PublicContext = public_page) -> Response:
     was_signed_in = ctx.viewer is not None
     gettext = gettext_for(ctx.request)
-    session.end(ctx.request)
+    token = session.session_token(ctx.request)
+    if token is not None:
+        with ctx.desk.database.session() as db:
+            portal_sessions.end_session(db, token, now=ctx.desk.clock.now())
+    response = redirect("/signin")
+    session.end(ctx.request, response)
     if was_signed_in:
         session.flash(ctx.request, gettext("You have signed out."))
-    return redirect("/signin")
+    return response
 
 
 @router.post("/language")

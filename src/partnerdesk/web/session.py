@@ -1,10 +1,15 @@
-"""The portal's signed session cookie, its CSRF token, flash messages and the language cookie.
+"""The portal's sessions: a server-side session per sign-in, the browser's state cookie (CSRF token, flash
+messages) and the language cookie.
 
-The session holds who signed in (the agent id, nothing about the agent), the CSRF token of
-the session and the flash messages waiting to be shown. It is signed, not encrypted, with a
-key derived for this purpose only (`keyring.signing_key("portal-session")`), and it is HttpOnly
-and SameSite=Lax. The agent is read again from the database on every request, so disabling an
-agent ends its sessions at once.
+Signing in opens a row in `portal_sessions` (`accounts.sessions`); the browser's `partnerdesk_session`
+cookie carries only that session's random token, whose hash the row keeps. Every page reads the row
+again, so signing out, a password change, a revocation by an admin agent or the operator, or a timeout
+(operator policies) ends the session at once, for every copy of the cookie.
+
+A second cookie, `partnerdesk_state`, is Starlette's signed session: it holds the CSRF token of the
+forms and the flash messages waiting to be shown, before and after sign-in, and never who is signed
+in. It is signed with a key derived for this purpose only (`keyring.signing_key("portal-session")`).
+All cookies are HttpOnly and SameSite=Lax (and Secure behind an https base URL).
 """
 
 from __future__ import annotations
@@ -17,19 +22,20 @@ from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Receive, Scope, Send
 
+from partnerdesk.accounts import sessions as portal_sessions
 from partnerdesk.core.deps import SAFE_METHODS
 from partnerdesk.core.desk import Desk
 from partnerdesk.core.secrets import constant_time_equals
 from partnerdesk.web.errors import FormExpired
 
 SESSION_COOKIE = "partnerdesk_session"
-# A signed-in session lasts a working day from its last change, then the agent signs in again.
-SESSION_MAX_AGE_SECONDS = 12 * 60 * 60
+STATE_COOKIE = "partnerdesk_state"
+# The state cookie (CSRF token, flashes) outlives no working day; sign-in itself lasts as the policies say.
+STATE_MAX_AGE_SECONDS = 12 * 60 * 60
 LANGUAGE_COOKIE = "partnerdesk_language"
 LANGUAGE_COOKIE_MAX_AGE_SECONDS = 365 * 24 * 60 * 60
 CSRF_FIELD = "csrf_token"
 
-_AGENT_KEY = "agent_id"
 _CSRF_KEY = "csrf"
 _FLASHES_KEY = "flashes"
 _MAX_FLASHES = 5
@@ -61,27 +67,63 @@ def install_sessions(app: FastAPI, desk: Desk) -> None:
     app.add_middleware(
         PortalSessionMiddleware,
         secret_key=desk.keyring.signing_key("portal-session"),
-        session_cookie=SESSION_COOKIE,
-        max_age=SESSION_MAX_AGE_SECONDS,
+        session_cookie=STATE_COOKIE,
+        max_age=STATE_MAX_AGE_SECONDS,
         same_site="lax",
         https_only=uses_https(desk),
     )
 
 
+def session_token(request: Request) -> str | None:
+    """The token of the browser's portal session cookie, if it sent one (not yet checked)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    return token if token and len(token) <= 100 else None
+
+
 def signed_in_agent_id(request: Request) -> str | None:
-    agent_id = request.session.get(_AGENT_KEY)
-    return agent_id if isinstance(agent_id, str) and agent_id else None
+    """The agent of the request's portal session if it is still in force, read from the database once per
+    request (in short transactions of its own); None when signed out, revoked or timed out.
+
+    Called before the request's own session has touched the database, so it holds no second connection.
+    """
+    if hasattr(request.state, "portal_session"):
+        live = request.state.portal_session
+        return live.agent_id if live else None
+    token = session_token(request)
+    live = None
+    if token is not None:
+        desk: Desk = request.app.state.desk
+        now = desk.clock.now()
+        with desk.database.session(write=False) as db:
+            live = portal_sessions.live_session(db, token, now=now)
+        if live is not None and live.touch_due:
+            with desk.database.session() as db:
+                portal_sessions.touch(db, live.id, now=now)
+    request.state.portal_session = live
+    return live.agent_id if live else None
 
 
-def begin(request: Request, agent_id: str) -> None:
-    """Signs `agent_id` in on a fresh session: nothing from before sign-in, a new CSRF token."""
+def current_session_id(request: Request) -> str | None:
+    """The id of the request's live portal session (after `signed_in_agent_id`), to tell it apart in lists."""
+    live = getattr(request.state, "portal_session", None)
+    return live.id if live else None
+
+
+def begin(request: Request, response: Response, token: str, *, max_age_seconds: int) -> None:
+    """Hands the browser a new session's token, on a fresh state: nothing from before sign-in, a new CSRF token."""
     request.session.clear()
-    request.session[_AGENT_KEY] = agent_id
     request.session[_CSRF_KEY] = secrets.token_urlsafe(32)
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age_seconds, path="/", httponly=True, samesite="lax",
+                        secure=uses_https(request.app.state.desk))
 
 
-def end(request: Request) -> None:
+def end(request: Request, response: Response | None = None) -> None:
+    """Forgets the browser's state, and tells it to drop the session cookie (the row is ended by the caller)."""
     request.session.clear()
+    request.state.portal_session = None
+    if response is not None:
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+                               secure=uses_https(request.app.state.desk))
 
 
 def csrf_token(request: Request) -> str:

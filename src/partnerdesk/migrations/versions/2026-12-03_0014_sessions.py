@@ -17,8 +17,37 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass  # PLACEHOLDER: filled in by the owner of this change
+    op.create_table('portal_sessions',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('agent_id', sa.String(length=36), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', partnerdesk.core.db.UTCDateTime(), nullable=False),
+    sa.Column('last_seen_at', partnerdesk.core.db.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', partnerdesk.core.db.UTCDateTime(), nullable=True),
+    sa.Column('revoked_reason', sa.String(length=32), nullable=True),
+    sa.Column('ip_address', sa.String(length=64), nullable=False),
+    sa.Column('user_agent', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_portal_sessions_agent_id_agents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_portal_sessions')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_portal_sessions_token_hash'))
+    )
+    with op.batch_alter_table('portal_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_portal_sessions_agent_id'), ['agent_id'], unique=False)
+
+    op.create_table('throttle_counters',
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('hits', sa.Integer(), nullable=False),
+    sa.Column('expires_at', partnerdesk.core.db.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_throttle_counters'))
+    )
+    with op.batch_alter_table('throttle_counters', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_throttle_counters_expires_at'), ['expires_at'], unique=False)
 
 
 def downgrade() -> None:
-    pass  # PLACEHOLDER: filled in by the owner of this change
+    with op.batch_alter_table('throttle_counters', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_throttle_counters_expires_at'))
+    op.drop_table('throttle_counters')
+    with op.batch_alter_table('portal_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_portal_sessions_agent_id'))
+    op.drop_table('portal_sessions')
