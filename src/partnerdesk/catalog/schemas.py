@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, Field
 
+from partnerdesk.catalog.price_terms import PriceTermsOut, price_terms
 from partnerdesk.catalog.service import availability_title, terms_of
 from partnerdesk.catalog.vocabulary import DISPLAY_NAMES, is_reserved_instance
 from partnerdesk.core.money import money_str
@@ -143,6 +144,8 @@ class AvailabilityOut(ResponseModel):
     terms: list[TermOut]
     billing_plan: str
     unit_price: str
+    price_terms: PriceTermsOut = Field(description="What unitPrice is per: charged each billingPlan cycle over the "
+                                                 "term, with the number of charges and the term's total.")
     erp_price: str | None
     effective_start_date: datetime
     effective_end_date: datetime | None
@@ -163,6 +166,8 @@ class AvailabilityOut(ResponseModel):
             terms=[TermOut.model_validate(term) for term in terms_of(row.term_duration)],
             billing_plan=row.billing_plan,
             unit_price=money_str(row.unit_price, row.currency),
+            price_terms=PriceTermsOut.of(
+                price_terms(row.unit_price, row.currency, row.billing_plan, row.term_duration)),
             erp_price=money_str(row.erp_price, row.currency) if row.erp_price is not None else None,
             effective_start_date=row.effective_start,
             effective_end_date=row.effective_end,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from partnerdesk.catalog.price_terms import PriceTermsOut, price_terms
 from partnerdesk.core.money import money_str
 from partnerdesk.core.schemas import Link
 from partnerdesk.orders.models import CartLineItem, Entitlement, Order, OrderLineItem, Subscription
@@ -67,6 +68,7 @@ def _line_out(
         term_duration=term_duration, billing_cycle=billing_cycle, subscription_id=subscription_id,
         provisioning_context=provisioning_context, transaction_type="New",
         unit_price=money_str(unit_price, currency), total_price=money_str(total, currency), currency_code=currency,
+        price_terms=PriceTermsOut.of(price_terms(total, currency, billing_cycle, term_duration)),
         status=status, credited_amount=money_str(credited, currency),
         links={"subscription": Link(uri=f"{_customer_path(customer_id)}/subscriptions/{subscription_id}")},
     )

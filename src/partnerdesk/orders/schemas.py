@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictInt, model_validator
 
+from partnerdesk.catalog.price_terms import PriceTermsOut
 from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
 
 
@@ -68,6 +69,8 @@ class OrderLineItemOut(ResponseModel):
     transaction_type: str
     unit_price: str
     total_price: str
+    price_terms: PriceTermsOut = Field(description="What totalPrice is per: charged each billingCycle over the term, "
+                                                 "with the number of charges and the line's total for the term.")
     currency_code: str
     status: str
     credited_amount: str = Field(description="What the partner was credited for the line when it was cancelled.")
