@@ -260,6 +260,8 @@ def _allocate(lines: Sequence[VmLine], costs: Sequence[_MonthlyCosts], cores_ava
             text = N_("Covered in turn %(rank)s (saves %(per_core_amount)s a month per core licence): the "
                       "%(left_before)s eligible core licences left cover %(covered)s of %(count)s VMs; the others "
                       "stay at the Windows rate.")
+        elif cores_available == 0:
+            text = N_("Not covered: no licence of the inventory counts for Azure.")
         else:
             text = N_("Not covered: in turn %(rank)s (saves %(per_core_amount)s a month per core licence) only "
                       "%(left_before)s eligible core licences were left, and a VM needs %(need)s; lines saving "
