@@ -89,6 +89,8 @@ class OrderLineItem(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     credited_amount: Mapped[Decimal] = mapped_column(MoneyAmount(), default=Decimal(0))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the agent typed when cancelling (rule R5), or the refund request that cancelled the line (R6).
+    cancellation_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Subscription(Base):

@@ -57,8 +57,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('decision_note', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('override_reason', sa.Text(), nullable=True))
 
+    with op.batch_alter_table('order_line_items', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('cancellation_reason', sa.String(length=500), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('order_line_items', schema=None) as batch_op:
+        batch_op.drop_column('cancellation_reason')
     with op.batch_alter_table('refund_requests', schema=None) as batch_op:
         for column in ('override_reason', 'decision_note', 'credited_amount', 'approved_amount', 'decided_by',
                        'decided_at', 'decision'):
