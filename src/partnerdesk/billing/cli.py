@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from typing import Annotated
 
@@ -10,6 +9,7 @@ import typer
 
 from partnerdesk.billing import service
 from partnerdesk.core.cli_support import open_desk
+from partnerdesk.core.csv_safe import safe_writer
 from partnerdesk.core.errors import DeskError
 
 app = typer.Typer(help="The partners' billing: credit limits, invoices, reconciliation export.", no_args_is_help=True)
@@ -66,11 +66,12 @@ def export(
     period: Annotated[str, typer.Option("--period", help="Billing period YYYY-MM.")],
     partner: Annotated[str | None, typer.Option("--partner", help="Only this partner's lines.")] = None,
 ) -> None:
-    """Write the period's invoice lines as reconciliation CSV on stdout."""
+    """Write the period's invoice lines as reconciliation CSV on stdout (safe to open in a spreadsheet)."""
     desk = open_desk()
     try:
         with desk.database.session(write=False) as db:
-            writer = csv.writer(sys.stdout, lineterminator="\n")
+            # Names come from partners and customers: no cell may open as a formula (core.csv_safe).
+            writer = safe_writer(sys.stdout, lineterminator="\n")
             rows = service.reconciliation_rows(db, period=period, partner_name=partner)
             first = next(rows, None)
             writer.writerow(service.RECONCILIATION_COLUMNS)

@@ -17,6 +17,7 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, TextIO
 
 from sqlalchemy import bindparam, select, update
@@ -34,6 +35,7 @@ from partnerdesk.catalog.vocabulary import (
     is_reserved_instance,
     ordered_cycles,
 )
+from partnerdesk.core.csv_safe import restore, safe_writer
 from partnerdesk.core.db import engine_insert
 from partnerdesk.core.markets import normalise_country
 from partnerdesk.core.money import money_str
@@ -349,7 +351,8 @@ def _read_rows(
         if len(values) != len(header):
             importer.fail(line, [f"{len(values)} fields where the header has {len(header)}."])
         else:
-            importer.row(line, {name: values[index] for name, index in positions})
+            # A title our own export wrote as '=... (a formula neutralised) reads back as it was stored.
+            importer.row(line, {name: restore(values[index]) for name, index in positions})
         if progress is not None and importer.report.rows % 1000 == 0:
             progress(importer.report.rows)
         if len(importer.errors) >= MAX_REPORTED_ERRORS:
@@ -419,8 +422,16 @@ def import_price_list(
     return report
 
 
-def export_rows(db: Session, *, market: str | None = None) -> Iterator[list[str]]:
-    """The header, then one row per availability ordered by its key (so exports compare byte for byte)."""
+def _amount(amount: Decimal, currency: str) -> Decimal:
+    """A price as a number cell (the exact amount with the currency's minor units, as `money_str` writes it)."""
+    return Decimal(money_str(amount, currency))
+
+
+def export_rows(db: Session, *, market: str | None = None) -> Iterator[list[Any]]:
+    """The header, then one row per availability ordered by its key (so exports compare byte for byte).
+
+    Prices and tiers are numbers (`Decimal`, `int`), everything else text, as `core.csv_safe` tells them apart.
+    """
     yield list(COLUMNS)
     statement = (
         select(
@@ -453,13 +464,13 @@ def export_rows(db: Session, *, market: str | None = None) -> Iterator[list[str]
             BILLING_PLAN_NAMES[row.billing_plan],
             row.country,
             row.currency,
-            money_str(row.unit_price, row.currency),
-            "" if row.tier_min is None else str(row.tier_min),
-            "" if row.tier_max is None else str(row.tier_max),
+            _amount(row.unit_price, row.currency),
+            "" if row.tier_min is None else row.tier_min,
+            "" if row.tier_max is None else row.tier_max,
             _moment_text(row.effective_start),
             _moment_text(row.effective_end) if row.effective_end else "",
             row.tags,
-            money_str(row.erp_price, row.currency) if row.erp_price is not None else "",
+            _amount(row.erp_price, row.currency) if row.erp_price is not None else "",
             row.segment,
             row.id,
             row.product_type_id,
@@ -468,8 +479,12 @@ def export_rows(db: Session, *, market: str | None = None) -> Iterator[list[str]
 
 
 def export_price_list(db: Session, out: TextIO, *, market: str | None = None) -> int:
-    """Writes the price list (one market, or all) as CSV to `out`; returns the number of price rows."""
-    writer = csv.writer(out, lineterminator="\n")
+    """Writes the price list (one market, or all) as CSV to `out`; returns the number of price rows.
+
+    Through `core.csv_safe`: a title such as `=HYPERLINK(...)` or `+cmd|...` is written as text, never as a
+    formula a spreadsheet would run, and control characters are left out.
+    """
+    writer = safe_writer(out, lineterminator="\n")
     rows = export_rows(db, market=market)
     writer.writerow(next(rows))
     count = 0

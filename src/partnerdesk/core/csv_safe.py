@@ -95,6 +95,14 @@ def neutralise(value: Any) -> str:
     return text
 
 
+def restore(cell: str) -> str:
+    """The text `neutralise` was given, from a cell it wrote: the quote it added before a formula
+    character is dropped (a file Partner Desk exported can be imported again unchanged)."""
+    if cell.startswith("'") and cell[1:].startswith(FORMULA_TRIGGERS):
+        return cell[1:]
+    return cell
+
+
 class SafeWriter:
     """A `csv.writer` whose rows are neutralised cell by cell before they are written."""
 

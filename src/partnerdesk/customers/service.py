@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.service import Principal, normalise_email
 from partnerdesk.audit import service as audit
+from partnerdesk.core.csv_safe import control_character_problem
 from partnerdesk.core.errors import DomainTaken, Forbidden, InvalidDomain, InvalidInput, NotFound
 from partnerdesk.core.markets import normalise_country, normalise_culture, normalise_language
 from partnerdesk.customers.models import Customer
@@ -38,8 +39,17 @@ def normalise_domain(domain: str) -> str:
     return candidate
 
 
+def _line(value: str, field: str) -> str:
+    """One line of printable text, stripped. Names and addresses are shown in pages and written to
+    CSV exports, so a control character (BEL, ESC, a line break) is refused, not kept."""
+    problem = control_character_problem(value, field)
+    if problem is not None:
+        raise InvalidInput(problem, [field])
+    return value.strip()
+
+
 def _text(value: str, field: str) -> str:
-    cleaned = value.strip()
+    cleaned = _line(value, field)
     if not cleaned:
         raise InvalidInput(f"{field} must not be blank.", [field])
     return cleaned
@@ -58,15 +68,17 @@ def _profile_columns(data: CustomerIn) -> dict[str, str]:
         "email": _email(billing.email),
         "culture": normalise_culture(billing.culture, field="billingProfile.culture"),
         "language": normalise_language(billing.language, field="billingProfile.language"),
-        "first_name": (billing.first_name or address.first_name).strip(),
-        "last_name": (billing.last_name or address.last_name).strip(),
-        "phone_number": address.phone_number.strip(),
+        "first_name": _line(billing.first_name, "billingProfile.firstName") or _line(address.first_name,
+                                                                                 _ADDRESS + "firstName"),
+        "last_name": _line(billing.last_name, "billingProfile.lastName") or _line(address.last_name,
+                                                                              _ADDRESS + "lastName"),
+        "phone_number": _line(address.phone_number, _ADDRESS + "phoneNumber"),
         "country": normalise_country(address.country, field="billingProfile.defaultAddress.country"),
-        "region": (address.region or address.state).strip(),
-        "city": address.city.strip(),
-        "address_line1": address.address_line1.strip(),
-        "address_line2": address.address_line2.strip(),
-        "postal_code": address.postal_code.strip(),
+        "region": _line(address.region, _ADDRESS + "region") or _line(address.state, _ADDRESS + "state"),
+        "city": _line(address.city, _ADDRESS + "city"),
+        "address_line1": _line(address.address_line1, _ADDRESS + "addressLine1"),
+        "address_line2": _line(address.address_line2, _ADDRESS + "addressLine2"),
+        "postal_code": _line(address.postal_code, _ADDRESS + "postalCode"),
     }
 
 
