@@ -43,7 +43,7 @@ class ReservationIn(CamelModel):
 
 
 class EstimateIn(CamelModel):
-    currency: str = Field(max_length=3)
+    currency: str = Field(max_length=40)
     hours_per_month: int = 730
     # The one-time 180-day overlap during which Standard licences may run on-premises and in Azure.
     migration_overlap: bool = False
