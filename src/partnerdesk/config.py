@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     # when the server offers it), smtps://host:465 (TLS from the start), or none to send no email.
     smtp_url: str | None = None
     smtp_from: str = "Partner Desk <no-reply@partnerdesk.invalid>"
+    # Who issues the partners' invoices: printed at the head of every statement. The address is one
+    # line per postal line, separated by "|" or newlines in the environment.
+    operator_name: str = "Partner Desk Operator"
+    operator_address: str = "1 rue de la Paix|75002 Paris|France"
+    # Invoice numbers read <prefix>-<year>-<six digits>, as PD-2026-000123.
+    invoice_number_prefix: str = Field(default="PD", pattern=r"^[A-Z0-9]{1,8}$")
+    # A Unicode TrueType font for invoice PDFs (French accents and the euro sign); Debian's fonts-dejavu-core.
+    invoice_font_path: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    invoice_bold_font_path: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 
     @property
     def resolved_database_url(self) -> str:
@@ -73,6 +82,10 @@ class Settings(BaseSettings):
         if self.base_url:
             return self.base_url.rstrip("/")
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def operator_address_lines(self) -> list[str]:
+        return [line.strip() for line in self.operator_address.replace("\n", "|").split("|") if line.strip()]
 
     @property
     def is_sqlite(self) -> bool:

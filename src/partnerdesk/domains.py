@@ -54,6 +54,8 @@ DESK_DEMO_LOADERS: tuple[str, ...] = (
 JOB_HANDLERS: tuple[tuple[str, str], ...] = (
     ("webhook.deliver", "partnerdesk.webhooks.delivery.deliver"),
     ("support.email", "partnerdesk.support.mail.send_status_email"),
+    ("billing.subscription_period", "partnerdesk.billing.schedule.run_period_job"),
+    ("billing.close_invoice", "partnerdesk.billing.closing.run_close_job"),
 )
 
 

@@ -40,3 +40,36 @@ class InvoiceNotPayable(DeskError):
 class InvalidBillingProfile(DeskError):
     status_code = 400
     code = 4006
+
+
+class InvoiceClosed(DeskError):
+    """The invoice was closed at the end of its month and never changes; corrections go on the next one."""
+
+    status_code = 409
+    code = 4100
+
+
+class InvoiceStillOpen(DeskError):
+    """An invoice is closed only once its month has ended."""
+
+    status_code = 409
+    code = 4101
+
+
+class StatementLanguageNotSupported(DeskError):
+    status_code = 400
+    code = 4102
+
+
+class InvoiceFontMissing(DeskError):
+    """The Unicode font the PDF statement needs is not installed (Debian's fonts-dejavu-core)."""
+
+    status_code = 503
+    code = 4103
+
+
+class SubscriptionNotRenewable(DeskError):
+    """Only an active subscription with a term renews (perpetual software, cancelled or expired ones do not)."""
+
+    status_code = 409
+    code = 4104

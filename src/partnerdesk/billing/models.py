@@ -1,7 +1,9 @@
-"""Billing tables: one profile per partner, credit limits per currency, invoices per month and currency.
+"""Billing tables: one profile per partner, credit limits per currency, invoices per month and currency,
+the charges of each subscription period and the yearly invoice-number counters.
 
-An invoice's total is the sum of its lines, computed when read: checkouts only ever insert lines,
-so concurrent purchases of one partner never wait on a shared running total.
+An open invoice's total is the sum of its lines, computed when read: checkouts only ever insert lines,
+so concurrent purchases of one partner never wait on a shared running total. Closing an invoice at
+month end gives it its number and freezes its totals; nothing is added to it after that.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ class BillingProfile(Base):
     company_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320), default="")
     country: Mapped[str] = mapped_column(String(2), default="")
+    # The language of the partner's invoice statements ("en" or "fr").
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -54,6 +58,13 @@ class Invoice(Base):
     # Set when the operator records the payment; unpaid invoices count against the credit limit.
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Given when the invoice is closed at month end: "PD-2026-000123", gap-free per year.
+    number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Frozen when closed (tax-exclusive, tax, tax-inclusive), so the invoice never changes after.
+    subtotal: Mapped[Decimal | None] = mapped_column(MoneyAmount())
+    tax_total: Mapped[Decimal | None] = mapped_column(MoneyAmount())
+    total: Mapped[Decimal | None] = mapped_column(MoneyAmount())
 
 
 class InvoiceLineItem(Base):
@@ -81,12 +92,16 @@ class InvoiceLineItem(Base):
     availability_id: Mapped[str] = mapped_column(String(20))
     product_name: Mapped[str] = mapped_column(String(200))
     sku_name: Mapped[str] = mapped_column(String(200))
-    # "new" for a purchase; "cancel" for the credit of a cancellation (rule R5), with negative amounts.
+    # "new" for a purchase, "cycleCharge" for a later period of a subscription, "renew" for the first
+    # period of a renewed term; "cancel" for the credit of a cancellation (rule R5), with negative amounts.
     charge_type: Mapped[str] = mapped_column(String(16))
     unit_price: Mapped[Decimal] = mapped_column(MoneyAmount())
     quantity: Mapped[int] = mapped_column(Integer)
     # Tax-exclusive: unit price times quantity.
     subtotal: Mapped[Decimal] = mapped_column(MoneyAmount())
+    # The market's rate (percent) when the line was written, and the tax it makes, rounded to the currency.
+    tax_rate: Mapped[Decimal] = mapped_column(MoneyAmount(), default=Decimal(0), server_default="0")
+    tax_amount: Mapped[Decimal] = mapped_column(MoneyAmount(), default=Decimal(0), server_default="0")
     currency: Mapped[str] = mapped_column(String(3))
     billing_cycle: Mapped[str] = mapped_column(String(16))
     term_duration: Mapped[str | None] = mapped_column(String(8))
@@ -94,3 +109,33 @@ class InvoiceLineItem(Base):
     charge_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     order_date: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SubscriptionCharge(Base):
+    """One billing period of one subscription, charged: the key that makes each period charged once.
+
+    Period 0 is the purchase; period n starts n billing cycles after the subscription's start and
+    runs on through renewals. A job that charges a period inserts this row first and skips the
+    charge when the row exists, however often the job runs.
+    """
+
+    __tablename__ = "subscription_charges"
+
+    subscription_id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    period_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The price charged for the period: the next period of the same term is charged at it again.
+    unit_price: Mapped[Decimal] = mapped_column(MoneyAmount())
+    quantity: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    charged_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InvoiceNumberCounter(Base):
+    """The last invoice number given in one year: locked by the closing transaction, so numbers have no gap."""
+
+    __tablename__ = "invoice_number_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
+from partnerdesk.billing.documents import period_in_words
 from partnerdesk.billing.models import BillingProfile, CreditLimit, InvoiceLineItem
 from partnerdesk.billing.service import InvoiceSummary
 from partnerdesk.core.money import money_str
@@ -22,6 +23,8 @@ class BillingProfileIn(CamelModel):
     company_name: str = Field(min_length=1, max_length=200)
     email: str = Field("", max_length=320)
     country: str | None = Field(None, max_length=2)
+    # The language of the partner's invoice statements: "en" or "fr" (kept as it is when left out).
+    language: str | None = Field(None, max_length=8)
 
 
 class CreditLimitOut(ResponseModel):
@@ -38,6 +41,7 @@ class BillingProfileOut(ResponseModel):
     company_name: str
     email: str
     country: str
+    language: str
     credit_limits: list[CreditLimitOut]
     links: dict[str, Link]
     attributes: dict[str, Any] = {"objectType": "BillingProfile"}
@@ -49,6 +53,7 @@ class BillingProfileOut(ResponseModel):
             company_name=profile.company_name,
             email=profile.email,
             country=profile.country,
+            language=profile.language or "en",
             credit_limits=[
                 CreditLimitOut(
                     currency_code=limit.currency,
@@ -66,15 +71,24 @@ class BillingProfileOut(ResponseModel):
 
 class InvoiceOut(ResponseModel):
     id: str
+    # "PD-2026-000123" once the invoice is closed at month end; none while it is open.
+    invoice_number: str | None
     partner_id: str
     billing_period: str
+    # The month in words, in English ("December 2026"); the statement says it in the partner's language.
+    billing_period_description: str
     billing_period_start_date: datetime
     billing_period_end_date: datetime
     invoice_date: datetime
     currency_code: str
+    # Before tax (as before tax came in); `taxTotal` and `totalAmount` (after tax) beside it.
     total_charges: str
+    tax_total: str
+    total_amount: str
     paid_amount: str
     status: str
+    is_closed: bool
+    closed_date: datetime | None
     line_item_count: int
     links: dict[str, Link]
     attributes: dict[str, Any] = {"objectType": "Invoice"}
@@ -82,27 +96,37 @@ class InvoiceOut(ResponseModel):
     @classmethod
     def of(cls, summary: InvoiceSummary, now: datetime) -> InvoiceOut:
         invoice = summary.invoice
-        paid = summary.total if invoice.paid_at is not None else 0 * summary.total
+        paid = summary.total_after_tax if invoice.paid_at is not None else 0 * summary.total
         return cls(
             id=invoice.id,
+            invoice_number=invoice.number,
             partner_id=invoice.partner_id,
             billing_period=invoice.billing_period,
+            billing_period_description=period_in_words(invoice, "en"),
             billing_period_start_date=invoice.period_start,
             billing_period_end_date=invoice.period_end,
             invoice_date=invoice.period_end,
             currency_code=invoice.currency,
             total_charges=money_str(summary.total, invoice.currency),
+            tax_total=money_str(summary.tax, invoice.currency),
+            total_amount=money_str(summary.total_after_tax, invoice.currency),
             paid_amount=money_str(paid, invoice.currency),
             status=summary.status(now),
+            is_closed=invoice.closed_at is not None,
+            closed_date=invoice.closed_at,
             line_item_count=summary.line_count,
             links={"self": Link(uri=f"/v1/invoices/{invoice.id}"),
-                   "lineItems": Link(uri=f"/v1/invoices/{invoice.id}/lineitems")},
+                   "lineItems": Link(uri=f"/v1/invoices/{invoice.id}/lineitems"),
+                   "statement": Link(uri=f"/v1/invoices/{invoice.id}/documents/statement"),
+                   "reconciliation": Link(uri=f"/v1/invoices/{invoice.id}/documents/reconciliation")},
         )
 
 
 class InvoiceLineItemOut(ResponseModel):
     id: str
-    invoice_number: str
+    invoice_id: str
+    # The invoice's number once closed; none while it is open.
+    invoice_number: str | None
     partner_id: str
     customer_id: str
     customer_name: str
@@ -118,9 +142,14 @@ class InvoiceLineItemOut(ResponseModel):
     product_name: str
     sku_name: str
     charge_type: str
+    # "charge" or "credit": what the line does to the invoice.
+    charge_kind: str
     unit_price: str
     quantity: int
     subtotal: str
+    tax_rate: str
+    tax_total: str
+    total: str
     currency: str
     billing_cycle: str
     term_duration: str | None
@@ -129,16 +158,20 @@ class InvoiceLineItemOut(ResponseModel):
     attributes: dict[str, Any] = {"objectType": "OneTimeInvoiceLineItem"}
 
     @classmethod
-    def of(cls, line: InvoiceLineItem) -> InvoiceLineItemOut:
+    def of(cls, line: InvoiceLineItem, invoice_number: str | None = None) -> InvoiceLineItemOut:
         return cls(
-            id=line.id, invoice_number=line.invoice_id, partner_id=line.partner_id, customer_id=line.customer_id,
+            id=line.id, invoice_id=line.invoice_id, invoice_number=invoice_number, partner_id=line.partner_id,
+            customer_id=line.customer_id,
             customer_name=line.customer_name, customer_domain_name=line.customer_domain,
             customer_country=line.customer_country, order_id=line.order_id, order_date=line.order_date,
             line_item_number=line.order_line_number, subscription_id=line.subscription_id,
             product_id=line.product_id, sku_id=line.sku_id, availability_id=line.availability_id,
             product_name=line.product_name, sku_name=line.sku_name, charge_type=line.charge_type,
+            charge_kind="credit" if line.subtotal < 0 else "charge",
             unit_price=money_str(line.unit_price, line.currency), quantity=line.quantity,
-            subtotal=money_str(line.subtotal, line.currency), currency=line.currency,
+            subtotal=money_str(line.subtotal, line.currency), tax_rate=format(line.tax_rate.normalize(), "f"),
+            tax_total=money_str(line.tax_amount, line.currency),
+            total=money_str(line.subtotal + line.tax_amount, line.currency), currency=line.currency,
             billing_cycle=line.billing_cycle, term_duration=line.term_duration,
             charge_start_date=line.charge_start, charge_end_date=line.charge_end,
         )

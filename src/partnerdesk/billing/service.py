@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.orm import Session
@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session
 from partnerdesk.accounts.models import Partner
 from partnerdesk.accounts.service import Principal
 from partnerdesk.audit import service as audit
+from partnerdesk.billing import closing, schedule
 from partnerdesk.billing.errors import (
     CreditLimitExceeded,
     InvalidBillingPeriod,
     InvalidBillingProfile,
     InvalidCreditLimit,
+    InvoiceClosed,
     InvoiceNotFound,
     InvoiceNotPayable,
     PartnerNotFound,
@@ -32,9 +34,18 @@ from partnerdesk.billing.models import BillingProfile, CreditLimit, Invoice, Inv
 from partnerdesk.core.db import insert_ignoring_duplicates, new_id
 from partnerdesk.core.markets import normalise_country
 from partnerdesk.core.money import is_currency, minor_unit, money_str
+from partnerdesk.jobs import service as jobs
+from partnerdesk.policies import service as policies
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 CLI_ACTOR = "cli"
+# Charge types, as Partner Center's reconciliation file names them.
+NEW_CHARGE_TYPE = "new"
+CYCLE_CHARGE_TYPE = "cycleCharge"
+RENEW_CHARGE_TYPE = "renew"
+CREDIT_CHARGE_TYPE = "cancel"
+CLOSE_INVOICE_JOB = "billing.close_invoice"
+STATEMENT_LANGUAGES = ("en", "fr")
 
 
 # Billing periods
@@ -87,7 +98,7 @@ def profile_of(db: Session, *, partner_id: str, now: datetime) -> BillingProfile
     if profile is None:
         partner = _partner(db, partner_id)
         profile = BillingProfile(partner_id=partner.id, company_name=partner.name, email="", country="",
-                                 created_at=now, updated_at=now)
+                                 language="en", created_at=now, updated_at=now)
         db.add(profile)
         db.flush()
     return profile
@@ -100,7 +111,7 @@ def read_profile(db: Session, *, partner_id: str, now: datetime) -> BillingProfi
         return profile
     partner = _partner(db, partner_id)
     return BillingProfile(partner_id=partner.id, company_name=partner.name, email="", country="",
-                          created_at=now, updated_at=now)
+                          language="en", created_at=now, updated_at=now)
 
 
 def visible_partner_id(principal: Principal, partner_id: str | None) -> str:
@@ -117,7 +128,7 @@ def visible_partner_id(principal: Principal, partner_id: str | None) -> str:
 
 def update_profile(
     db: Session, *, principal: Principal, company_name: str, email: str, country: str | None, now: datetime,
-    request_id: str | None = None,
+    request_id: str | None = None, language: str | None = None,
 ) -> BillingProfile:
     assert principal.partner_id is not None
     profile = profile_of(db, partner_id=principal.partner_id, now=now)
@@ -126,6 +137,10 @@ def update_profile(
     profile.company_name = company_name.strip()
     profile.email = email.strip().lower()
     profile.country = normalise_country(country, field="country") if country else ""
+    if language is not None:
+        if language.strip().lower() not in STATEMENT_LANGUAGES:
+            raise InvalidBillingProfile(f"language: '{language}' is not one of en, fr.", ["language"])
+        profile.language = language.strip().lower()
     profile.updated_at = now
     audit.record(db, principal=principal, now=now, action="billing_profile.updated", object_type="billing_profile",
                  object_id=principal.partner_id, request_id=request_id,
@@ -217,8 +232,15 @@ _CREDIT_LIMITS = (
     .with_for_update()
 )
 _OPEN_INVOICES = (
-    select(_invoice.currency, _invoice.id)
+    select(_invoice.currency, _invoice.id, _invoice.closed_at)
     .where(_invoice.partner_id == bindparam("partner_id"), _invoice.billing_period == bindparam("period"))
+    .with_for_update(read=True)
+)
+
+_INVOICE_STATE = (
+    select(_invoice.partner_id, _invoice.number, _invoice.closed_at)
+    .where(_invoice.id == bindparam("invoice_id"))
+    .with_for_update(read=True)
 )
 
 
@@ -246,7 +268,7 @@ def check_credit(db: Session, *, partner_id: str, purchase: dict[str, Decimal]) 
 
 @dataclass(frozen=True)
 class Charge:
-    """One order line charged to the partner, with what reconciliation needs."""
+    """One order line charged to the partner (or credited back), with what reconciliation needs."""
 
     customer_id: str
     customer_name: str
@@ -267,68 +289,128 @@ class Charge:
     term_duration: str | None
     charge_start: datetime
     charge_end: datetime | None
-    charge_type: str = "new"
+    charge_type: str = NEW_CHARGE_TYPE
     order_date: datetime | None = None  # the order's own date; by default the time of the charge
+    # The month whose invoice the charge belongs on; by default the month of the charge's writing.
+    billed_at: datetime | None = None
+    # A credit carries the rate and tax of the charge it takes back, so the two cancel exactly.
+    tax_rate: Decimal | None = None
+    tax_amount: Decimal | None = None
 
     @property
     def subtotal(self) -> Decimal:
         return self.unit_price * self.quantity
 
 
-def open_invoice_ids(db: Session, *, partner_id: str, currencies: Iterable[str], now: datetime) -> dict[str, str]:
-    """The partner's invoice id per currency for the period holding `now`, created when missing."""
-    period = period_of(now)
+def _invoice_rows(db: Session, partner_id: str, period: BillingPeriod) -> dict[str, tuple[str, bool]]:
+    """The partner's invoices of `period`: currency -> (id, closed). Shared-locked on PostgreSQL, so a
+    closing waits for the charges being written to them and a charge never lands on a closed invoice."""
+    rows = db.execute(_OPEN_INVOICES, {"partner_id": partner_id, "period": period.name})
+    return {row.currency: (row.id, row.closed_at is not None) for row in rows}
+
+
+def open_invoice_ids(db: Session, *, partner_id: str, currencies: Iterable[str], now: datetime,
+                     billed_at: datetime | None = None) -> dict[str, str]:
+    """The partner's open invoice per currency for the month holding `billed_at` (by default `now`),
+    created when missing. Where that month's invoice is already closed, the charge goes on the invoice
+    of the month holding `now`: a closed invoice never changes (corrections go on the next one)."""
+    found: dict[str, str] = {}
     wanted = sorted(set(currencies))
-
-    def existing() -> dict[str, str]:
-        of_period = dict(db.execute(_OPEN_INVOICES, {"partner_id": partner_id, "period": period.name}).all())
-        return {currency: of_period[currency] for currency in wanted if currency in of_period}
-
-    found = existing()
-    missing = [currency for currency in wanted if currency not in found]
-    if missing:
-        # Two first purchases of the month may race: the unique key keeps one invoice, both use it.
-        db.execute(insert_ignoring_duplicates(db, Invoice.__table__), [
-            {"id": new_id(), "partner_id": partner_id, "billing_period": period.name, "currency": currency,
-             "period_start": period.start, "period_end": period.end, "created_at": now}
-            for currency in missing
-        ])
-        found = existing()
+    for period in dict.fromkeys([period_of(billed_at or now), period_of(now)]):
+        missing = [currency for currency in wanted if currency not in found]
+        if not missing:
+            break
+        rows = _invoice_rows(db, partner_id, period)
+        absent = [currency for currency in missing if currency not in rows]
+        if absent:
+            # Two first purchases of the month may race: the unique key keeps one invoice, both use it.
+            created = db.execute(insert_ignoring_duplicates(db, Invoice.__table__).returning(_invoice.id), [
+                {"id": new_id(), "partner_id": partner_id, "billing_period": period.name, "currency": currency,
+                 "period_start": period.start, "period_end": period.end, "created_at": now}
+                for currency in absent
+            ]).scalars().all()
+            for invoice_id in created:  # closed by a job when its month ends
+                jobs.enqueue(db, kind=CLOSE_INVOICE_JOB, payload={"invoiceId": invoice_id}, now=now,
+                             run_after=period.end)
+            rows = _invoice_rows(db, partner_id, period)
+        found.update({currency: rows[currency][0] for currency in missing
+                      if currency in rows and not rows[currency][1]})
     return found
 
 
+def tax_of(subtotal: Decimal, rate: Decimal, currency: str) -> Decimal:
+    """The tax on a tax-exclusive amount at `rate` percent, rounded half up to the currency's minor unit."""
+    return (subtotal * rate / 100).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+
+
 def charge(db: Session, *, partner_id: str, charges: Sequence[Charge], now: datetime) -> dict[str, str]:
-    """Adds one invoice line per charge to the partner's current invoices; returns invoice id per currency."""
+    """Adds one invoice line per charge to the partner's open invoices; returns invoice id per currency.
+
+    Tax is the customer market's rate in force now (the `tax_rates` policy), fixed on the line. A
+    purchase's charge also opens its subscription's schedule: period 0 is recorded as charged, and
+    the job charging the next period (or ending the term) is queued for when it falls due.
+    """
     if not charges:
         return {}
-    invoices = open_invoice_ids(db, partner_id=partner_id, currencies={c.currency for c in charges}, now=now)
-    db.execute(insert(InvoiceLineItem.__table__), [
-        {
-            "id": new_id(), "invoice_id": invoices[item.currency], "partner_id": partner_id,
-            "customer_id": item.customer_id, "customer_name": item.customer_name,
-            "customer_domain": item.customer_domain, "customer_country": item.customer_country,
-            "order_id": item.order_id, "order_line_number": item.order_line_number,
-            "subscription_id": item.subscription_id, "product_id": item.product_id, "sku_id": item.sku_id,
-            "availability_id": item.availability_id, "product_name": item.product_name, "sku_name": item.sku_name,
-            "charge_type": item.charge_type, "unit_price": item.unit_price, "quantity": item.quantity,
-            "subtotal": item.subtotal, "currency": item.currency, "billing_cycle": item.billing_cycle,
-            "term_duration": item.term_duration, "charge_start": item.charge_start, "charge_end": item.charge_end,
-            "order_date": item.order_date or now, "created_at": now,
-        }
-        for item in charges
-    ])
+    charges = [schedule.first_period(item) if item.charge_type == NEW_CHARGE_TYPE else item for item in charges]
+    rates = policies.tax_rates(db)
+    invoices: dict[str, str] = {}
+    by_month: dict[tuple[str, str], list[Charge]] = {}
+    for item in charges:
+        by_month.setdefault((period_of(item.billed_at or now).name, item.currency), []).append(item)
+    for items in by_month.values():
+        target = open_invoice_ids(db, partner_id=partner_id, currencies=[items[0].currency], now=now,
+                                  billed_at=items[0].billed_at)
+        invoices.update(target)
+        add_lines(db, partner_id=partner_id, invoice_id=target[items[0].currency], charges=items, rates=rates,
+                  now=now)
+    schedule.start_schedules(db, [item for item in charges if item.charge_type == NEW_CHARGE_TYPE], now=now)
     return invoices
 
 
-CREDIT_CHARGE_TYPE = "cancel"
+def add_lines(db: Session, *, partner_id: str, invoice_id: str, charges: Sequence[Charge],
+              rates: dict[str, Decimal], now: datetime) -> None:
+    """Writes charges on one invoice of the partner, refused when that invoice is closed: a closed
+    invoice never changes (a correction is a credit on the next one)."""
+    state = db.execute(_INVOICE_STATE, {"invoice_id": invoice_id}).first()
+    if state is None or state.partner_id != partner_id:
+        raise InvoiceNotFound(f"No invoice with id {invoice_id}.", [invoice_id])
+    if state.closed_at is not None:
+        raise InvoiceClosed(
+            f"Invoice {state.number} was closed on {state.closed_at:%Y-%m-%d} and never changes; a correction "
+            "goes on the partner's next invoice as a credit.", [invoice_id, state.number])
+    rows = []
+    for item in charges:
+        rate = item.tax_rate if item.tax_rate is not None else rates.get(item.customer_country, Decimal(0))
+        tax = item.tax_amount if item.tax_amount is not None else tax_of(item.subtotal, rate, item.currency)
+        rows.append(_line_row(partner_id, invoice_id, item, rate, tax, now))
+    db.execute(insert(InvoiceLineItem.__table__), rows)
+
+
+def _line_row(partner_id: str, invoice_id: str, item: Charge, rate: Decimal, tax: Decimal,
+              now: datetime) -> dict:
+    return {
+        "id": new_id(), "invoice_id": invoice_id, "partner_id": partner_id,
+        "customer_id": item.customer_id, "customer_name": item.customer_name,
+        "customer_domain": item.customer_domain, "customer_country": item.customer_country,
+        "order_id": item.order_id, "order_line_number": item.order_line_number,
+        "subscription_id": item.subscription_id, "product_id": item.product_id, "sku_id": item.sku_id,
+        "availability_id": item.availability_id, "product_name": item.product_name, "sku_name": item.sku_name,
+        "charge_type": item.charge_type, "unit_price": item.unit_price, "quantity": item.quantity,
+        "subtotal": item.subtotal, "tax_rate": rate, "tax_amount": tax, "currency": item.currency,
+        "billing_cycle": item.billing_cycle, "term_duration": item.term_duration,
+        "charge_start": item.charge_start, "charge_end": item.charge_end,
+        "order_date": item.order_date or now, "created_at": now,
+    }
 
 
 def credit_order_lines(db: Session, *, partner_id: str, order_id: str, line_numbers: Sequence[int],
                        now: datetime) -> Decimal:
     """Credits the partner for cancelled order lines (rule R5); returns the amount credited.
 
-    Each line charged for them is charged again with its quantity negated, on the partner's current
-    invoice: the credit is exactly what was paid, never more, and reconciliation shows both.
+    Each line charged for them (the purchase and every later period) is charged again with its
+    quantity and tax negated, on the partner's current invoice: the credit is exactly what was paid,
+    never more, and reconciliation shows both.
     """
     paid = list(db.scalars(
         select(InvoiceLineItem)
@@ -345,12 +427,25 @@ def credit_order_lines(db: Session, *, partner_id: str, order_id: str, line_numb
                product_name=line.product_name, sku_name=line.sku_name, unit_price=line.unit_price,
                quantity=-line.quantity, currency=line.currency, billing_cycle=line.billing_cycle,
                term_duration=line.term_duration, charge_start=now, charge_end=line.charge_end,
-               charge_type=CREDIT_CHARGE_TYPE, order_date=line.order_date)
+               charge_type=CREDIT_CHARGE_TYPE, order_date=line.order_date, tax_rate=line.tax_rate,
+               tax_amount=-line.tax_amount)
         for line in paid
     ]
     charge(db, partner_id=partner_id, charges=credits, now=now)
     return -sum((credit.subtotal for credit in credits), Decimal(0))
 
+
+def paid_for_order_lines(db: Session, *, partner_id: str, order_id: str,
+                         line_numbers: Sequence[int]) -> dict[int, Decimal]:
+    """What the partner was charged (tax-exclusive) per order line so far: the purchase and later periods."""
+    table = InvoiceLineItem.__table__.c
+    rows = db.execute(
+        select(table.order_line_number, func.sum(table.subtotal))
+        .where(table.partner_id == partner_id, table.order_id == order_id,
+               table.order_line_number.in_(list(line_numbers)), table.charge_type != CREDIT_CHARGE_TYPE)
+        .group_by(table.order_line_number)
+    )
+    return {number: total for number, total in rows}
 
 
 def credit_order_line_amounts(db: Session, *, partner_id: str, order_id: str, amounts: dict[int, Decimal],
@@ -400,8 +495,13 @@ def _paid_for_line(db: Session, *, partner_id: str, order_id: str, line_number: 
 @dataclass(frozen=True)
 class InvoiceSummary:
     invoice: Invoice
-    total: Decimal
+    total: Decimal  # before tax (Partner Center's totalCharges, as before tax came in)
     line_count: int
+    tax: Decimal = Decimal(0)
+
+    @property
+    def total_after_tax(self) -> Decimal:
+        return self.total + self.tax
 
     def status(self, now: datetime) -> str:
         if self.invoice.paid_at is not None:
@@ -422,17 +522,19 @@ def search_invoices(principal: Principal, *, partner_id: str | None = None, peri
 
 
 def summaries(db: Session, invoices: Sequence[Invoice]) -> list[InvoiceSummary]:
-    """Totals and line counts of some invoices, in one grouped query."""
-    ids = [invoice.id for invoice in invoices]
-    totals: dict[str, tuple[Decimal, int]] = {}
-    if ids:
-        table = InvoiceLineItem.__table__
-        rows = db.execute(
-            select(table.c.invoice_id, func.sum(table.c.subtotal), func.count())
-            .where(table.c.invoice_id.in_(ids)).group_by(table.c.invoice_id)
-        )
-        totals = {invoice_id: (total, count) for invoice_id, total, count in rows}
-    return [InvoiceSummary(invoice, *totals.get(invoice.id, (Decimal(0), 0))) for invoice in invoices]
+    """Totals and line counts of some invoices, in one grouped query; a closed invoice's frozen totals."""
+    totals = closing.totals_of(db, [invoice.id for invoice in invoices])
+    found = []
+    for invoice in invoices:
+        summed = totals.get(invoice.id)
+        count = summed.line_count if summed else 0
+        if invoice.closed_at is not None:
+            found.append(InvoiceSummary(invoice, invoice.subtotal or Decimal(0), count,
+                                        invoice.tax_total or Decimal(0)))
+        else:
+            found.append(InvoiceSummary(invoice, summed.subtotal if summed else Decimal(0), count,
+                                        summed.tax if summed else Decimal(0)))
+    return found
 
 
 def get_invoice(db: Session, *, principal: Principal, invoice_id: str) -> Invoice:
@@ -476,11 +578,14 @@ def mark_paid(
 
 # Reconciliation export
 
+# Partner Center's invoice reconciliation columns (new commerce) that the desk has values for, in its
+# order, then the desk's own: the partner's name, the month, the invoice's id, the order line, the rate.
 RECONCILIATION_COLUMNS = (
-    "PartnerId", "PartnerName", "CustomerId", "CustomerName", "CustomerDomainName", "CustomerCountry",
-    "InvoiceNumber", "BillingPeriod", "OrderId", "OrderDate", "LineItemNumber", "ProductId", "SkuId",
-    "AvailabilityId", "ProductName", "SkuName", "ChargeType", "UnitPrice", "Quantity", "Subtotal", "Currency",
-    "SubscriptionId", "ChargeStartDate", "ChargeEndDate", "TermAndBillingCycle",
+    "PartnerId", "CustomerId", "CustomerName", "CustomerDomainName", "CustomerCountry", "InvoiceNumber",
+    "OrderId", "OrderDate", "ProductId", "SkuId", "AvailabilityId", "SkuName", "ProductName", "ChargeType",
+    "UnitPrice", "Quantity", "Subtotal", "TaxTotal", "Total", "Currency", "SubscriptionId", "ChargeStartDate",
+    "ChargeEndDate", "TermAndBillingCycle", "EffectiveUnitPrice", "BillableQuantity", "BillingFrequency",
+    "PricingCurrency", "PartnerName", "BillingPeriod", "InvoiceId", "LineItemNumber", "TaxRate",
 )
 
 
@@ -488,25 +593,49 @@ def _date(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
 
 
-def reconciliation_rows(db: Session, *, period: str, partner_name: str | None = None) -> Iterator[list[str]]:
+def _amount(amount: Decimal, currency: str) -> Decimal:
+    # A Decimal cell stays a number the spreadsheet can add up (core.csv_safe), with the currency's decimals.
+    return Decimal(money_str(amount, currency))
+
+
+def _reconciliation_row(line: InvoiceLineItem, invoice: Invoice, partner_name: str) -> list:
+    currency = line.currency
+    return [
+        line.partner_id, line.customer_id, line.customer_name, line.customer_domain, line.customer_country,
+        invoice.number or "", line.order_id, _date(line.order_date), line.product_id, line.sku_id,
+        line.availability_id, line.sku_name, line.product_name, line.charge_type,
+        _amount(line.unit_price, currency), line.quantity, _amount(line.subtotal, currency),
+        _amount(line.tax_amount, currency), _amount(line.subtotal + line.tax_amount, currency), currency,
+        line.subscription_id or "", _date(line.charge_start), _date(line.charge_end),
+        f"{line.term_duration or 'perpetual'} {line.billing_cycle}", _amount(line.unit_price, currency),
+        line.quantity, line.billing_cycle, currency, partner_name, invoice.billing_period, invoice.id,
+        line.order_line_number, line.tax_rate,
+    ]
+
+
+_LINE_ORDER = (InvoiceLineItem.created_at, InvoiceLineItem.order_id, InvoiceLineItem.order_line_number,
+               InvoiceLineItem.id)
+
+
+def reconciliation_rows(db: Session, *, period: str, partner_name: str | None = None) -> Iterator[list]:
     """One row per invoice line of the period (every partner's, or one partner's), amounts exact."""
     billing_period = parse_period(period)
     statement = (
-        select(InvoiceLineItem, Invoice.billing_period, Partner.name)
+        select(InvoiceLineItem, Invoice, Partner.name)
         .join(Invoice, Invoice.id == InvoiceLineItem.invoice_id)
         .join(Partner, Partner.id == Invoice.partner_id)
         .where(Invoice.billing_period == billing_period.name)
-        .order_by(Partner.name, Invoice.currency, InvoiceLineItem.created_at, InvoiceLineItem.order_id,
-                  InvoiceLineItem.order_line_number, InvoiceLineItem.id)
+        .order_by(Partner.name, Invoice.currency, *_LINE_ORDER)
     )
     if partner_name:
         statement = statement.where(Invoice.partner_id == partner_named(db, partner_name).id)
-    for line, invoice_period, name in db.execute(statement):
-        term = f"{line.term_duration or 'perpetual'} {line.billing_cycle}"
-        yield [
-            line.partner_id, name, line.customer_id, line.customer_name, line.customer_domain, line.customer_country,
-            line.invoice_id, invoice_period, line.order_id, _date(line.order_date), str(line.order_line_number),
-            line.product_id, line.sku_id, line.availability_id, line.product_name, line.sku_name, line.charge_type,
-            money_str(line.unit_price, line.currency), str(line.quantity), money_str(line.subtotal, line.currency),
-            line.currency, line.subscription_id or "", _date(line.charge_start), _date(line.charge_end), term,
-        ]
+    for line, invoice, name in db.execute(statement):
+        yield _reconciliation_row(line, invoice, name)
+
+
+def reconciliation_rows_of_invoice(db: Session, invoice: Invoice) -> Iterator[list]:
+    """The reconciliation rows of one invoice's lines."""
+    name = _partner(db, invoice.partner_id).name
+    for line in db.scalars(select(InvoiceLineItem).where(InvoiceLineItem.invoice_id == invoice.id)
+                           .order_by(*_LINE_ORDER)):
+        yield _reconciliation_row(line, invoice, name)

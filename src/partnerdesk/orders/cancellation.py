@@ -146,13 +146,15 @@ def _check_window(db: Session, order: Order, now: datetime) -> None:
         )
 
 
-def _shares(chosen: Sequence[OrderLineItem], amount: Decimal | None) -> dict[int, Decimal]:
+def _shares(chosen: Sequence[OrderLineItem], amount: Decimal | None,
+            paid: dict[int, Decimal] | None = None) -> dict[int, Decimal]:
     """What each chosen line is credited: its whole unpaid-back price, or `amount` spread over the lines in
-    order, each taking at most what it cost."""
+    order, each taking at most what it cost. `paid` is what was charged per line when more than its price
+    (a monthly line charged again on its anniversaries)."""
     shares: dict[int, Decimal] = {}
     left = amount
     for line in chosen:
-        owed = line.total_price - line.credited_amount
+        owed = max(line.total_price, (paid or {}).get(line.line_item_number, Decimal(0))) - line.credited_amount
         shares[line.line_item_number] = owed if left is None else min(owed, left)
         if left is not None:
             left -= shares[line.line_item_number]
@@ -164,7 +166,9 @@ def _cancel_chosen(
     chosen: list[OrderLineItem], reason: str | None, now: datetime, request_id: str | None,
     amount: Decimal | None = None,
 ) -> Cancellation:
-    shares = _shares(chosen, amount)
+    paid = billing.paid_for_order_lines(db, partner_id=order.partner_id, order_id=order.id,
+                                        line_numbers=[line.line_item_number for line in chosen])
+    shares = _shares(chosen, amount, paid)
     for line in chosen:
         line.status = CANCELLED
         line.cancelled_at = now

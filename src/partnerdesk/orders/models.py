@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, ForeignKeyConstraint, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerdesk.core.db import Base, IdColumn, MoneyAmount, UTCDateTime, new_id
@@ -114,7 +114,7 @@ class Subscription(Base):
     friendly_name: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_type: Mapped[str] = mapped_column(String(60), default="")
-    # "active", "suspended" or "deleted" (cancelled).
+    # "active", "suspended", "deleted" (cancelled) or "expired" (its term ended without renewal).
     status: Mapped[str] = mapped_column(String(16), default="active")
     billing_cycle: Mapped[str] = mapped_column(String(16))
     term_duration: Mapped[str | None] = mapped_column(String(8))
@@ -122,6 +122,9 @@ class Subscription(Base):
     effective_start: Mapped[datetime] = mapped_column(UTCDateTime())
     # The end of the term; none for perpetual software.
     commitment_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Partner Center's `autoRenewEnabled`: at the end of its term the subscription renews for another
+    # term at the price in force then, instead of expiring.
+    auto_renew_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Entitlement(Base):

@@ -144,6 +144,7 @@ def subscription_out(subscription: Subscription) -> SubscriptionOut:
         friendly_name=subscription.friendly_name, quantity=subscription.quantity, unit_type=subscription.unit_type,
         creation_date=subscription.created_at, effective_start_date=subscription.effective_start,
         commitment_end_date=subscription.commitment_end, status=subscription.status,
+        auto_renew_enabled=bool(subscription.auto_renew_enabled),
         billing_cycle=subscription.billing_cycle, term_duration=subscription.term_duration,
         order_id=subscription.order_id,
         links={"self": Link(uri=f"{base}/subscriptions/{subscription.id}"),

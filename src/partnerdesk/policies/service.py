@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -49,6 +50,37 @@ def _whole_number(key: str, minimum: int, maximum: int) -> Callable[[Any], int]:
         if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
             raise InvalidPolicyValue(f"{key} is a whole number from {minimum} to {maximum}.", [key])
         return value
+
+    return parse
+
+
+def _tax_rates(key: str) -> Callable[[Any], dict[str, str]]:
+    """Market -> tax rate in percent, as `{"FR": "20", "DE": "19"}` (the CLI also takes `FR=20,DE=19`)."""
+
+    def parse(value: Any) -> dict[str, str]:
+        if isinstance(value, str):
+            pairs = [part.split("=", 1) for part in value.replace(",", " ").split() if part]
+            if not all(len(pair) == 2 for pair in pairs):
+                raise InvalidPolicyValue(f"{key} reads market=percent pairs, as FR=20,DE=19.", [key])
+            value = dict(pairs)
+        if not isinstance(value, dict):
+            raise InvalidPolicyValue(f'{key} is an object of market codes and percents, as {{"FR": "20"}}.', [key])
+        rates: dict[str, str] = {}
+        for market, rate in value.items():
+            code = str(market).strip().upper()
+            if code not in all_markets():
+                raise InvalidPolicyValue(f"{key}: '{market}' is not a market; use a code such as FR.", [key, market])
+            try:
+                percent = Decimal(str(rate).strip()) if not isinstance(rate, bool | float) else None
+            except InvalidOperation:
+                percent = None
+            if percent is None or not percent.is_finite() or not 0 <= percent < 100 \
+                    or percent != percent.quantize(Decimal("0.01")):
+                raise InvalidPolicyValue(
+                    f"{key}: the rate of {code} is a percent from 0 to 99.99 written as text, as \"20\" or \"5.5\".",
+                    [key, code])
+            rates[code] = format(percent.normalize(), "f")
+        return dict(sorted(rates.items()))
 
     return parse
 
@@ -135,6 +167,13 @@ _DEFINITIONS = (
         "Hours an unpaid cart is kept before it expires (Partner Center keeps carts for 7 days).",
         168,
         _whole_number("cart_expiry_hours", 1, 8760),
+    ),
+    PolicyDefinition(
+        "tax_rates",
+        "billing",
+        "Tax rate (percent) charged on invoice lines per customer market; a market not listed is charged no tax.",
+        {"FR": "20"},
+        _tax_rates("tax_rates"),
     ),
     PolicyDefinition(
         "support_attachment_max_bytes",
@@ -400,6 +439,10 @@ def include_market(db: Session, *, country: str, principal: Principal | None, no
         now=now,
     )
 
+
+def tax_rates(db: Session) -> dict[str, Decimal]:
+    """Tax rate in percent per market (VAT 20% for FR by default); a market not listed pays none."""
+    return {market: Decimal(rate) for market, rate in current_value(db, "tax_rates").items()}
 
 
 # Sessions, sign-in throttling and request-rate limits read several numbers at once (on every API

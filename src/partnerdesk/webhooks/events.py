@@ -93,6 +93,37 @@ EVENT_TYPES: dict[str, EventType] = {
              "orderId": _ORDER, "subscriptionId": _SUBSCRIPTION, "reason": "The customer used the product."},
         ),
         EventType(
+            "subscription.charged",
+            "A later period of a subscription was charged to the partner (monthly, annual or at renewal), on the "
+            "invoice of the month the period starts in. The purchase's own charge is told by order.created.",
+            {"customerId": _CUSTOMER, "subscriptionId": _SUBSCRIPTION, "orderId": _ORDER, "lineItemNumber": 0,
+             "invoiceId": "4a6c8e0f-1b3d-4f5a-8c7e-9d0b2a4c6e8f", "periodNumber": 1, "chargeType": "cycleCharge",
+             "chargeStartDate": "2026-12-24T10:00:00Z", "chargeEndDate": "2027-01-24T10:00:00Z",
+             "unitPrice": "72.02", "quantity": 1, "subtotal": "72.02", "currencyCode": "EUR"},
+        ),
+        EventType(
+            "subscription.renewed",
+            "A subscription reached the end of its term with autoRenewEnabled and renewed for another term, at "
+            "the price in force then (its first period is charged with a subscription.charged event).",
+            {"customerId": _CUSTOMER, "subscriptionId": _SUBSCRIPTION, "orderId": _ORDER, "lineItemNumber": 0,
+             "unitPrice": "1234.56", "currencyCode": "EUR", "termDuration": "P1Y",
+             "commitmentEndDate": "2028-11-24T10:00:00Z"},
+        ),
+        EventType(
+            "subscription.expired",
+            "A subscription reached the end of its term without autoRenewEnabled (or its offer is no longer sold): "
+            "it is no longer charged.",
+            {"customerId": _CUSTOMER, "subscriptionId": _SUBSCRIPTION, "orderId": _ORDER, "lineItemNumber": 0,
+             "commitmentEndDate": "2027-11-24T10:00:00Z"},
+        ),
+        EventType(
+            "invoice.closed",
+            "The partner's invoice of a month was closed: it has its number and totals and never changes after.",
+            {"invoiceId": "4a6c8e0f-1b3d-4f5a-8c7e-9d0b2a4c6e8f", "invoiceNumber": "PD-2026-000123",
+             "billingPeriod": "2026-11", "currencyCode": "EUR", "subtotal": "1234.56", "taxTotal": "246.91",
+             "totalCharges": "1481.47"},
+        ),
+        EventType(
             TEST_EVENT,
             "A test ping, sent on request to one endpoint.",
             {"webhookId": "5b7e2d1c-3a4f-4e6b-8c9d-0e1f2a3b4c5d",
