@@ -22,6 +22,8 @@ from partnerdesk.sandbox import service as sandbox_service
 
 # The operator's streamed upload of installation files (`software.api`): its own, larger, body limit.
 UPLOAD_PATH = "/v1/software/files"
+# Files attached to a service request (`support.api`, and the portal's forms), several in one multipart body.
+ATTACHMENTS_PATH = r"/v1/servicerequests/[^/]+/attachments|/support/new|/support/[^/]+/attachments"
 # Files attached to a service request (`support.api`), several in one multipart body.
 ATTACHMENTS_PATH = r"/v1/servicerequests/[^/]+/attachments"
 

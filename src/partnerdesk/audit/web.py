@@ -170,7 +170,7 @@ def activity_log(ctx: PageContext = allow_page(*ACTIVITY_READERS)) -> Response:
         "who_labels": {kind: ctx.gettext(label) for kind, label in WHO_LABELS.items()},
         "customer_names": customers.names_of(ctx.db, principal=ctx.principal,
                                              customer_ids=(row.customer_id for row in rows)),
-        "partner_names": _partner_names(ctx, {row.partner_id for row in rows} | {filters["partner"]}),
+        "partner_names": partner_names(ctx, {row.partner_id for row in rows} | {filters["partner"]}),
         "shown_details": shown_details,
         "filtered": any(filters.values()) or any(period.values.values()),
     }, status_code=400 if period.errors else 200)
@@ -183,8 +183,8 @@ def _action_choices(ctx: PageContext) -> list[tuple[str, str]]:
     return sorted(choices, key=lambda choice: choice[1].casefold())
 
 
-def _partner_names(ctx: PageContext, partner_ids: set[str | None]) -> dict[str, str]:
-    """Partners named for the operator, who reads every partner's records; agents read their own only."""
+def partner_names(ctx: PageContext, partner_ids: set[str | None]) -> dict[str, str]:
+    """Partners by id, named for the operator only, who reads every partner's rows (an agent its own)."""
     if not ctx.principal.is_operator:
         return {}
     names = {}

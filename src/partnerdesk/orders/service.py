@@ -684,3 +684,53 @@ def software_purchases(db: Session, *, customer_id: str, entitlement_id: str | N
     if lock:
         statement = statement.with_for_update(of=Entitlement.__table__)
     return [SoftwarePurchase(*row) for row in db.execute(statement, {"customer_id": customer_id})]
+
+
+# --- every purchase of a partner (the portal's Orders and Subscriptions views) ---------------------
+
+ORDER_STATUSES = ("pending", "completed", "cancelled")
+SUBSCRIPTION_STATUSES = ("active", "suspended", "deleted", "expired")
+
+
+@dataclass(frozen=True)
+class PurchaseSearch:
+    """What a cross-customer list of orders or subscriptions is narrowed to; each part is optional."""
+
+    status: str | None = None
+    # Text found in the customer's company name or domain, as the customer search finds it.
+    customer_text: str | None = None
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+    # The operator's choice of one partner; agents always see their own partner's only.
+    partner_id: str | None = None
+
+
+def _partner_purchases(principal: Principal, model: type[Order] | type[Subscription], criteria: PurchaseSearch,
+                       statuses: tuple[str, ...]) -> Select:
+    statement = select(model)
+    if not principal.is_operator:
+        statement = statement.where(model.partner_id == principal.partner_id)
+    elif criteria.partner_id:
+        statement = statement.where(model.partner_id == criteria.partner_id)
+    if criteria.status:
+        if criteria.status not in statuses:
+            raise InvalidOrderFilter(f"status: '{criteria.status[:40]}' is not one of: {', '.join(statuses)}.",
+                                     ["status"])
+        statement = statement.where(model.status == criteria.status)
+    if criteria.customer_text:
+        statement = statement.where(model.customer_id.in_(customers.ids_matching(principal, criteria.customer_text)))
+    if criteria.created_from:
+        statement = statement.where(model.created_at >= criteria.created_from)
+    if criteria.created_before:
+        statement = statement.where(model.created_at < criteria.created_before)
+    return statement.order_by(model.created_at.desc(), model.id)
+
+
+def search_partner_orders(principal: Principal, criteria: PurchaseSearch) -> Select:
+    """The orders of every customer of the principal's partner (the operator's: of every partner), newest first."""
+    return _partner_purchases(principal, Order, criteria, ORDER_STATUSES)
+
+
+def search_partner_subscriptions(principal: Principal, criteria: PurchaseSearch) -> Select:
+    """The subscriptions of every customer of the principal's partner (the operator's: every partner's)."""
+    return _partner_purchases(principal, Subscription, criteria, SUBSCRIPTION_STATUSES)

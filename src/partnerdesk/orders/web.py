@@ -48,6 +48,7 @@ from partnerdesk.reservations.errors import (
     InvalidProvisioningContext,
     NoActiveAzureSubscription,
 )
+from partnerdesk.support import web as support_web
 from partnerdesk.web import (
     N_,
     PageContext,
@@ -246,9 +247,16 @@ def _order_page(ctx: PageContext, customer: Customer, order_id: str, *, message:
     # Rule R3: the admin agent who bought software finds its keys and files from the order too.
     shows_software = ctx.has_role(Role.admin_agent) and any(
         line.product_type_id == vocabulary.SOFTWARE and line.status != cancellation.CANCELLED for line in lines)
+    credited = sum((line.credited_amount for line in lines), Decimal(0))
+    refundable = cancellation.refundable_amount(lines)
+    # Rule R6: a refund is asked through "Report a problem", pre-filled with the purchase (admin agents only).
+    report_link = support_web.report_link(customer_id=customer.id, domain=customer.domain, order_id=order.id,
+                                          amount=refundable, currency=order.currency) \
+        if ctx.has_role(Role.admin_agent) and refundable > 0 else None
     return render_customer_page(ctx, customer, "orders/order.html", {
         "order": order, "lines": lines, "cycle_labels": _cycle_labels(ctx), "message": message,
-        "shows_software": shows_software,
+        "shows_software": shows_software, "credited": credited, "report_link": report_link,
+        "days_left": max(0, (deadline - ctx.now).days),
         "may_cancel": may_cancel, "deadline": deadline, "cancelled": cancellation.CANCELLED,
         "status_labels": _status_labels(ctx, ORDER_STATUS_LABELS),
         "line_status_labels": _status_labels(ctx, LINE_STATUS_LABELS),
@@ -259,6 +267,28 @@ def _order_page(ctx: PageContext, customer: Customer, order_id: str, *, message:
 def order_page(customer_id: str, order_id: str, ctx: PageContext = allow_page(*PURCHASE_READERS)) -> Response:
     customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
     return _order_page(ctx, customer, order_id)
+
+
+@router.get("/customers/{customer_id}/orders/{order_id}/cancel")
+def confirm_cancel(customer_id: str, order_id: str, ctx: PageContext = allow_page(*CANCELLERS)) -> Response:
+    """The confirmation before a direct cancel (rule R5): the lines chosen, the credit and the days left."""
+    customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    order = service.get_order(ctx.db, principal=ctx.principal, customer_id=customer.id, order_id=order_id)
+    lines = service.lines_of_orders(ctx.db, [order.id])[order.id]
+    try:
+        numbers = {int(value) for value in ctx.request.query_params.getlist("line")}
+    except ValueError:
+        numbers = set()
+    chosen = [line for line in lines if line.line_item_number in numbers and line.status != cancellation.CANCELLED]
+    deadline = cancellation.cancellation_deadline(ctx.db, order)
+    if not chosen or ctx.now > deadline:
+        message = ctx.gettext(SELECT_LINES) if ctx.now <= deadline else ctx.gettext(CANCEL_MESSAGES[0][1])
+        return _order_page(ctx, customer, order_id, message=message, status_code=400)
+    return render_customer_page(ctx, customer, "orders/cancel_confirm.html", {
+        "order": order, "chosen": chosen, "credit": cancellation.refundable_amount(chosen), "deadline": deadline,
+        "days_left": max(0, (deadline - ctx.now).days),
+        "reason": (ctx.request.query_params.get("reason") or "").strip()[:500],
+    })
 
 
 @router.post("/customers/{customer_id}/orders/{order_id}/cancel")

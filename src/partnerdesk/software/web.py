@@ -29,10 +29,12 @@ from partnerdesk.core.errors import DeskError, write_kept
 from partnerdesk.customers import service as customers
 from partnerdesk.customers.models import Customer
 from partnerdesk.customers.web import register_customer_tab, render_customer_page
+from partnerdesk.orders import service as orders
 from partnerdesk.policies import service as policies
 from partnerdesk.software import service
 from partnerdesk.software.errors import ChoiceNotOffered, KeyPoolEmpty, PurchaseRevoked
 from partnerdesk.software.models import KEY_ISSUED, KEY_REVOKED, SoftwareFile
+from partnerdesk.support import web as support_web
 from partnerdesk.web import (
     N_,
     FormErrors,
@@ -124,6 +126,7 @@ def _software_tab(ctx: PageContext, customer: Customer, opened: Opened | None, *
     items = service.list_software(ctx.db, principal=ctx.principal, customer_id=customer.id)
     return render_customer_page(ctx, customer, "software/customer_software.html", {
         "items": items, "opened": opened, "active": service.PURCHASE_ACTIVE,
+        "report_links": _report_links(ctx, customer, items),
         "options": {item.purchase.entitlement_id: _choice_options(ctx, item.choices) for item in items},
         "status_labels": _translated(ctx, STATUS_LABELS),
         "cancelled_label": ctx.gettext(CANCELLED),
@@ -133,6 +136,20 @@ def _software_tab(ctx: PageContext, customer: Customer, opened: Opened | None, *
         "link_days": policies.download_link_days(ctx.db),
         "link_downloads": policies.download_link_max_downloads(ctx.db),
     }, status_code=status_code)
+
+
+def _report_links(ctx: PageContext, customer: Customer, items) -> dict[str, str]:
+    """"Cancel" of each active purchase: "Report a problem" pre-filled for its refund (rule R6)."""
+    active = [item.purchase for item in items if item.purchase.status == service.PURCHASE_ACTIVE]
+    lines = orders.lines_of_orders(ctx.db, sorted({purchase.order_id for purchase in active}))
+    links = {}
+    for purchase in active:
+        line = next(line for line in lines[purchase.order_id] if line.line_item_number == purchase.line_item_number)
+        links[purchase.entitlement_id] = support_web.report_link(
+            customer_id=customer.id, domain=customer.domain, order_id=purchase.order_id,
+            subscription_id=purchase.subscription_id, amount=line.total_price - line.credited_amount,
+            currency=line.currency)
+    return links
 
 
 def _field_errors(ctx: PageContext, error: ChoiceNotOffered, software_id: str) -> FormErrors:
