@@ -330,3 +330,5 @@ def customer_subscriptions(customer_id: str, ctx: PageContext = allow_page(*PURC
     return render_customer_page(ctx, customer, "orders/customer_subscriptions.html",
                                 {"page": page, "cycle_labels": _cycle_labels(ctx),
                                  "status_labels": _status_labels(ctx, SUBSCRIPTION_STATUS_LABELS)})
+
+from partnerdesk.orders import overview_web  # noqa: E402, F401 - the cross-customer views join this router
