@@ -353,13 +353,16 @@ def _totals(lines: Sequence[LineResult], vms: Sequence[VmLine], costs: Sequence[
 
 
 def describe(notes: Sequence[Note], gettext: Callable[[str], str], *, money: Callable[[Decimal], str],
-             number: Callable[[int | Decimal], str]) -> str:
-    """The notes as sentences, translated by `gettext`, amounts by `money` and other numbers by `number`."""
+             number: Callable[[int | Decimal], str], term: Callable[[str], str] = str) -> str:
+    """The notes as sentences, translated by `gettext`, amounts by `money`, other numbers by `number` and
+    reservation terms (P1Y) by `term`."""
     sentences = []
     for note in notes:
         values = {}
         for name, value in note.values.items():
-            if name.endswith("amount") and isinstance(value, Decimal):
+            if name == "term" and isinstance(value, str):
+                values[name] = term(value)
+            elif name.endswith("amount") and isinstance(value, Decimal):
                 values[name] = money(value)
             elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
                 values[name] = number(value)

@@ -85,6 +85,7 @@ FIELD_MESSAGES: dict[str, str] = {
     "term": N_("Choose no reservation, 1 year or 3 years."),
     "vms": N_("Fill in at least one VM line."),
 }
+FILL_IN_A_VM = FIELD_MESSAGES["vms"]
 NOT_A_WHOLE_NUMBER = N_("Enter a whole number.")
 NOT_A_RATE = N_("Enter a rate such as 0.354.")
 NOTHING_TO_SUGGEST = N_("This estimate suggests nothing to buy: no line is worth reserving and no VM lacks licences.")
@@ -216,7 +217,7 @@ def read_calculator(source: Mapping[str, Any], *, default_currency: str, gettext
     except FieldProblem as problem:
         calculator.errors.add(problem.field, gettext(problem.message))
     except ValidationError:
-        calculator.errors.add(None, gettext(FIELD_MESSAGES["vms"]))
+        calculator.errors.add(None, gettext(FILL_IN_A_VM))
     return calculator
 
 
@@ -246,7 +247,7 @@ def explain_refusal(calculator: Calculator, error: DeskError, gettext) -> None:
     elif isinstance(error, InvalidRate) and last == "windowsRatePerHour":
         message = FIELD_MESSAGES["windowsRatePerHour"]
     field = _form_field(calculator, location)
-    calculator.errors.add(field, gettext(message or FIELD_MESSAGES["vms"]))
+    calculator.errors.add(field, gettext(message or FILL_IN_A_VM))
 
 
 # --- the result ----------------------------------------------------------------------------------
@@ -286,7 +287,8 @@ def chart_bars(result: calculation.Estimate, ctx: PageContext) -> list[Bar]:
 
 def _numbers(ctx: PageContext, currency: str):
     return {"money": lambda amount: format_money(round_to_currency(amount, currency), currency, ctx.locale),
-            "number": lambda value: format_number(value, ctx.locale)}
+            "number": lambda value: format_number(value, ctx.locale),
+            "term": lambda term: ctx.gettext(TERM_LABELS.get(term, term))}
 
 
 def result_view(checked: service.CheckedEstimate, ctx: PageContext, *, suggest: bool) -> dict[str, Any]:
@@ -307,7 +309,8 @@ def result_view(checked: service.CheckedEstimate, ctx: PageContext, *, suggest: 
 def _rate_choices(ctx: PageContext, currency: str) -> list[tuple[str, str]]:
     return [(f"{rate.size}@{rate.region}", ctx.gettext("%(size)s in %(region)s, %(vcpus)s vCPUs",
                                                        size=rate.size, region=rate.region, vcpus=rate.v_cpus))
-            for rate in service.all_rates(ctx.db) if rate.currency == currency]
+            for rate in sorted(service.all_rates(ctx.db), key=lambda rate: (rate.v_cpus, rate.size, rate.region))
+            if rate.currency == currency]
 
 
 def _currencies(ctx: PageContext, default: str) -> list[str]:
