@@ -7,15 +7,17 @@ a refused cart or checkout is shown as a message on the page and nothing of it i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlencode
 
 from fastapi import Depends
 from fastapi.responses import Response
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from partnerdesk.accounts.models import Role
+from partnerdesk.billing import service as billing
 from partnerdesk.billing.errors import CreditLimitExceeded
 from partnerdesk.catalog import vocabulary
 from partnerdesk.catalog.errors import (
@@ -25,7 +27,15 @@ from partnerdesk.catalog.errors import (
     NotSoldInMarket,
     ReservedInstancesNotSold,
 )
-from partnerdesk.catalog.web import BILLING_CYCLE_LABELS
+from partnerdesk.catalog.web import (
+    BILLING_CYCLE_LABELS,
+    FILTERS,
+    CatalogQuery,
+    RefusedLine,
+    region_label,
+    render_catalog,
+    term_label,
+)
 from partnerdesk.core.errors import DeskError
 from partnerdesk.customers import service as customers
 from partnerdesk.customers.models import Customer
@@ -37,6 +47,7 @@ from partnerdesk.orders.errors import (
     CancellationWindowClosed,
     CartAlreadyCheckedOut,
     CartExpired,
+    EmptyCart,
     QuantityOutOfRange,
     TermNotOffered,
     UnknownOrderLine,
@@ -51,23 +62,31 @@ from partnerdesk.reservations.errors import (
 from partnerdesk.support import web as support_web
 from partnerdesk.web import (
     N_,
+    FormErrors,
+    FormField,
     PageContext,
+    PageNotFound,
     allow_page,
+    explain,
     format_money,
     list_page,
     portal_router,
     read_form,
     redirect,
+    register_nav,
     register_templates,
     register_translations,
     text_value,
 )
+from partnerdesk.web.forms import SUMMARY_LINE
 
 HERE = Path(__file__).parent
 router = portal_router()
 register_templates("orders", HERE / "templates")
 register_translations(HERE / "locale")
+register_customer_tab(N_("Carts"), "/customers/{customer_id}/carts", CART_READERS, order=17)
 register_customer_tab(N_("Orders"), "/customers/{customer_id}/orders", PURCHASE_READERS, order=20)
+register_nav(N_("Carts"), "/carts", CART_READERS, order=15)
 register_customer_tab(N_("Subscriptions"), "/customers/{customer_id}/subscriptions", PURCHASE_READERS, order=30)
 
 # What the page says for each refusal of the services (the first class that matches wins).
@@ -80,6 +99,7 @@ MESSAGES: tuple[tuple[type[DeskError], str], ...] = (
     (InvalidProvisioningContext, N_("Check the reservation's scope, Azure subscription and region.")),
     (CartExpired, N_("This cart has expired. Start a new cart from “Add products”.")),
     (CartAlreadyCheckedOut, N_("This cart was already ordered. Start a new cart from “Add products”.")),
+    (EmptyCart, N_("This cart is empty. Add products before placing an order.")),
     (QuantityOutOfRange, N_("The quantity is outside what this product allows.")),
     (TermNotOffered, N_("This term is not offered for this product.")),
     (BillingCycleNotSupported, N_("This billing cycle is not offered for this product.")),
@@ -97,6 +117,7 @@ NOT_CANCELLED = N_("The lines could not be cancelled.")
 ALREADY_CANCELLED = N_("A selected line was already cancelled.")
 CANCELLERS = (Role.admin_agent,)
 BAD_QUANTITY = N_("Enter the quantity as a whole number.")
+QUANTITY_RANGE = N_("Enter a quantity from %(low)s to %(high)s.")
 
 
 def _message(ctx: PageContext, error: DeskError) -> str:
@@ -110,13 +131,57 @@ def _cart_url(customer_id: str, cart_id: str) -> str:
     return f"/customers/{customer_id}/carts/{cart_id}"
 
 
-def _new_line(form: FormData, line_id: int) -> CartLineItemIn:
+@dataclass(frozen=True)
+class CartStatus:
+    """The agent's open cart as the catalog pages show it while browsing: lines, items, total."""
+
+    url: str
+    line_count: int
+    quantity: int
+    totals: dict[str, Decimal]
+
+
+def cart_summary(ctx: PageContext, customer: Customer) -> CartStatus | None:
+    cart = service.agents_open_cart(ctx.db, principal=ctx.principal, customer_id=customer.id, now=ctx.now)
+    if cart is None:
+        return None
+    summary = service.summarise_carts(ctx.db, principal=ctx.principal, carts=[cart], now=ctx.now)[0]
+    return CartStatus(url=_cart_url(customer.id, cart.id), line_count=summary.line_count,
+                      quantity=summary.quantity, totals=summary.totals)
+
+
+# The "Add to cart" form's fields, and where each goes in the API's first cart line (the line being
+# added is checked on its own first, so a refusal names these locations).
+LINE = "lineItems[0]"
+ADD_FIELDS = (
+    FormField("quantity", N_("Quantity"), (f"{LINE}.quantity", "quantity"),
+              N_("Enter a quantity this product allows.")),
+    FormField("term_duration", N_("Term"), (f"{LINE}.termDuration", f"{LINE}.provisioningContext.duration"),
+              N_("Choose one of the terms offered.")),
+    FormField("billing_cycle", N_("Billing plan"), (f"{LINE}.billingCycle",),
+              N_("Choose one of the billing plans offered.")),
+    FormField("scope", N_("Scope"), (f"{LINE}.provisioningContext.scope",),
+              N_("Choose Shared or Single subscription.")),
+    FormField("subscription_id", N_("Azure subscription"), (f"{LINE}.provisioningContext.subscriptionId",),
+              N_("Choose the Azure subscription the reservation applies to: a “Single subscription” scope "
+                 "needs one.")),
+    FormField("region", N_("Region"), (f"{LINE}.provisioningContext.region",),
+              N_("Choose a region where this size can be reserved.")),
+)
+# Refusals whose `data` is not a form location, with the field they concern.
+ADD_BY_ERROR = {
+    AzureSubscriptionNotRegistered: ("subscription_id", N_("This Azure subscription is not registered for "
+                                                           "reservations; choose another.")),
+    AzureSubscriptionInactive: ("subscription_id", N_("This Azure subscription is not active; choose another.")),
+}
+
+
+def _new_line(form: FormData) -> CartLineItemIn:
     """The API's cart line built from the "Add to cart" form."""
     context = {"scope": text_value(form, "scope", max_length=20),
                "subscriptionId": text_value(form, "subscription_id", max_length=64),
                "region": text_value(form, "region", max_length=64)}
     return CartLineItemIn(
-        id=line_id,
         catalog_item_id=text_value(form, "catalog_item_id", max_length=64),
         quantity=int(text_value(form, "quantity", max_length=9)),
         billing_cycle=text_value(form, "billing_cycle", max_length=16),
@@ -125,66 +190,118 @@ def _new_line(form: FormData, line_id: int) -> CartLineItemIn:
     )
 
 
-def _kept_line(line) -> CartLineItemIn:
-    return CartLineItemIn(id=line.id, catalog_item_id=line.catalog_item_id, quantity=line.quantity,
-                          billing_cycle=line.billing_cycle, term_duration=line.term_duration,
-                          friendly_name=line.friendly_name or None,
-                          provisioning_context=dict(line.provisioning_context or {}))
+def _posted_choices(form: FormData) -> dict[str, str]:
+    return {name: text_value(form, name, max_length=64)
+            for name in ("quantity", "term_duration", "billing_cycle", "scope", "subscription_id", "region")}
 
 
-def _render_refusal(ctx: PageContext, customer: Customer, message: str, *, status_code: int,
-                    cart_id: str = "") -> Response:
-    return render_customer_page(ctx, customer, "orders/refused.html",
-                                {"message": message, "cart_id": cart_id}, status_code=status_code)
+def _add_refusal(ctx: PageContext, error: DeskError | ValueError) -> FormErrors:
+    if isinstance(error, ValidationError) or not isinstance(error, DeskError):
+        errors = FormErrors(summary_line=ctx.gettext(SUMMARY_LINE))
+        errors.add("quantity", ctx.gettext(BAD_QUANTITY), label=ctx.gettext(N_("Quantity")))
+        return errors
+    if isinstance(error, QuantityOutOfRange) and len(error.data) == 3:
+        errors = FormErrors(summary_line=ctx.gettext(SUMMARY_LINE))
+        errors.add("quantity", ctx.gettext(QUANTITY_RANGE, low=error.data[1], high=error.data[2]),
+                   label=ctx.gettext(N_("Quantity")))
+        return errors
+    errors = explain(error, ADD_FIELDS, ctx.gettext, by_error=ADD_BY_ERROR)
+    if not errors.fields:  # about the cart or the customer rather than one field: say what the page says
+        errors = FormErrors(general=[_message(ctx, error)])
+    return errors
 
 
 @router.post("/customers/{customer_id}/cart")
 def add_to_cart(customer_id: str, ctx: PageContext = allow_page(*BUYERS),
                 form: FormData = Depends(read_form)) -> Response:
     customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
-    cart_id = text_value(form, "cart_id", max_length=64)
+    query = CatalogQuery.read({name: text_value(form, f"filter_{name}", max_length=200) for name in FILTERS})
+    catalog_item_id = text_value(form, "catalog_item_id", max_length=64)
     try:
-        kept = []
-        if cart_id:
-            view = service.get_cart(ctx.db, principal=ctx.principal, customer_id=customer.id, cart_id=cart_id)
-            kept = [_kept_line(line) for line in view.lines]
-        line = _new_line(form, max((line.id for line in kept), default=-1) + 1)
-        if cart_id:
-            view = service.update_cart(ctx.db, principal=ctx.principal, customer_id=customer.id, cart_id=cart_id,
-                                       lines=[*kept, line], now=ctx.now)
-        else:
-            view = service.create_cart(ctx.db, principal=ctx.principal, customer_id=customer.id, lines=[line],
-                                       now=ctx.now)
-    except ValueError:  # includes pydantic's ValidationError
+        line = _new_line(form)
+        view = service.add_to_agents_cart(ctx.db, principal=ctx.principal, customer_id=customer.id, line=line,
+                                          now=ctx.now, cart_id=text_value(form, "cart_id", max_length=64) or None)
+    except (ValueError, DeskError) as error:  # ValueError includes pydantic's ValidationError
         ctx.db.rollback()
-        return _render_refusal(ctx, customer, ctx.gettext(BAD_QUANTITY), status_code=400, cart_id=cart_id)
-    except DeskError as error:
-        ctx.db.rollback()
-        if error.status_code in (403, 404):
+        if isinstance(error, DeskError) and error.status_code in (403, 404):
             raise
-        return _render_refusal(ctx, customer, _message(ctx, error), status_code=error.status_code, cart_id=cart_id)
-    ctx.flash(ctx.gettext("The product was added to the cart."))
-    return redirect(_cart_url(customer.id, view.cart.id))
+        refused = RefusedLine(catalog_item_id, _posted_choices(form), _add_refusal(ctx, error))
+        status_code = error.status_code if isinstance(error, DeskError) else 400
+        return render_catalog(ctx, customer, query, refused=refused, status_code=status_code)
+    ctx.flash(ctx.ngettext("The product was added to the cart, which now holds %(num)s line.",
+                           "The product was added to the cart, which now holds %(num)s lines.", len(view.lines)))
+    return redirect(query.url(customer.id))
 
 
-def _review(ctx: PageContext, customer: Customer, cart_id: str, *, message: str | None = None,
-            status_code: int = 200) -> Response:
+def _carts_page(ctx: PageContext, template: str, statement, customer: Customer | None = None) -> Response:
+    page = list_page(ctx.db, statement, ctx.request)
+    summaries = service.summarise_carts(ctx.db, principal=ctx.principal, carts=page.rows, now=ctx.now)
+    values = {"page": page, "summaries": summaries, "may_buy": ctx.has_role(*BUYERS)}
+    if customer is None:
+        return ctx.render(template, values)
+    return render_customer_page(ctx, customer, template, values)
+
+
+@router.get("/carts")
+def all_open_carts(ctx: PageContext = allow_page(*CART_READERS)) -> Response:
+    return _carts_page(ctx, "orders/carts.html", service.search_open_carts(ctx.db, principal=ctx.principal,
+                                                                           now=ctx.now))
+
+
+@router.get("/customers/{customer_id}/carts")
+def customer_open_carts(customer_id: str, ctx: PageContext = allow_page(*CART_READERS)) -> Response:
+    customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    statement = service.search_open_carts(ctx.db, principal=ctx.principal, now=ctx.now, customer_id=customer.id)
+    return _carts_page(ctx, "orders/customer_carts.html", statement, customer)
+
+
+@dataclass(frozen=True)
+class ReviewedCart:
+    """A cart as its review and confirmation pages show it, checked against today's catalog."""
+
+    view: service.CartView
+    checked: list[service.CheckedLine]
+    # (currency, billing cycle) -> its lines: one order each, as checkout will split them.
+    groups: dict[tuple[str, str], list[service.CheckedLine]]
+    problem: str | None
+    is_open: bool
+
+    def group_total(self, key: tuple[str, str]) -> Decimal:
+        return sum((line.total for line in self.groups[key]), Decimal(0))
+
+
+def line_name(line: service.CheckedLine) -> str:
+    """What a cart line is called on the page: the name the agent gave it, else the product and SKU (the
+    catalog's own title also holds the term, in English, which the page shows in the reader's words)."""
+    if line.friendly_name and line.friendly_name != line.item.title:
+        return line.friendly_name
+    parts = [line.item.product_title, line.item.sku_title]
+    return ", ".join(part for position, part in enumerate(parts) if part and part not in parts[:position])
+
+
+def _reviewed(ctx: PageContext, customer: Customer, cart_id: str) -> ReviewedCart:
     view = service.get_cart(ctx.db, principal=ctx.principal, customer_id=customer.id, cart_id=cart_id)
     checked, problem = [], None
     try:
         checked = service.check_lines(ctx.db, customer=customer, lines=view.lines, now=ctx.now)
     except DeskError as error:
         problem = _message(ctx, error)
-    totals: dict[str, Decimal] = {}
-    for line in checked:
-        totals[line.item.currency] = totals.get(line.item.currency, Decimal(0)) + line.total
     is_open = view.cart.status == service.ACTIVE and view.cart.expires_at > ctx.now
+    return ReviewedCart(view, checked, service.order_groups(checked), problem, is_open)
+
+
+def _review(ctx: PageContext, customer: Customer, cart_id: str, *, message: str | None = None,
+            line_errors: dict[int, str] | None = None, status_code: int = 200) -> Response:
+    cart = _reviewed(ctx, customer, cart_id)
+    editable = ctx.has_role(*BUYERS) and cart.is_open
     return render_customer_page(ctx, customer, "orders/cart.html", {
-        "cart": view.cart, "lines": view.lines, "checked": checked, "totals": totals, "is_open": is_open,
-        "message": message or problem, "cycle_labels": _cycle_labels(ctx),
-        "may_buy": ctx.has_role(*BUYERS),
-        "may_order": ctx.has_role(*BUYERS) and is_open and problem is None,
-        "add_url": f"/customers/{customer.id}/catalog?" + urlencode({"cart": view.cart.id}),
+        "cart": cart.view.cart, "lines": cart.view.lines, "checked": cart.checked, "reviewed": cart,
+        "is_open": cart.is_open, "message": message or cart.problem, "line_errors": line_errors or {},
+        "cycle_labels": _cycle_labels(ctx), "term_label": lambda duration: term_label(duration, ctx.gettext),
+        "region_label": lambda region: region_label(region, ctx.gettext), "line_name": line_name,
+        "may_buy": ctx.has_role(*BUYERS), "editable": editable,
+        "may_order": editable and cart.problem is None and bool(cart.checked),
+        "add_url": f"/customers/{customer.id}/catalog",
     }, status_code=status_code)
 
 
@@ -209,6 +326,68 @@ def cart_page(customer_id: str, cart_id: str, ctx: PageContext = allow_page(*CAR
     return _review(ctx, customer, cart_id)
 
 
+def _line_id(raw: str) -> int:
+    if not raw.isdecimal() or len(raw) > 4:
+        raise PageNotFound("No such cart line.")
+    return int(raw)
+
+
+@router.post("/customers/{customer_id}/carts/{cart_id}/lines/{line_id}")
+def change_quantity(customer_id: str, cart_id: str, line_id: str, ctx: PageContext = allow_page(*BUYERS),
+                    form: FormData = Depends(read_form)) -> Response:
+    customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    number = _line_id(line_id)
+    try:
+        service.change_line_quantity(ctx.db, principal=ctx.principal, customer_id=customer.id, cart_id=cart_id,
+                                     line_id=number, quantity=int(text_value(form, "quantity", max_length=9)),
+                                     now=ctx.now)
+    except ValueError:
+        ctx.db.rollback()
+        return _review(ctx, customer, cart_id, line_errors={number: ctx.gettext(BAD_QUANTITY)}, status_code=400)
+    except DeskError as error:
+        ctx.db.rollback()
+        if error.status_code in (403, 404):
+            raise
+        return _review(ctx, customer, cart_id, line_errors={number: _message(ctx, error)},
+                       status_code=error.status_code)
+    ctx.flash(ctx.gettext("The quantity was changed."))
+    return redirect(_cart_url(customer.id, cart_id))
+
+
+@router.post("/customers/{customer_id}/carts/{cart_id}/lines/{line_id}/remove")
+def remove_line(customer_id: str, cart_id: str, line_id: str, ctx: PageContext = allow_page(*BUYERS)) -> Response:
+    customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    try:
+        view = service.remove_cart_line(ctx.db, principal=ctx.principal, customer_id=customer.id, cart_id=cart_id,
+                                        line_id=_line_id(line_id), now=ctx.now)
+    except DeskError as error:
+        ctx.db.rollback()
+        if error.status_code in (403, 404):
+            raise
+        return _review(ctx, customer, cart_id, message=_message(ctx, error), status_code=error.status_code)
+    ctx.flash(ctx.gettext("The line was removed from the cart.") if view.lines
+              else ctx.gettext("The line was removed; the cart is empty."))
+    return redirect(_cart_url(customer.id, cart_id))
+
+
+def _confirmation(ctx: PageContext, customer: Customer, cart_id: str, *, message: str | None = None,
+                  status_code: int = 200) -> Response:
+    cart = _reviewed(ctx, customer, cart_id)
+    payer = billing.read_profile(ctx.db, partner_id=customer.partner_id, now=ctx.now)
+    return render_customer_page(ctx, customer, "orders/confirm.html", {
+        "cart": cart.view.cart, "reviewed": cart, "message": message or cart.problem, "payer": payer,
+        "cycle_labels": _cycle_labels(ctx), "term_label": lambda duration: term_label(duration, ctx.gettext),
+        "region_label": lambda region: region_label(region, ctx.gettext), "line_name": line_name,
+        "may_order": cart.is_open and cart.problem is None and bool(cart.checked),
+    }, status_code=status_code)
+
+
+@router.get("/customers/{customer_id}/carts/{cart_id}/confirm")
+def confirm_order(customer_id: str, cart_id: str, ctx: PageContext = allow_page(*BUYERS)) -> Response:
+    customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    return _confirmation(ctx, customer, cart_id)
+
+
 @router.post("/customers/{customer_id}/carts/{cart_id}/checkout")
 def place_order(customer_id: str, cart_id: str, ctx: PageContext = allow_page(*BUYERS)) -> Response:
     customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
@@ -219,7 +398,7 @@ def place_order(customer_id: str, cart_id: str, ctx: PageContext = allow_page(*B
         ctx.db.rollback()
         if error.status_code in (403, 404):
             raise
-        return _review(ctx, customer, cart_id, message=_message(ctx, error), status_code=error.status_code)
+        return _confirmation(ctx, customer, cart_id, message=_message(ctx, error), status_code=error.status_code)
     ids = [order.id for order in result.orders]
     ctx.flash(ctx.ngettext("Order %(ids)s was placed.", "Orders %(ids)s were placed.", len(ids), ids=", ".join(ids)))
     if len(ids) == 1:
