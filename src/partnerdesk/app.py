@@ -17,6 +17,7 @@ from partnerdesk.core.errors import install_error_handlers
 from partnerdesk.core.logging import redact_server_logs
 from partnerdesk.core.middleware import BodySizeLimitMiddleware, NulCharacterMiddleware, RequestIdMiddleware
 from partnerdesk.core.openapi import install_openapi
+from partnerdesk.core.schemas import IgnoredFieldsMiddleware, QueryNamesMiddleware, TrailingCommasMiddleware
 from partnerdesk.core.throttling import install_throttling, new_throttle
 from partnerdesk.sandbox import service as sandbox_service
 
@@ -91,6 +92,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     _include_routers(app, settings)
     install_throttling(app, new_throttle(desk.database, desk.clock, settings.throttle_storage))
     install_openapi(app)
+    app.add_middleware(IgnoredFieldsMiddleware)
+    app.add_middleware(QueryNamesMiddleware)
+    app.add_middleware(TrailingCommasMiddleware)
     app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,

@@ -420,7 +420,7 @@ def test_a_retried_create_with_the_same_request_id_makes_one_product(actors, des
         ({"effectiveStartDate": "2026-05-01T00:00:00"}, "effectiveStartDate"),
         ({"segment": "Retail"}, "not a segment"),
         ({"id": "00:1"}, "id"),
-        ({"surprise": 1}, "surprise"),
+        ({"Currency": "USD"}, "currency is given more than once"),
     ],
 )
 def test_bad_prices_are_refused_and_nothing_is_written(actors, desk, body, named):

@@ -75,6 +75,7 @@ def test_reserved_instances_are_hidden_and_refused_in_every_excluded_market(acto
         "code": 2104,
         "data": [country],
         "description": f"Reserved Instances are not sold in market {country} (rule R1).",
+        "source": "PartnerDesk",
     }
 
     with pytest.raises(ReservedInstancesNotSold) as raised:

@@ -15,7 +15,7 @@ from partnerdesk.core.secrets import hash_token
 from partnerdesk.policies import service as policies
 from partnerdesk.policies.errors import InvalidPolicyValue
 from partnerdesk.web.session import SESSION_COOKIE, STATE_COOKIE
-from tests.support.portal import Page, PortalBrowser, new_agent, signed_in
+from tests.support.portal import PASSWORD, Page, PortalBrowser, new_agent, signed_in
 
 pytestmark = pytest.mark.both_engines
 
@@ -202,3 +202,53 @@ def test_a_session_of_another_agent_cannot_be_ended_through_one_s_own_agent(app,
     assert response.status_code == 404
     assert Page.of(response).status_code == 404
     assert is_signed_in(other)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_agent_changes_its_password_and_its_other_sessions_end(app, desk, role):
+    email = new_agent(desk, role)
+    here, elsewhere = PortalBrowser.open(app), PortalBrowser.open(app)
+    here.sign_in(email)
+    elsewhere.sign_in(email)
+    form = here.page("/account/password")
+    assert form.status_code == 200 and form.h1 == "Change your password"
+    response = here.post("/account/password", {"current_password": PASSWORD, "new_password": "new secret words",
+                                               "confirmation": "new secret words"})
+    assert response.status_code == 303
+    assert here.follow(response).shows("Your password is changed, and your 1 other session is signed out.")
+    assert is_signed_in(here) and not is_signed_in(elsewhere)
+    assert elsewhere.sign_in(email, PASSWORD).status_code == 400
+    assert elsewhere.sign_in(email, "new secret words").status_code == 303
+    with desk.database.session(write=False) as db:
+        record = db.scalar(select(ActivityRecord).where(ActivityRecord.action == "password.changed"))
+    assert record.agent_email == email and record.details == {"endedSessions": 1}
+    assert "new secret words" not in str(record.details)
+
+
+@pytest.mark.parametrize(("fields", "field", "message"), [
+    ({"current_password": "not it", "new_password": "abcdef", "confirmation": "abcdef"},
+     "current_password", "This is not your current password."),
+    ({"current_password": PASSWORD, "new_password": "abcdef", "confirmation": "abcdeg"},
+     "confirmation", "Type the same new password twice."),
+    ({"current_password": PASSWORD, "new_password": "abc", "confirmation": "abc"},
+     "new_password", "Use at least 4 characters."),
+])
+def test_a_refused_password_change_says_why_beside_the_field_and_changes_nothing(app, desk, fields, field,
+                                                                                 message):
+    browser = signed_in(app, desk, Role.sales_agent)
+    other = copy_of(app, browser)
+    page = Page.of(browser.post("/account/password", fields))
+    assert page.status_code == 400 and page.field_errors == {field: message}
+    assert page.shows("There is a problem")
+    assert is_signed_in(other)
+    browser.post("/signout")
+    assert browser.sign_in(browser.email, PASSWORD).status_code == 303
+
+
+def test_guessing_the_current_password_is_throttled_like_signing_in(app, desk):
+    browser = signed_in(app, desk, Role.admin_agent, accept_language="fr")
+    wrong = {"current_password": "guess", "new_password": "abcdef", "confirmation": "abcdef"}
+    statuses = [browser.post("/account/password", wrong).status_code for _ in range(10)]
+    assert statuses == [400] * 9 + [429]
+    right = browser.post("/account/password", {**wrong, "current_password": PASSWORD})
+    assert right.status_code == 429 and Page.of(right).shows("Réessayez dans 15 minutes.")

@@ -21,7 +21,8 @@ from partnerdesk.accounts.models import Agent
 from partnerdesk.accounts.service import Principal
 from partnerdesk.audit import service as audit
 from partnerdesk.core.desk import Desk
-from partnerdesk.core.throttling import Counted, Limit, Throttle
+from partnerdesk.core.errors import DeskError
+from partnerdesk.core.throttling import Counted, Limit, Throttle, TooManyFailedSignIns
 from partnerdesk.policies import service as policies
 
 ACCOUNT_SCOPE = "signin-account"
@@ -109,3 +110,44 @@ def sign_in_with_password(desk: Desk, throttle: Throttle, *, email: str, passwor
         token = sessions.start_session(db, agent_id=principal.agent_id, now=desk.clock.now(), ip_address=address,
                                        user_agent=user_agent)
     return SignInResult(principal=principal, session_token=token, cookie_max_age_seconds=most_hours * 3600)
+
+
+class WrongPassword(DeskError):
+    status_code = 400
+    code = 1810
+
+
+class PasswordsDiffer(DeskError):
+    status_code = 400
+    code = 1811
+
+
+def change_own_password(desk: Desk, throttle: Throttle, principal: Principal, *, current: str, new: str,
+                        confirmation: str, address: str, keep_session_id: str | None) -> int:
+    """An agent changes its own password, proving the current one (a wrong one counts as a failed sign-in);
+    every other portal session of the agent ends. Returns how many ended."""
+    with desk.database.session(write=False) as db:
+        limits = SignInLimits.read(db)
+    assert limits.per_account is not None
+    waits = [wait for wait in (throttle.wait(limits.per_account, principal.email),
+                               address_wait(throttle, limits, address)) if wait is not None]
+    if waits:
+        raise TooManyFailedSignIns(f"Too many failed sign-ins; try again in {max(waits)} seconds.", max(waits))
+    if new != confirmation:
+        raise PasswordsDiffer("The new password and its confirmation differ.", ["confirmation"])
+    with desk.database.session(write=False) as db:
+        proven = accounts.authenticate_password(db, principal.email, current) is not None
+    if not proven:
+        wait = count_failure(desk, throttle, limits, channel="password-change", address=address,
+                             email=principal.email)
+        if wait is not None:
+            raise TooManyFailedSignIns(f"Too many failed sign-ins; try again in {wait} seconds.", wait)
+        raise WrongPassword("The current password is not right.", ["currentPassword"])
+    now = desk.clock.now()
+    with desk.database.session() as db:
+        agent = db.get(Agent, principal.agent_id)
+        assert agent is not None
+        ended = accounts.set_password(db, agent, new, now=now, keep_session_id=keep_session_id)
+        audit.record(db, principal=principal, now=now, action="password.changed", object_type="agent",
+                     object_id=agent.id, details={"endedSessions": ended})
+    return ended

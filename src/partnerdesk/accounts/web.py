@@ -9,21 +9,30 @@ from gettext import NullTranslations
 from itertools import groupby
 from pathlib import Path
 
+from fastapi import Depends
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 
-from partnerdesk.accounts import agents, sessions
+from partnerdesk.accounts import agents, sessions, signin
+from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.permissions import MANAGERS, manageable_agent
+from partnerdesk.core.errors import InvalidInput
+from partnerdesk.core.throttling import TooManyFailedSignIns, throttle_of
 from partnerdesk.web import (
     N_,
+    FormErrors,
     PageContext,
     allow_page,
     portal_router,
+    read_form,
     redirect,
     register_nav,
     register_templates,
     register_translations,
 )
 from partnerdesk.web import session as web_session
+from partnerdesk.web.forms import SUMMARY_LINE
+from partnerdesk.web.i18n import translations_for
 
 HERE = Path(__file__).parent
 router = portal_router()
@@ -92,3 +101,60 @@ def revoke_session(agent_id: str, session_id: str, ctx: PageContext = allow_page
         return response
     ctx.flash(ctx.gettext("The session is ended: whoever held it must sign in again."))
     return redirect(f"/agents/{agent_id}")
+
+
+# Every role signs in with a password, so every role may change its own.
+PASSWORD_FIELDS = {
+    "current_password": N_("Current password"),
+    "new_password": N_("New password"),
+    "confirmation": N_("New password again"),
+}
+
+
+def _password_form(ctx: PageContext, errors: FormErrors | None = None, *, status_code: int = 200) -> Response:
+    return ctx.render("accounts/password.html", {"errors": errors, "labels": PASSWORD_FIELDS},
+                      status_code=status_code)
+
+
+@router.get("/account/password")
+def password_form(ctx: PageContext = allow_page(*Role)) -> Response:
+    return _password_form(ctx)
+
+
+def _password_errors(ctx: PageContext, error: Exception) -> tuple[FormErrors, int]:
+    errors = FormErrors(summary_line=ctx.gettext(SUMMARY_LINE))
+
+    def on(name: str, message: str) -> None:
+        errors.add(name, message, label=ctx.gettext(PASSWORD_FIELDS[name]))
+
+    if isinstance(error, TooManyFailedSignIns):
+        errors.add(None, throttled_message(translations_for(ctx.locale), error.retry_after_seconds))
+        return errors, 429
+    if isinstance(error, signin.WrongPassword):
+        on("current_password", ctx.gettext("This is not your current password."))
+    elif isinstance(error, signin.PasswordsDiffer):
+        on("confirmation", ctx.gettext("Type the same new password twice."))
+    else:
+        on("new_password", ctx.gettext("Use at least 4 characters."))
+    return errors, 400
+
+
+@router.post("/account/password")
+def change_password(ctx: PageContext = allow_page(*Role), form: FormData = Depends(read_form)) -> Response:
+    # Checking passwords takes a while: the page's own transaction ends here (it only read who is signed in),
+    # and the change runs in short transactions of its own, as signing in does.
+    ctx.db.commit()
+    values = {name: form.get(name) if isinstance(form.get(name), str) else "" for name in PASSWORD_FIELDS}
+    try:
+        ended = signin.change_own_password(
+            ctx.desk, throttle_of(ctx.request), ctx.principal, current=values["current_password"],
+            new=values["new_password"], confirmation=values["confirmation"],
+            address=ctx.request.client.host if ctx.request.client else "unknown",
+            keep_session_id=web_session.current_session_id(ctx.request))
+    except (signin.WrongPassword, signin.PasswordsDiffer, InvalidInput, TooManyFailedSignIns) as error:
+        errors, status_code = _password_errors(ctx, error)
+        return _password_form(ctx, errors, status_code=status_code)
+    ctx.flash(ctx.ngettext("Your password is changed, and your %(num)s other session is signed out.",
+                           "Your password is changed, and your %(num)s other sessions are signed out.", ended)
+              if ended else ctx.gettext("Your password is changed."))
+    return redirect("/account/password")

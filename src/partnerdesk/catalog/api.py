@@ -27,7 +27,7 @@ from partnerdesk.catalog.schemas import (
 )
 from partnerdesk.core.idempotency import run_once
 from partnerdesk.core.pagination import Page, PageRequest, page_params, to_collection
-from partnerdesk.core.schemas import Collection
+from partnerdesk.core.schemas import Collection, Link
 
 router = APIRouter(tags=["catalog"])
 
@@ -43,7 +43,8 @@ TargetViewQuery = Query(
     None,
     alias="targetView",
     description="Software, SoftwarePerpetual, SoftwareSubscriptions, AzureReservations, AzureReservationsVM "
-    "or AzureReservationsSQL.",
+    "or AzureReservationsSQL. Partner Center's other views (Azure, MicrosoftAzure, OnlineServices, ...) hold "
+    "none of this catalog's products: an empty collection.",
 )
 
 
@@ -106,6 +107,7 @@ def get_sku(
     "/v1/products/{productId}/skus/{skuId}/availabilities", response_model=Collection[AvailabilityOut]
 )
 def list_availabilities(
+    request: Request,
     product_id: str = ProductId,
     sku_id: str = SkuId,
     country: str | None = Country,
@@ -114,8 +116,20 @@ def list_availabilities(
     product, sku, rows = service.list_availabilities(
         ctx.db, product_id=product_id, sku_id=sku_id, country=country, now=ctx.now
     )
-    items = [AvailabilityOut.of(row, product_title=product.title, sku_title=sku.title) for row in rows]
-    return Collection[AvailabilityOut](total_count=len(items), items=items)
+    return _availabilities(ctx, request, product, sku, rows)
+
+
+def _availability(ctx: RequestContext, product, sku, row) -> AvailabilityOut:
+    purchasable = service.is_purchasable(ctx.db, product_type_id=product.product_type_id, availability=row,
+                                         now=ctx.now)
+    return AvailabilityOut.of(row, product_title=product.title, sku_title=sku.title, is_purchasable=purchasable)
+
+
+def _availabilities(ctx: RequestContext, request: Request, product, sku, rows) -> Collection[AvailabilityOut]:
+    items = [_availability(ctx, product, sku, row) for row in rows]
+    query = f"?{request.url.query}" if request.url.query else ""
+    return Collection[AvailabilityOut](total_count=len(items), items=items,
+                                       links={"self": Link(uri=f"{request.url.path}{query}")})
 
 
 @router.get(
@@ -130,7 +144,7 @@ def get_availability(
     product, sku, row = service.get_availability(
         ctx.db, product_id=product_id, sku_id=sku_id, availability_id=availability_id, now=ctx.now
     )
-    return AvailabilityOut.of(row, product_title=product.title, sku_title=sku.title)
+    return _availability(ctx, product, sku, row)
 
 
 # A customer's catalog: the customer's market, rule R1, prices in force now
@@ -171,6 +185,7 @@ def list_customer_skus(
     response_model=Collection[AvailabilityOut],
 )
 def list_customer_availabilities(
+    request: Request,
     customer_id: str = CustomerId,
     product_id: str = ProductId,
     sku_id: str = SkuId,
@@ -180,8 +195,7 @@ def list_customer_availabilities(
     product, sku, rows = service.list_availabilities(
         ctx.db, product_id=product_id, sku_id=sku_id, country=country, now=ctx.now
     )
-    items = [AvailabilityOut.of(row, product_title=product.title, sku_title=sku.title) for row in rows]
-    return Collection[AvailabilityOut](total_count=len(items), items=items)
+    return _availabilities(ctx, request, product, sku, rows)
 
 
 # The operator's writes
@@ -213,7 +227,7 @@ def _availability_out(
     product, sku, row = service.get_availability(
         ctx.db, product_id=product_id, sku_id=sku_id, availability_id=availability_id, now=ctx.now
     )
-    return AvailabilityOut.of(row, product_title=product.title, sku_title=sku.title)
+    return _availability(ctx, product, sku, row)
 
 
 @router.post("/v1/products", status_code=201, response_model=ProductOut)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from babel.numbers import get_currency_symbol
 from pydantic import AwareDatetime, Field
 
 from partnerdesk.catalog.price_terms import PriceTermsOut, price_terms
@@ -32,7 +33,9 @@ class ProductOut(ResponseModel):
     id: str
     title: str
     description: str
-    publisher: str
+    publisher_name: str = Field(description="Partner Center's name for the publisher.")
+    publisher: str = Field(description="The same as publisherName, kept for Partner Desk's earlier clients.")
+    is_microsoft_product: bool
     product_type: ItemTypeOut
     is_reserved_instance: bool
     links: dict[str, Link]
@@ -41,6 +44,10 @@ class ProductOut(ResponseModel):
     @classmethod
     def of(cls, row, *, country: str | None = None) -> ProductOut:
         return cls.model_validate(product_json(row, country=country))
+
+
+def is_microsoft(publisher: str) -> bool:
+    return publisher.strip().casefold().startswith("microsoft")
 
 
 def product_json(row: Sequence[Any], *, country: str | None = None) -> dict[str, Any]:
@@ -55,7 +62,9 @@ def product_json(row: Sequence[Any], *, country: str | None = None) -> dict[str,
         "id": product_id,
         "title": title,
         "description": description,
+        "publisherName": publisher,
         "publisher": publisher,
+        "isMicrosoftProduct": is_microsoft(publisher),
         "productType": {
             "id": type_id,
             "displayName": DISPLAY_NAMES.get(type_id, type_id),
@@ -132,6 +141,15 @@ def availability_path(product_id: str, sku_id: str, availability_id: str) -> str
     return f"/v1/products/{product_id}/skus/{sku_id}/availabilities/{availability_id}"
 
 
+class CurrencyOut(ResponseModel):
+    code: str
+    symbol: str
+
+
+def currency_out(code: str) -> CurrencyOut:
+    return CurrencyOut(code=code, symbol=get_currency_symbol(code, locale="en_US"))
+
+
 class AvailabilityOut(ResponseModel):
     id: str
     product_id: str
@@ -140,6 +158,8 @@ class AvailabilityOut(ResponseModel):
     catalog_item_id: str
     country: str
     currency: str
+    default_currency: CurrencyOut
+    is_purchasable: bool = Field(description="False where the catalog's rules forbid buying it (rule R1).")
     segment: str
     terms: list[TermOut]
     billing_plan: str
@@ -153,7 +173,7 @@ class AvailabilityOut(ResponseModel):
     attributes: dict[str, Any] = {"objectType": "Availability"}
 
     @classmethod
-    def of(cls, row, *, product_title: str, sku_title: str) -> AvailabilityOut:
+    def of(cls, row, *, product_title: str, sku_title: str, is_purchasable: bool = True) -> AvailabilityOut:
         return cls(
             id=row.id,
             product_id=row.product_id,
@@ -162,6 +182,8 @@ class AvailabilityOut(ResponseModel):
             catalog_item_id=f"{row.product_id}:{row.sku_id}:{row.id}",
             country=row.country,
             currency=row.currency,
+            default_currency=currency_out(row.currency),
+            is_purchasable=is_purchasable,
             segment=row.segment,
             terms=[TermOut.model_validate(term) for term in terms_of(row.term_duration)],
             billing_plan=row.billing_plan,

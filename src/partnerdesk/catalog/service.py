@@ -171,6 +171,14 @@ def reserved_instances_sold_in(db: Session, country: str) -> bool:
     return country not in policies.ri_excluded_markets(db)
 
 
+def is_purchasable(db: Session, *, product_type_id: str, availability: Row, now: datetime) -> bool:
+    """Whether an availability may be bought now: its price in force, and rule R1 allowing it in its market."""
+    in_force = availability.effective_start <= now and (
+        availability.effective_end is None or now < availability.effective_end)
+    return in_force and (not is_reserved_instance(product_type_id)
+                         or reserved_instances_sold_in(db, availability.country))
+
+
 def check_reserved_instances_sold_in(db: Session, country: str) -> None:
     if not reserved_instances_sold_in(db, country):
         raise ReservedInstancesNotSold.for_market(country)
@@ -230,7 +238,8 @@ def products_for_market(
     """One page of the products of a target view on sale in a market now; none that R1 forbids there."""
     view = vocabulary.target_view(target_view)
     country = market(country)
-    if is_reserved_instance(view.product_type_id) and not reserved_instances_sold_in(db, country):
+    if not view.product_type_id or (
+            is_reserved_instance(view.product_type_id) and not reserved_instances_sold_in(db, country)):
         return Page(total_count=0, rows=[], offset=page.offset, size=page.size)
     total, rows = PRODUCT_PAGES.page(
         db, view=view, country=country, now=now, offset=page.offset, size=page.size

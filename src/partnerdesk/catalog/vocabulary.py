@@ -50,7 +50,15 @@ TARGET_VIEWS: dict[str, TargetView] = {
         TargetView("AzureReservationsSQL", AZURE, "SQL"),
     )
 }
-_TARGET_VIEWS_FOLDED = {name.casefold(): view for name, view in TARGET_VIEWS.items()}
+# Partner Center's other target views: valid there, so answered as Partner Center answers a view that
+# holds none of a catalog's products (an empty collection) rather than refused. No product type of
+# this catalog belongs to them (product type "").
+OTHER_PARTNER_CENTER_VIEWS: dict[str, TargetView] = {
+    name: TargetView(name, "", None)
+    for name in ("Azure", "MicrosoftAzure", "OnlineServices", "SpecializedOnlineServices", "DynamicsOnlineServices",
+                 "SoftwareSUSELinux", "AzureReservationsCosmosDb", "AzureAzureReservationsVM")
+}
+_TARGET_VIEWS_FOLDED = {name.casefold(): view for name, view in {**OTHER_PARTNER_CENTER_VIEWS, **TARGET_VIEWS}.items()}
 
 
 def target_view(name: str | None) -> TargetView:

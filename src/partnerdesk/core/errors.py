@@ -1,7 +1,7 @@
 """Business errors: one class per kind, each with its HTTP status and a stable numeric code.
 
 Routes never build error responses by hand; they raise these, and `install_error_handlers`
-maps every one (and FastAPI's own validation errors) to `{"code", "description", "data"}`.
+maps every one (and FastAPI's own validation errors) to `{"code", "description", "data", "source"}`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,14 @@ log = logging.getLogger("partnerdesk.errors")
 # A write that must outlive the rollback of the request that failed (an alert for the operator).
 KeptWrite = Callable[["Session"], None]
 
+# Partner Center's error bodies always say which service answered (`source`); so do ours.
+ERROR_SOURCE = "PartnerDesk"
+
+
+def error_body(code: int, description: str, data: list[Any] | None = None) -> dict[str, Any]:
+    """An error in Partner Center's shape: `{"code", "description", "data", "source"}`."""
+    return {"code": code, "description": description, "data": data or [], "source": ERROR_SOURCE}
+
 
 class DeskError(Exception):
     status_code: ClassVar[int] = 400
@@ -39,7 +47,7 @@ class DeskError(Exception):
         self.kept_writes = list(kept)
 
     def body(self) -> dict[str, Any]:
-        return {"code": self.code, "description": self.description, "data": self.data}
+        return error_body(self.code, self.description, self.data)
 
 
 class InvalidInput(DeskError):
@@ -182,7 +190,7 @@ def install_error_handlers(app: FastAPI) -> None:
         description = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
         if exc.status_code == 404 and description == "Not Found":
             description = "No such resource."
-        body = {"code": codes.get(exc.status_code, 1000), "description": description, "data": []}
+        body = error_body(codes.get(exc.status_code, 1000), description)
         return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(OperationalError)
@@ -200,5 +208,5 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         # A 5xx is always a defect: log the type and place, never request bodies (they may hold secrets).
         log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
-        body = {"code": 9000, "description": "Internal error; it has been logged.", "data": []}
+        body = error_body(9000, "Internal error; it has been logged.")
         return JSONResponse(body, status_code=500)

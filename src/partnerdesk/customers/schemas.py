@@ -24,11 +24,18 @@ class AddressIn(CamelModel):
 
 
 class CompanyProfileIn(CamelModel):
+    read_only_fields = ("tenantId",)
+
     domain: str = Field(min_length=1, max_length=253)
-    company_name: str = Field(min_length=1, max_length=200)
+    # Partner Center needs only the domain; left out, the billing profile's company name is used.
+    company_name: str | None = Field(None, min_length=1, max_length=200)
+    organization_registration_number: str | None = Field(
+        None, max_length=100, description="Accepted as Partner Center documents it; Partner Desk does not keep it.")
 
 
 class BillingProfileIn(CamelModel):
+    read_only_fields = ("id",)
+
     company_name: str = Field(min_length=1, max_length=200)
     email: str = Field(min_length=3, max_length=320)
     culture: str = Field(min_length=2, max_length=16)
@@ -39,8 +46,15 @@ class BillingProfileIn(CamelModel):
 
 
 class CustomerIn(CamelModel):
+    # What Partner Center (and Partner Desk) write themselves on a customer.
+    read_only_fields = ("id", "commerceId", "partnerId", "relationshipToPartner", "allowDelegatedAccess",
+                        "userCredentials", "customDomains")
+
     company_profile: CompanyProfileIn
     billing_profile: BillingProfileIn
+    associated_partner_id: str | None = Field(
+        None, max_length=64, description="Accepted as Partner Center documents it (indirect resellers); "
+        "Partner Desk has no indirect resellers and does not keep it.")
 
 
 class AddressOut(ResponseModel):
@@ -63,6 +77,7 @@ class CompanyProfileOut(ResponseModel):
 
 
 class BillingProfileOut(ResponseModel):
+    id: str
     company_name: str
     email: str
     culture: str
@@ -75,6 +90,7 @@ class BillingProfileOut(ResponseModel):
 
 class CustomerOut(ResponseModel):
     id: str
+    commerce_id: str
     partner_id: str
     company_profile: CompanyProfileOut
     billing_profile: BillingProfileOut
@@ -86,11 +102,13 @@ class CustomerOut(ResponseModel):
     def of(cls, customer: Customer) -> CustomerOut:
         return cls(
             id=customer.id,
+            commerce_id=customer.id,
             partner_id=customer.partner_id,
             company_profile=CompanyProfileOut(
                 tenant_id=customer.id, domain=customer.domain, company_name=customer.company_name
             ),
             billing_profile=BillingProfileOut(
+                id=customer.id,
                 company_name=customer.billing_company_name,
                 email=customer.email,
                 culture=customer.culture,

@@ -12,9 +12,11 @@ from fastapi.responses import JSONResponse
 from partnerdesk.accounts.auth import RequestContext, allow
 from partnerdesk.accounts.models import Role
 from partnerdesk.core.idempotency import run_once
-from partnerdesk.core.pagination import PageRequest, page_params, paginate, to_collection
+from partnerdesk.core.pagination import PageRequest, page_params, paginate, paginate_many, to_collection
 from partnerdesk.core.schemas import Collection
 from partnerdesk.orders import cancellation, flows, presenters, service
+from partnerdesk.orders.errors import SubscriptionNotFound
+from partnerdesk.orders.models import Subscription
 from partnerdesk.orders.schemas import (
     CartIn,
     CartOut,
@@ -22,9 +24,13 @@ from partnerdesk.orders.schemas import (
     EntitlementOut,
     OrderOut,
     OrderPatchIn,
+    ReservedInstanceArtifactDetailsOut,
     SubscriptionOut,
 )
 from partnerdesk.reservations import service as reservations
+from partnerdesk.reservations.errors import AzureSubscriptionNotFound
+from partnerdesk.reservations.models import AzureSubscription
+from partnerdesk.reservations.schemas import AzureSubscriptionOut
 
 router = APIRouter(prefix="/v1/customers/{customerId}", tags=["orders"])
 
@@ -123,23 +129,49 @@ def cancel_order_lines(body: OrderPatchIn, customer_id: str = Path(alias="custom
                     payload=body.model_dump(mode="json"), now=ctx.now, work=cancel)
 
 
-@router.get("/subscriptions", response_model=Collection[SubscriptionOut])
+def _any_subscription_out(row: Subscription | AzureSubscription) -> SubscriptionOut | AzureSubscriptionOut:
+    return AzureSubscriptionOut.of(row) if isinstance(row, AzureSubscription) else presenters.subscription_out(row)
+
+
+@router.get("/subscriptions", response_model=Collection[SubscriptionOut | AzureSubscriptionOut])
 def list_subscriptions(
     request: Request,
     customer_id: str = Path(alias="customerId"),
     ctx: RequestContext = allow(*PURCHASE_READERS),
     page: PageRequest = Depends(page_params),
-) -> Collection[SubscriptionOut]:
-    statement = service.search_subscriptions(ctx.db, principal=ctx.principal, customer_id=customer_id)
-    result = paginate(ctx.db, statement, page)
-    return to_collection(result, request.url.path, dict(request.query_params), presenters.subscription_out)
+) -> Collection[SubscriptionOut | AzureSubscriptionOut]:
+    """The customer's subscriptions as Partner Center lists them: those its purchases made, newest first,
+    then its Azure plan subscriptions (`billingType` usage), oldest first."""
+    purchased = service.search_subscriptions(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    azure = reservations.list_azure_subscriptions(ctx.db, principal=ctx.principal, customer_id=customer_id)
+    result = paginate_many(ctx.db, [purchased, azure], page)
+    return to_collection(result, request.url.path, dict(request.query_params), _any_subscription_out)
 
 
-@router.get("/subscriptions/{subscriptionId}", response_model=SubscriptionOut)
+@router.get("/subscriptions/{subscriptionId}", response_model=SubscriptionOut | AzureSubscriptionOut)
 def get_subscription(customer_id: str = Path(alias="customerId"), subscription_id: str = Path(alias="subscriptionId"),
-                     ctx: RequestContext = allow(*PURCHASE_READERS)) -> SubscriptionOut:
-    return presenters.subscription_out(service.get_subscription(
-        ctx.db, principal=ctx.principal, customer_id=customer_id, subscription_id=subscription_id))
+                     ctx: RequestContext = allow(*PURCHASE_READERS)) -> SubscriptionOut | AzureSubscriptionOut:
+    """A subscription a purchase made, or an Azure plan subscription (the `self` link of either)."""
+    try:
+        return presenters.subscription_out(service.get_subscription(
+            ctx.db, principal=ctx.principal, customer_id=customer_id, subscription_id=subscription_id))
+    except SubscriptionNotFound as missing:
+        try:
+            return AzureSubscriptionOut.of(reservations.get_azure_subscription(
+                ctx.db, principal=ctx.principal, customer_id=customer_id, subscription_id=subscription_id))
+        except AzureSubscriptionNotFound:
+            raise missing from None
+
+
+@router.get("/artifacts/reservedinstance/{resourceId}", response_model=ReservedInstanceArtifactDetailsOut)
+def get_reserved_instance_artifact(
+    customer_id: str = Path(alias="customerId"), resource_id: str = Path(alias="resourceId", max_length=64),
+    ctx: RequestContext = allow(*PURCHASE_READERS),
+) -> ReservedInstanceArtifactDetailsOut:
+    """The reservations of a Reserved Instance entitlement's artifact: where `entitledArtifacts[].link` leads."""
+    found = reservations.reservations_of_artifact(ctx.db, principal=ctx.principal, customer_id=customer_id,
+                                                  reservation_order_id=resource_id)
+    return presenters.reserved_instance_artifact_out(found)
 
 
 @router.get("/entitlements", response_model=Collection[EntitlementOut])
@@ -149,7 +181,8 @@ def list_entitlements(
     ctx: RequestContext = allow(*PURCHASE_READERS),
     page: PageRequest = Depends(page_params),
     entitlement_type: str | None = Query(None, alias="entitlementType",
-                                         description="software or reservedInstance."),
+                                         description="software or reservedInstance, in any letter case "
+                                         "(the parameter's name too: entitlementtype)."),
 ) -> Collection[EntitlementOut]:
     statement = service.search_entitlements(ctx.db, principal=ctx.principal, customer_id=customer_id,
                                             entitlement_type=entitlement_type)

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from babel.numbers import get_currency_symbol
+
 from partnerdesk.catalog.price_terms import PriceTermsOut, price_terms
 from partnerdesk.core.money import money_str
 from partnerdesk.core.schemas import Link
@@ -19,12 +21,14 @@ from partnerdesk.orders.schemas import (
     OrderOut,
     ReferenceOrderOut,
     ReservationOut,
+    ReservedInstanceArtifactDetailsOut,
     SubscriptionOut,
 )
 from partnerdesk.orders.service import CartView, PlacedOrder
 from partnerdesk.reservations.models import Reservation
 
 CANCELLED = "cancelled"  # a line's and an order's status once cancelled (rule R5)
+RESERVED_INSTANCE_ARTIFACT = "reservedinstance"  # Partner Center's spelling of the artifact type
 
 
 def _customer_path(customer_id: str) -> str:
@@ -80,7 +84,8 @@ def _order_out(
     days_left_to_cancel: int | None = None,
 ) -> OrderOut:
     return OrderOut(
-        id=order_id, reference_customer_id=customer_id, billing_cycle=billing_cycle, currency_code=currency,
+        id=order_id, alternate_id=order_id, reference_customer_id=customer_id, billing_cycle=billing_cycle,
+        currency_code=currency, currency_symbol=get_currency_symbol(currency, locale="en_US"),
         total_price=money_str(total, currency), status=status, creation_date=created_at,
         cancellable_until=cancellable_until, days_left_to_cancel=days_left_to_cancel, line_items=lines,
         links={"self": Link(uri=f"{_customer_path(customer_id)}/orders/{order_id}")},
@@ -162,10 +167,19 @@ def _reservation_out(reservation: Reservation) -> ReservationOut:
     )
 
 
+def reserved_instance_artifact_path(customer_id: str, reservation_order_id: str) -> str:
+    return f"{_customer_path(customer_id)}/artifacts/{RESERVED_INSTANCE_ARTIFACT}/{reservation_order_id}"
+
+
+def reserved_instance_artifact_out(reservations: Sequence[Reservation]) -> ReservedInstanceArtifactDetailsOut:
+    return ReservedInstanceArtifactDetailsOut(reservations=[_reservation_out(item) for item in reservations])
+
+
 def entitlement_out(entitlement: Entitlement, reservations: Sequence[Reservation]) -> EntitlementOut:
     artifacts = [
         EntitledArtifactOut(
-            artifact_type="reservedinstance", resource_id=reservation.reservation_order_id,
+            artifact_type=RESERVED_INSTANCE_ARTIFACT, resource_id=reservation.reservation_order_id,
+            link=Link(uri=reserved_instance_artifact_path(entitlement.customer_id, reservation.reservation_order_id)),
             dynamic_attributes={"reservationType": "virtualmachines", "armSkuName": reservation.arm_sku_name},
             reservations=[_reservation_out(reservation)],
         )

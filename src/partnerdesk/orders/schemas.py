@@ -14,7 +14,22 @@ from partnerdesk.catalog.price_terms import PriceTermsOut
 from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
 
 
+class ParticipantIn(CamelModel):
+    """One of a line's `participants`: Partner Center's key-value pair (a partner id on record)."""
+
+    key: str = Field(min_length=1, max_length=100)
+    value: str = Field(max_length=200)
+
+
+class RenewsToIn(CamelModel):
+    term_duration: str | None = Field(None, max_length=8)
+
+
 class CartLineItemIn(CamelModel):
+    """A cart line, as Partner Center's `CartLineItem`; the fields the cart answers with may be sent back."""
+
+    read_only_fields = ("error", "addonItems")
+
     # The client's line id; when left out, the line's position in the list.
     id: Annotated[StrictInt, Field(ge=0, le=9999)] | None = None
     catalog_item_id: str = Field(min_length=1, max_length=64)
@@ -22,10 +37,32 @@ class CartLineItemIn(CamelModel):
     billing_cycle: str = Field(min_length=1, max_length=16)
     term_duration: str | None = Field(None, max_length=8)
     friendly_name: str | None = Field(None, max_length=200)
-    provisioning_context: dict[str, str] = Field(default_factory=dict, max_length=10)
+    # Null, as Partner Center's SDKs send it for a line that needs none, is an empty context.
+    provisioning_context: dict[str, str] | None = Field(default_factory=dict, max_length=10)
+    currency_code: str | None = Field(
+        None, pattern=r"^[A-Za-z]{3}$",
+        description="The line's currency, as the cart answers it; when given it must be the price's currency.")
+    order_group: str | None = Field(
+        None, max_length=40, description="Read back from the cart; orders are grouped by currency and billing cycle.")
+    participants: list[ParticipantIn] | None = Field(
+        None, max_length=10, description="Partner ids on record; accepted, not kept.")
+    renews_to: list[RenewsToIn] | None = Field(
+        None, max_length=1, description="The renewal term; accepted, not kept (Partner Desk renews nothing).")
+    attributes: dict[str, Any] | None = Field(None, description="Partner Center's metadata; ignored.")
+
+    @model_validator(mode="after")
+    def _no_context_is_an_empty_context(self) -> CartLineItemIn:
+        if self.provisioning_context is None:
+            self.provisioning_context = {}
+        return self
 
 
 class CartIn(CamelModel):
+    """A cart; the fields a cart is answered with (`GET .../carts/{id}`) may be sent back with `PUT`."""
+
+    read_only_fields = ("id", "creationTimestamp", "lastModifiedTimestamp", "expirationTimestamp",
+                        "lastModifiedUser", "status")
+
     line_items: list[CartLineItemIn] = Field(min_length=1, max_length=50)
 
 
@@ -79,9 +116,11 @@ class OrderLineItemOut(ResponseModel):
 
 class OrderOut(ResponseModel):
     id: str
+    alternate_id: str = Field(description="As Partner Center answers it: the same as id.")
     reference_customer_id: str
     billing_cycle: str
     currency_code: str
+    currency_symbol: str
     total_price: str
     status: str
     creation_date: datetime
@@ -186,10 +225,18 @@ class ReservationOut(ResponseModel):
 
 
 class EntitledArtifactOut(ResponseModel):
-    artifact_type: str
+    artifact_type: str = Field(description="reservedinstance, as Partner Center writes it.")
     resource_id: str
+    # Partner Center's SDKs follow it to the artifact's details (ReservedInstanceArtifactDetails).
+    link: Link
     dynamic_attributes: dict[str, Any]
     reservations: list[ReservationOut]
+
+
+class ReservedInstanceArtifactDetailsOut(ResponseModel):
+    type: str = "reservedinstance"
+    reservations: list[ReservationOut]
+    attributes: dict[str, Any] = {"objectType": "ReservedInstanceArtifactDetails"}
 
 
 class EntitlementOut(ResponseModel):

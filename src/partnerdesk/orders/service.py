@@ -116,6 +116,13 @@ class LineChecker:
         line_id = position if line.id is None else line.id
         item = catalog.resolve_purchasable(self.db, catalog_item_id=line.catalog_item_id,
                                            country=self.customer.country, now=self.now)
+        # Partner Center's clients send back the currency the cart answered: it must still be the price's.
+        currency = getattr(line, "currency_code", None)
+        if currency and currency.upper() != item.currency:
+            raise InvalidLineItem(
+                f"{field_name}.currencyCode: {item.catalog_item_id} is priced in {item.currency}, not {currency}.",
+                [f"{field_name}.currencyCode", item.currency],
+            )
         if not item.min_quantity <= line.quantity <= item.max_quantity:
             raise QuantityOutOfRange(
                 f"{field_name}.quantity: {line.quantity} is outside what {item.catalog_item_id} allows "

@@ -34,3 +34,10 @@ class InvalidProvisioningContext(DeskError):
 class AzureSubscriptionInactive(DeskError):
     status_code = 409
     code = 3504
+
+
+class ReservedInstanceArtifactNotFound(DeskError):
+    """An entitlement's `entitledArtifacts[].link` that names no reservation of the customer (issue 16)."""
+
+    status_code = 404
+    code = 1701

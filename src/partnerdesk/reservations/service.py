@@ -27,6 +27,7 @@ from partnerdesk.reservations.errors import (
     AzureSubscriptionNotRegistered,
     InvalidProvisioningContext,
     NoActiveAzureSubscription,
+    ReservedInstanceArtifactNotFound,
 )
 from partnerdesk.reservations.models import CAPACITY_PROVIDER, AzureSubscription, Reservation
 
@@ -322,6 +323,22 @@ def reservations_by_entitlement(db: Session, entitlement_ids: Sequence[str]) -> 
     )
     for reservation in db.scalars(statement):
         found.setdefault(reservation.entitlement_id, []).append(reservation)
+    return found
+
+
+def reservations_of_artifact(
+    db: Session, *, principal: Principal, customer_id: str, reservation_order_id: str
+) -> list[Reservation]:
+    """The reservations behind one Reserved Instance artifact (an entitlement's `entitledArtifacts[].link`)."""
+    customers.get_customer(db, principal=principal, customer_id=customer_id)
+    found = list(db.scalars(
+        select(Reservation)
+        .where(Reservation.customer_id == customer_id, Reservation.reservation_order_id == reservation_order_id)
+        .order_by(Reservation.created_at, Reservation.id)
+    ))
+    if not found:
+        raise ReservedInstanceArtifactNotFound(
+            f"Customer {customer_id} has no Reserved Instance artifact {reservation_order_id}.", [reservation_order_id])
     return found
 
 
