@@ -255,6 +255,7 @@ def explain_refusal(calculator: Calculator, error: DeskError, gettext) -> None:
 @dataclass(frozen=True)
 class Bar:
     label: str
+    label_lines: list[str]
     amount: Decimal
     text: str
     x: int
@@ -263,7 +264,7 @@ class Bar:
     colour: str
 
 
-CHART_WIDTH, CHART_HEIGHT, CHART_TOP, CHART_BOTTOM = 640, 300, 40, 250
+CHART_WIDTH, CHART_HEIGHT, CHART_TOP, CHART_BOTTOM = 640, 320, 40, 250
 # Dark enough for white text nearby and for a grey-scale print to tell them apart.
 COLOURS = ("#4a5263", "#1f4e9c", "#1e6b3a", "#6b3fa0")
 
@@ -280,9 +281,21 @@ def chart_bars(result: calculation.Estimate, ctx: PageContext) -> list[Bar]:
     bars = []
     for position, (label, amount) in enumerate(figures):
         height = int((amount / top * (CHART_BOTTOM - CHART_TOP)).to_integral_value())
-        bars.append(Bar(label, amount, format_money(amount, result.currency, ctx.locale), x=position * slot + slot // 4,
-                        y=CHART_BOTTOM - height, height=height, colour=COLOURS[position]))
+        bars.append(Bar(label, _wrapped(label), amount, format_money(amount, result.currency, ctx.locale),
+                        x=position * slot + slot // 4, y=CHART_BOTTOM - height, height=height,
+                        colour=COLOURS[position]))
     return bars
+
+
+def _wrapped(label: str, width: int = 16) -> list[str]:
+    """A bar's label in lines of about `width` characters: SVG text does not wrap by itself."""
+    lines: list[str] = []
+    for word in label.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
 
 
 def _numbers(ctx: PageContext, currency: str):
