@@ -98,12 +98,13 @@ def page_modules() -> list[str]:
 
 def install_portal(app: FastAPI) -> None:
     """Mounts the portal on the app: sessions, static files, the shell's pages, every domain's pages."""
+    from partnerdesk.web.preferences import router as preferences_router
     from partnerdesk.web.routes import router as shell_router
 
     install_sessions(app, app.state.desk)
     install_page_error_handlers(app)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static")
-    routers = [shell_router, *(importlib.import_module(module).router for module in page_modules())]
+    routers = [shell_router, preferences_router, *(importlib.import_module(module).router for module in page_modules())]
     for router in routers:
         app.include_router(router)
     # Kept so the page role matrix can be read back from the routes' declarations.

@@ -19,9 +19,10 @@ from decimal import Decimal
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
+from zoneinfo import TZPATH, ZoneInfo, available_timezones
 
 from babel import Locale, UnknownLocaleError
-from babel.core import negotiate_locale
+from babel.core import get_global, negotiate_locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.localedata import locale_identifiers
@@ -29,6 +30,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
+from markupsafe import Markup
 
 from partnerdesk.core.markets import all_markets, country_name
 
@@ -158,9 +160,81 @@ def format_date(value: date | datetime, locale: str, format: str = "medium") -> 
     return babel_format_date(value, format=format, locale=locale)
 
 
-def format_datetime(value: datetime, locale: str, format: str = "medium") -> str:
-    """Times are kept in UTC and shown in UTC, saying so."""
-    return babel_format_datetime(value, format=format, tzinfo=UTC, locale=locale) + " UTC"
+def format_datetime(value: datetime, locale: str, format: str = "medium", time_zone: str | None = None) -> str:
+    """Times are kept in UTC; shown in `time_zone` (the reader's) with its abbreviation, else in UTC, saying so."""
+    if not time_zone or time_zone == UTC_ZONE:
+        return babel_format_datetime(value, format=format, tzinfo=UTC, locale=locale) + " UTC"
+    zone = ZoneInfo(time_zone)
+    return (babel_format_datetime(value, format=format, tzinfo=zone, locale=locale) + " "
+            + value.astimezone(zone).strftime("%Z"))
+
+
+def time_element(value: datetime, locale: str, time_zone: str | None, format: str = "medium") -> Markup:
+    """`<time>` showing the moment in the reader's time zone, with UTC on hover (`title`) and in `datetime`."""
+    utc = value.astimezone(UTC)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        utc.strftime("%Y-%m-%dT%H:%M:%SZ"), format_datetime(utc, locale, format),
+        format_datetime(utc, locale, format, time_zone))
+
+
+# Time zones: IANA names ("Europe/Paris"), as the reader's preference, the browser or the partner's country give.
+
+UTC_ZONE = "UTC"
+_ZONE_TABLES = ("zone.tab", "zone1970.tab")
+
+
+@lru_cache(maxsize=1)
+def time_zone_names() -> frozenset[str]:
+    """The zones a reader may choose: IANA's region/city names and UTC (no legacy aliases such as "US/Eastern")."""
+    regions = ("Africa/", "America/", "Antarctica/", "Asia/", "Atlantic/", "Australia/", "Europe/", "Indian/",
+               "Pacific/")
+    return frozenset({UTC_ZONE, *(name for name in available_timezones() if name.startswith(regions))})
+
+
+def supported_time_zone(value: str | None) -> str | None:
+    """`value` if it names a time zone a reader may choose (as a cookie or a form holds it)."""
+    if not value or len(value) > 64:
+        return None
+    name = value.strip()
+    return name if name in time_zone_names() else None
+
+
+@lru_cache(maxsize=1)
+def _main_zone_by_country() -> dict[str, str]:
+    """The first zone tzdata's zone.tab lists for each country: its most populous ("America/New_York" for US)."""
+    for folder in TZPATH:
+        for table in _ZONE_TABLES:
+            path = Path(folder) / table
+            if path.is_file():
+                zones: dict[str, str] = {}
+                for line in path.read_text(encoding="utf-8").splitlines():
+                    fields = line.split("\t")
+                    if line.startswith("#") or len(fields) < 3:
+                        continue
+                    for country in fields[0].split(","):
+                        zones.setdefault(country.strip().upper(), fields[2].strip())
+                return zones
+    # No tzdata tables on this machine: CLDR's list of the country's zones, the first of them.
+    return {country: names[0] for country, names in get_global("territory_zones").items() if names}
+
+
+def time_zone_of_country(country: str | None) -> str | None:
+    zone = _main_zone_by_country().get((country or "").strip().upper())
+    return zone if zone in time_zone_names() else None
+
+
+def choose_time_zone(*, preferred: str | None, browser: str | None, country: str | None) -> str:
+    """The reader's own choice, else the browser's zone (known once a page's script told it), else the
+    partner's country's, else UTC."""
+    return (supported_time_zone(preferred) or supported_time_zone(browser) or time_zone_of_country(country)
+            or UTC_ZONE)
+
+
+@lru_cache(maxsize=1)
+def time_zone_choices() -> tuple[tuple[str, str], ...]:
+    """Every zone a reader may choose, by name ("Europe/Paris", "America/New York"): IANA's names are the same
+    in every language, and the ones people search a list for."""
+    return tuple((name, name.replace("_", " ")) for name in sorted(time_zone_names()))
 
 
 # Names of countries, cultures and languages in the reader's language.

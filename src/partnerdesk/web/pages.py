@@ -50,6 +50,8 @@ class Viewer:
 
     principal: Principal
     partner_name: str | None
+    # The partner's billing country: the reader's time zone when neither the agent nor the browser gave one.
+    partner_country: str | None = None
 
 
 def load_viewer(request: Request, db: Session) -> Viewer | None:
@@ -62,9 +64,16 @@ def load_viewer(request: Request, db: Session) -> Viewer | None:
         session.end(request)
         return None
     partner_name = accounts_service.get_partner(db, principal.partner_id).name if principal.partner_id else None
-    viewer = Viewer(principal, partner_name)
+    viewer = Viewer(principal, partner_name, _partner_country(db, principal.partner_id))
     request.state.viewer = viewer
     return viewer
+
+
+def _partner_country(db: Session, partner_id: str | None) -> str | None:
+    from partnerdesk.billing.models import BillingProfile  # a domain's table, read only for the time zone
+
+    profile = db.get(BillingProfile, partner_id) if partner_id else None
+    return profile.country or None if profile is not None else None
 
 
 @dataclass

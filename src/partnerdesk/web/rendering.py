@@ -9,7 +9,15 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    pass_context,
+)
 from markupsafe import Markup
 
 from partnerdesk.accounts.models import Role
@@ -98,7 +106,8 @@ def _environment(language: str, _catalogs: tuple[Path, ...]) -> Environment:
         money=lambda amount, currency: i18n.format_money(amount, currency, language),
         number=lambda value: i18n.format_number(value, language),
         date=lambda value, format="medium": i18n.format_date(value, language, format),
-        datetime=lambda value, format="medium": i18n.format_datetime(value, language, format),
+        datetime=pass_context(lambda context, value, format="medium": i18n.time_element(
+            value, language, context.get("time_zone"), format)),
         country=lambda code: i18n.country_label(code, language),
         culture=lambda code: i18n.culture_label(code, language),
         language_name=lambda code: i18n.language_label(code, language),
@@ -118,6 +127,22 @@ def request_language(request: Request) -> str:
         preferred=viewer.principal.preferred_language if viewer else None,
         cookie=language_cookie(request),
         accept_language=request.headers.get("accept-language"),
+    )
+
+
+# The reader's time zone: the one chosen on the time zone page, else the one the page's script read from the
+# browser; both are cookies, as the agent table has no column for it (see docs/portal.md).
+TIME_ZONE_COOKIE = "partnerdesk_time_zone"
+BROWSER_TIME_ZONE_COOKIE = "partnerdesk_browser_time_zone"
+TIME_ZONE_COOKIE_MAX_AGE_SECONDS = 365 * 24 * 60 * 60
+
+
+def request_time_zone(request: Request) -> str:
+    viewer = current_viewer(request)
+    return i18n.choose_time_zone(
+        preferred=request.cookies.get(TIME_ZONE_COOKIE),
+        browser=request.cookies.get(BROWSER_TIME_ZONE_COOKIE),
+        country=getattr(viewer, "partner_country", None) if viewer else None,
     )
 
 
@@ -150,6 +175,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "csrf_input": Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, token),
         "flashes": take_flashes(request),
         "here": here(request),
+        "time_zone": request_time_zone(request),
+        "time_zone_chosen": i18n.supported_time_zone(request.cookies.get(TIME_ZONE_COOKIE)) is not None,
     }
     values.update(context or {})
     html = environment_for(language).get_template(template).render(values)
