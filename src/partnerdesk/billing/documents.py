@@ -104,9 +104,10 @@ class _StatementPdf(FPDF):
 
 # Column widths (mm) of the lines table on a landscape A4 page (277 mm between the margins).
 _COLUMNS = (
-    (N_("Type"), 40), (N_("Customer"), 42), (N_("Product"), 62), (N_("Service period"), 40),
-    (N_("Quantity"), 15), (N_("Unit price"), 24), (N_("Subtotal"), 24), (N_("Tax"), 30),
+    (N_("Type"), 36), (N_("Customer"), 42), (N_("Product"), 58), (N_("Service period"), 38),
+    (N_("Quantity"), 16), (N_("Unit price"), 25), (N_("Subtotal"), 26), (N_("Tax"), 36),
 )
+_ALIGN = ("LEFT", "LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT")
 
 
 def statement_pdf(statement: Statement, settings: Settings, language: str) -> bytes:
@@ -163,23 +164,29 @@ def _heading(pdf: FPDF, statement: Statement, settings: Settings, language: str,
 
 
 def _lines_table(pdf: FPDF, statement: Statement, language: str, _, money) -> None:
-    pdf.set_font(FONT, style="B", size=8)
-    for title, width in _COLUMNS:
-        pdf.cell(width, 6, _(title), border="B")
-    pdf.ln()
-    pdf.set_font(FONT, size=8)
     if not statement.lines:
         pdf.cell(0, 6, _("This invoice has no lines yet."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    for line in statement.lines:
-        period = format_date(line.charge_start, language, format="short")
-        if line.charge_end is not None:
-            period += " – " + format_date(line.charge_end, language, format="short")
-        tax = f"{money(line.tax_amount)} ({_rate(line.tax_rate)} %)"
-        cells = (_(charge_label(line)), line.customer_name, f"{line.product_name}, {line.sku_name}", period,
-                 str(line.quantity), money(line.unit_price), money(line.subtotal), tax)
-        for (_title, width), text in zip(_COLUMNS, cells, strict=True):
-            pdf.cell(width, 6, _fit(pdf, text, width))
-        pdf.ln()
+        return
+    pdf.set_font(FONT, size=8)
+    # fpdf2's table wraps long names onto more lines and repeats the heading on each new page.
+    with pdf.table(col_widths=[width for _title, width in _COLUMNS], text_align=_ALIGN, line_height=4.5,
+                   first_row_as_headings=True, borders_layout="HORIZONTAL_LINES") as table:
+        heading = table.row()
+        for title, _width in _COLUMNS:
+            heading.cell(_(title))
+        for line in statement.lines:
+            period = format_date(line.charge_start, language, format="short")
+            if line.charge_end is not None:
+                period += " – " + format_date(line.charge_end, language, format="short")
+            row = table.row()
+            for text in (_(charge_label(line)), line.customer_name, _product(line), period, str(line.quantity),
+                         money(line.unit_price), money(line.subtotal),
+                         f"{money(line.tax_amount)} ({_rate(line.tax_rate)} %)"):
+                row.cell(text)
+
+
+def _product(line: InvoiceLineItem) -> str:
+    return line.product_name if line.sku_name == line.product_name else f"{line.product_name}, {line.sku_name}"
 
 
 def _totals(pdf: FPDF, statement: Statement, _, money) -> None:
@@ -194,15 +201,6 @@ def _totals(pdf: FPDF, statement: Statement, _, money) -> None:
 
 def _rate(rate: Decimal) -> str:
     return format(rate.normalize(), "f")
-
-
-def _fit(pdf: FPDF, text: str, width: float) -> str:
-    """The text cut with an ellipsis to fit a cell, so a long product name never runs into the next column."""
-    if pdf.get_string_width(text) <= width - 2:
-        return text
-    while text and pdf.get_string_width(text + "…") > width - 2:
-        text = text[:-1]
-    return text + "…"
 
 
 def reconciliation_csv(db: Session, invoice: Invoice) -> str:
