@@ -57,6 +57,7 @@ def test_other_roles_are_refused_as_by_the_api(app, desk, role):
     assert 'href="/activity"' not in browser.page("/").html
 
 
+@pytest.mark.both_engines
 def test_filters_by_action_customer_agent_and_period(app, desk, actors, clock):
     add_customer(actors, "Fabrikam")
     clock.advance(timedelta(days=2))
@@ -107,6 +108,7 @@ def test_details_are_shown_as_text_never_as_markup(app, desk, actors):
     assert page.shows("Partner Desk")  # recorded by no agent
 
 
+@pytest.mark.both_engines
 def test_a_long_log_is_paged(app, desk, actors):
     customer_id = add_customer(actors, "Fabrikam")
     partner_id = actors(Role.admin_agent).get(f"/v1/customers/{customer_id}").json()["partnerId"]

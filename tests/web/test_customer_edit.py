@@ -34,6 +34,7 @@ def stored(desk, customer_id: str) -> Customer:
         return customer
 
 
+@pytest.mark.both_engines
 @pytest.mark.parametrize("role", EDITORS)
 def test_an_agent_edits_both_profiles_and_the_api_reads_the_change(app, desk, actors, role):
     customer_id = add_customer(actors)

@@ -86,6 +86,7 @@ def test_an_agent_cannot_read_another_partners_purchases_through_the_filters(app
     assert browser.get(f"/customers/{purchases['theirs']}/orders/{purchases['theirs']}").status_code == 404
 
 
+@pytest.mark.both_engines
 def test_filters_by_status_customer_and_date(app, desk, actors, purchases, clock):
     browser = signed_in(app, desk, Role.sales_agent)
     by_customer = browser.page("/orders?customer=north")

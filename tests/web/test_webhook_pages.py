@@ -76,6 +76,7 @@ def test_a_refused_endpoint_names_each_field_and_keeps_what_was_typed(admin):
     assert admin.page("/webhooks").shows("There is no webhook endpoint yet.")
 
 
+@pytest.mark.both_engines
 def test_deliveries_show_each_attempt_as_the_api_does_and_a_failed_one_is_sent_again(app, desk, actors, admin,
                                                                                       receiver):
     caller = actors(Role.admin_agent)
