@@ -231,6 +231,9 @@ def test_cart_and_order_pages_say_what_the_price_is_per(app, demo_shop, desk, la
     [order] = demo_shop.checkout(customer, cart["id"]).json()["orders"]
     page = browser.page(f"/customers/{customer}/orders/{order['id']}")
     assert page.shows(monthly) and page.shows(order_total), page.text
+    assert browser.page(f"/customers/{customer}/orders").shows(order_total)
+    catalog = browser.page(f"/customers/{customer}/catalog?view=AzureReservationsVM")
+    assert catalog.shows(monthly), catalog.text
 
 
 def test_the_words_follow_the_language():
