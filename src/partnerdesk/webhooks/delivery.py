@@ -56,6 +56,8 @@ def send(request: OutgoingRequest, *, timeout: httpx.Timeout = TIMEOUT,
                 client.stream("POST", request.url, content=request.body, headers=headers) as response:
             status_code = response.status_code
             retry_after = _retry_after(response.headers.get("retry-after"))
+    except targets.NotPublicAddress:  # the one sentence; never the addresses a name resolved to
+        error = targets.NOT_PUBLIC
     except httpx.TimeoutException as exc:
         error = f"timed out ({type(exc).__name__})"
     except httpx.HTTPError as exc:
