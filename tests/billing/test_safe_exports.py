@@ -23,6 +23,7 @@ from partnerdesk.catalog.models import Product, Sku
 from partnerdesk.cli import app as cli_app
 from partnerdesk.core.csv_safe import FORMULA_TRIGGERS
 from partnerdesk.customers.models import Customer
+from tests.billing.test_invoices import _close_november, _eur_invoice
 from tests.catalog.test_pricelist import GOOD_ROWS, HEADER
 from tests.orders.factories import software_line
 from tests.support.actors import customer_body
@@ -93,6 +94,22 @@ def test_the_billing_export_writes_formula_names_as_text_and_credits_as_numbers(
     assert (credit["Quantity"], credit["Subtotal"]) == ("-2", "-2469.12")
     for export in (november, december):
         _assert_no_formula_and_no_control_character(_cells(export.stdout))
+
+
+def test_the_invoice_reconciliation_download_carries_no_formula_and_no_control_character(shop, actors, clock, desk):
+    customer = shop.customer("FR")
+    with desk.database.session() as db:
+        db.execute(update(Customer).where(Customer.id == customer).values(company_name=CONTROL + SUM))
+        db.execute(update(Product).values(title=CMD + CONTROL))
+        db.execute(update(Sku).values(title=DASH))
+    shop.buy(customer, software_line())
+    _close_november(desk, clock)
+    reader = actors(Role.billing_admin)
+    response = reader.get(f"/v1/invoices/{_eur_invoice(reader)['id']}/documents/reconciliation")
+    assert response.status_code == 200, response.text
+    [row] = list(csv.DictReader(io.StringIO(response.text)))
+    assert (row["CustomerName"], row["ProductName"], row["SkuName"]) == ("'" + SUM, "'" + CMD, "'" + DASH)
+    _assert_no_formula_and_no_control_character(_cells(response.text))
 
 
 # The price list: `partnerdesk catalog export` and the import that reads it back
