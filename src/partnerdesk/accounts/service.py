@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.models import PARTNER_ROLES, Agent, ApiToken, Partner, PortalSession, Role
+from partnerdesk.core.csv_safe import control_character_problem
 from partnerdesk.core.errors import Conflict, InvalidInput, NotFound
 from partnerdesk.core.secrets import hash_token, new_api_token
 
@@ -62,6 +63,10 @@ def normalise_email(email: str) -> str:
 
 
 def get_or_create_partner(db: Session, *, name: str, now: datetime) -> Partner:
+    # The partner's name is on every invoice and billing export: one line of printable text.
+    problem = control_character_problem(name, "partner")
+    if problem is not None:
+        raise InvalidInput(problem, ["partner"])
     name = name.strip()
     if not name:
         raise InvalidInput("A partner needs a name.", ["partner"])
@@ -164,20 +169,23 @@ def revoke_tokens(db: Session, agent: Agent, *, now: datetime) -> int:
 
 # Every API request runs it: on the tables' columns (see CONTRIBUTING, "How a write is done").
 _agent, _token = Agent.__table__.c, ApiToken.__table__.c
-_AGENT_OF_TOKEN = (
+AGENT_OF_TOKEN = (
     select(_agent.id, _agent.email, _agent.display_name, _agent.role, _agent.partner_id, _agent.preferred_language)
     .join(ApiToken.__table__, _token.agent_id == _agent.id)
     .where(_token.token_hash == bindparam("token_hash"), _token.revoked_at.is_(None), _agent.is_active)
 )
 
 
-def authenticate_token(db: Session, token: str) -> Principal | None:
-    row = db.execute(_AGENT_OF_TOKEN, {"token_hash": hash_token(token)}).first()
-    if row is None:
-        return None
+def principal_of_row(row) -> Principal:
+    """The principal of a row whose first columns are AGENT_OF_TOKEN's."""
     agent_id, email, display_name, role, partner_id, preferred_language = row
     return Principal(agent_id=agent_id, email=email, display_name=display_name, role=role, partner_id=partner_id,
                      preferred_language=preferred_language)
+
+
+def authenticate_token(db: Session, token: str) -> Principal | None:
+    row = db.execute(AGENT_OF_TOKEN, {"token_hash": hash_token(token)}).first()
+    return None if row is None else principal_of_row(row)
 
 
 def authenticate_password(db: Session, email: str, password: str) -> Principal | None:

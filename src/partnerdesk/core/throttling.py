@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.storage import Storage
 from limits.strategies import FixedWindowRateLimiter
-from sqlalchemy import Integer, String, case, delete, literal, select
+from sqlalchemy import Integer, String, case, delete, literal, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -108,6 +108,7 @@ class ClockedMemoryStorage(Storage):
 
 
 _counter = ThrottleCounter.__table__.c
+_ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 class DatabaseStorage(Storage):
@@ -138,6 +139,9 @@ class DatabaseStorage(Storage):
         new_expiry = now + timedelta(seconds=expiry)
         self._increments += 1
         with self.database.session() as db:
+            if not self.database.is_sqlite:
+                # A count lost in a crash costs nothing; waiting for the WAL flush costs every request.
+                db.execute(_ASYNCHRONOUS_COMMIT)
             if self._increments % self._PURGE_EVERY == 0:
                 db.execute(delete(ThrottleCounter.__table__).where(_counter.expires_at <= now))
             expired = _counter.expires_at <= literal(now, UTCDateTime())
@@ -217,7 +221,7 @@ class Throttle:
         """Whether counting opens transactions on the desk's database (see `DatabaseStorage`)."""
         return self.kind == "database"
 
-    def _seconds_until(self, reset_at: float) -> int:
+    def seconds_until(self, reset_at: float) -> int:
         return max(1, math.ceil(reset_at - _timestamp(self.clock.now())))
 
     def wait(self, limit: Limit, identifier: str) -> int | None:
@@ -225,26 +229,34 @@ class Throttle:
         key = (limit.scope, _hashed(identifier))
         if self.limiter.test(limit.item, *key):
             return None
-        return self._seconds_until(self.limiter.get_window_stats(limit.item, *key).reset_time)
+        return self.seconds_until(self.limiter.get_window_stats(limit.item, *key).reset_time)
 
     def count(self, limit: Limit, identifier: str) -> Counted:
-        """Counts one event; says whether it was within the limit and whether it used up the last one."""
+        """Counts one event and says whether it was within the limit (one write; more is read only if asked)."""
         key = (limit.scope, _hashed(identifier))
-        allowed = self.limiter.hit(limit.item, *key)
-        stats = self.limiter.get_window_stats(limit.item, *key)
-        return Counted(allowed=allowed, used_up=stats.remaining == 0,
-                       retry_after_seconds=self._seconds_until(stats.reset_time))
+        return Counted(self, limit, key, allowed=self.limiter.hit(limit.item, *key))
 
     def forget(self, limit: Limit, identifier: str) -> None:
         self.limiter.clear(limit.item, limit.scope, _hashed(identifier))
 
 
-@dataclass(frozen=True)
 class Counted:
-    allowed: bool
-    # The limit has no event left in this window: the next one is refused.
-    used_up: bool
-    retry_after_seconds: int
+    """One counted event. Most callers only ask `allowed`; what else they ask is read from the storage then
+    (on the database storage each read is a query, so the common case costs one statement)."""
+
+    def __init__(self, throttle: Throttle, limit: Limit, key: tuple[str, str], *, allowed: bool) -> None:
+        self.throttle, self.limit, self.key, self.allowed = throttle, limit, key, allowed
+
+    @property
+    def used_up(self) -> bool:
+        """The limit has no event left in this window: the next one is refused."""
+        return not self.throttle.limiter.test(self.limit.item, *self.key)
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Seconds until this window ends."""
+        stats = self.throttle.limiter.get_window_stats(self.limit.item, *self.key)
+        return self.throttle.seconds_until(stats.reset_time)
 
 
 def new_throttle(database: Database, clock: Clock, kind: StorageKind) -> Throttle:
