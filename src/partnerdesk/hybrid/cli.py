@@ -35,21 +35,27 @@ def _rows(path: Path, columns: tuple[str, ...], required: tuple[str, ...]) -> It
     except OSError as error:
         raise fail(f"{path}: cannot be read ({error.strerror}).") from None
     with handle:
-        reader = csv.DictReader(handle)
-        header = [name.strip() for name in reader.fieldnames or []]
-        unknown = [name for name in header if name not in columns]
-        missing = [name for name in required if name not in header]
-        if unknown or missing:
-            raise fail(f"{path}: the header must name {', '.join(required)} and may add "
-                       f"{', '.join(c for c in columns if c not in required)}"
-                       + (f"; unknown: {', '.join(unknown)}" if unknown else "")
-                       + (f"; missing: {', '.join(missing)}" if missing else "") + ".")
-        reader.fieldnames = header
         try:
-            for row in reader:
-                yield reader.line_num, {key: (value or "").strip() for key, value in row.items() if key}
+            yield from _checked_rows(path, csv.DictReader(handle), columns, required)
         except UnicodeDecodeError:
             raise fail(f"{path} is not UTF-8 text.") from None
+        except csv.Error as error:
+            raise fail(f"{path} is not a CSV file this command can read ({error}).") from None
+
+
+def _checked_rows(path: Path, reader: csv.DictReader, columns: tuple[str, ...], required: tuple[str, ...],
+                  ) -> Iterator[tuple[int, dict[str, str]]]:
+    header = [name.strip() for name in reader.fieldnames or []]
+    unknown = [name for name in header if name not in columns]
+    missing = [name for name in required if name not in header]
+    if unknown or missing:
+        raise fail(f"{path}: the header must name {', '.join(required)} and may add "
+                   f"{', '.join(c for c in columns if c not in required)}"
+                   + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                   + (f"; missing: {', '.join(missing)}" if missing else "") + ".")
+    reader.fieldnames = header
+    for row in reader:
+        yield reader.line_num, {key: (value or "").strip() for key, value in row.items() if key}
 
 
 def _yes_no(value: str, where: str) -> bool:

@@ -386,7 +386,8 @@ def customer_estimates(db: Session, *, principal: Principal, customer_id: str) -
 
 def get_estimate(db: Session, *, principal: Principal, customer_id: str, estimate_id: str) -> StoredEstimate:
     customers.get_customer(db, principal=principal, customer_id=customer_id)
-    stored = db.get(StoredEstimate, estimate_id)
+    # An id that cannot be one (too long, a NUL byte PostgreSQL refuses) is simply not found.
+    stored = db.get(StoredEstimate, estimate_id) if len(estimate_id) <= 36 and "\x00" not in estimate_id else None
     if stored is None or stored.customer_id != customer_id:
         raise EstimateNotFound(f"Customer {customer_id} has no Hybrid Benefit estimate {estimate_id}.",
                                [estimate_id])
@@ -531,7 +532,14 @@ def _parse_rate(row: dict[str, str | None], line_number: int) -> tuple[RateRow |
 
 def parse_rate_table(lines: Iterable[str]) -> list[RateRow]:
     """The rows of a rate table CSV file (columns `RATE_COLUMNS`), or a 400 listing every bad line."""
-    reader = csv.DictReader(lines)
+    try:
+        return _read_rate_table(csv.DictReader(lines))
+    except csv.Error as error:  # a NUL byte, an unclosed quote at the end, a field past the csv module's limit
+        raise InvalidRateTable(f"The rate table is not a CSV file this import can read ({error}); nothing was "
+                               "imported.", []) from None
+
+
+def _read_rate_table(reader: csv.DictReader) -> list[RateRow]:
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [column for column in RATE_COLUMNS if column not in header]
     if missing:
@@ -583,6 +591,9 @@ def import_rates(db: Session, lines: Iterable[str], *, now: datetime, principal:
 
 
 def search_rates(*, size: str | None = None, region: str | None = None, currency: str | None = None) -> Select:
+    for name, value in (("vmSize", size), ("region", region), ("currency", currency)):
+        if value and "\x00" in value:
+            raise InvalidEstimate(f"{name}: must not contain NUL characters.", [name])
     statement = select(VmRate)
     if size:
         statement = statement.where(func.lower(VmRate.size) == size.strip().lower())
