@@ -18,8 +18,8 @@ from partnerdesk.orders.api import PURCHASE_READERS
 from partnerdesk.orders.web import ORDER_STATUS_LABELS, SUBSCRIPTION_STATUS_LABELS, router
 from partnerdesk.web import N_, PageContext, allow_page, list_page, register_nav
 
+# One entry in the header, which has room for few: the two views link to each other as tabs.
 register_nav(N_("Orders"), "/orders", PURCHASE_READERS, order=20)
-register_nav(N_("Subscriptions"), "/subscriptions", PURCHASE_READERS, order=30)
 
 # A status the billing schedule gives a subscription whose term ended without renewal.
 OVERVIEW_SUBSCRIPTION_STATUS_LABELS = {**SUBSCRIPTION_STATUS_LABELS, "expired": N_("Expired")}
