@@ -22,9 +22,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from partnerdesk.core.errors import DatabaseUnavailable, DeskError, database_unavailable
 from partnerdesk.web.errors import PageError, PageForbidden, PageNotFound, SignInRequired
-from partnerdesk.web.i18n import N_
+from partnerdesk.web.i18n import DEFAULT_LANGUAGE, N_
 from partnerdesk.web.pages import PortalRoute, load_viewer, sign_in_url
-from partnerdesk.web.rendering import PAGE_HEADERS, current_viewer, gettext_for, redirect, render
+from partnerdesk.web.rendering import PAGE_HEADERS, current_viewer, gettext_for, redirect, render, request_language
 from partnerdesk.web.session import signed_in_agent_id
 
 log = logging.getLogger("partnerdesk.web")
@@ -76,7 +76,18 @@ def _desk_error_page(request: Request, error: DeskError) -> Response:
     if error.status_code == 403:
         return _page_error(request, PageForbidden())
     return error_page(request, status_code=error.status_code, title=PageError.title, message=PageError.message,
-                      detail=error.description)
+                      detail=_desk_error_detail(request, error))
+
+
+ERROR_CODE = N_("Error code %(code)s.")
+
+
+def _desk_error_detail(request: Request, error: DeskError) -> str:
+    """The service's own sentence is English: shown as it is to an English reader; any other reader gets the
+    error's stable number in their language, which support can look up (issue 17 item 4)."""
+    if request_language(request) == DEFAULT_LANGUAGE:
+        return error.description
+    return gettext_for(request)(ERROR_CODE) % {"code": error.code}
 
 
 def _validation_error_page(request: Request, _error: RequestValidationError) -> Response:
