@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from partnerdesk.accounts.models import Role
 from tests.orders.factories import OFFICE_FR, VISIO_FR_ANNUAL, software_line
 
 IGNORED = "Partner-Desk-Ignored-Fields"
@@ -90,3 +91,21 @@ def test_an_unknown_field_is_ignored_and_named_in_the_header(shop):
     assert created.status_code == 201, created.text
     assert created.headers[IGNORED] == "lineItems[0].quantityy, Comment"
     assert created.json()["lineItems"][0]["quantity"] == 1
+
+
+def test_an_order_sent_back_in_pascal_case_cancels_with_nothing_ignored(shop, actors):
+    """The .NET SDK PATCHes the whole order as it read it, its names in PascalCase, status changed."""
+    customer = shop.customer()
+    [order] = shop.buy(customer, software_line(OFFICE_FR, 1, 0))["orders"]
+    admin = actors(Role.admin_agent)
+    read = admin.get(f"/v1/customers/{customer}/orders/{order['id']}").json()
+    pascal = {key[0].upper() + key[1:]: value for key, value in read.items()}
+    pascal["LineItems"] = [{key[0].upper() + key[1:]: value for key, value in line.items()}
+                           for line in read["lineItems"]]
+    pascal["Status"] = "cancelled"
+
+    cancelled = admin.patch(f"/v1/customers/{customer}/orders/{order['id']}", json=pascal)
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert IGNORED not in cancelled.headers
+    assert [line["status"] for line in cancelled.json()["lineItems"]] == ["cancelled"]

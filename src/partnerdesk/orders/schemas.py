@@ -147,6 +147,9 @@ def _without_read_only_fields(value: Any, shape: type[ResponseModel], patchable:
 
 
 class OrderLineRefIn(CamelModel):
+    # A line sent back as read, in any letter case (the .NET SDK's PascalCase): its other fields are the server's.
+    read_only_from = OrderLineItemOut
+
     line_item_number: Annotated[StrictInt, Field(ge=0, le=9999)]
 
     @model_validator(mode="before")
@@ -160,6 +163,8 @@ class OrderPatchIn(CamelModel):
 
     Nothing else of an order changes; a line already cancelled stays as it is.
     """
+
+    read_only_from = OrderOut
 
     status: str = Field(min_length=1, max_length=16, description="cancelled")
     line_items: list[OrderLineRefIn] | None = Field(
