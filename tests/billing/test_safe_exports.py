@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-from partnerdesk.accounts.models import Role
+from partnerdesk.accounts.models import Partner, Role
 from partnerdesk.catalog import pricelist
 from partnerdesk.catalog.errors import InvalidPriceList
 from partnerdesk.catalog.models import Product, Sku
@@ -270,3 +270,13 @@ def test_a_customer_named_like_a_formula_is_kept_as_typed(actors):
                                              json=_customer_with(**{"companyProfile.companyName": HYPERLINK}))
     assert response.status_code == 201, response.text
     assert response.json()["companyProfile"]["companyName"] == HYPERLINK
+
+
+def test_a_partner_name_with_a_control_character_is_refused(cli, desk):
+    refused = cli("agents", "add", "ada@evil.example", "--role", "sales_agent", "--partner", "Evil\x07 Reseller",
+                  "--name", "Ada")
+    assert refused.exit_code != 0
+    assert "partner must not contain" in refused.output
+    with desk.database.session(write=False) as db:
+        assert db.scalar(select(func.count()).select_from(Partner).where(Partner.name.like("Evil%"))) == 0
+
