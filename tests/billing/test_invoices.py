@@ -202,3 +202,29 @@ def test_only_billing_admins_and_the_operator_download_and_another_partner_gets_
         assert actors(Role.billing_admin, "Rival").get(path).status_code == 404
         assert actors(Role.billing_admin).get(f"/v1/invoices/no-such-invoice/documents/{document}").status_code \
             == 404
+
+
+def test_tax_comes_from_the_market_rate_policy_in_force_when_the_line_is_written(shop, actors):
+    operator = actors(Role.operator)
+    assert operator.get("/v1/policies/tax_rates").json()["value"] == {"FR": "20"}
+    customer = shop.customer("FR")
+    shop.buy(customer, software_line())
+    for bad in ({"FR": "100"}, {"FR": "abc"}, {"XX": "5"}, {"FR": 5.5}, ["FR"], "FR:20"):
+        refused = operator.put("/v1/policies/tax_rates", json={"value": bad})
+        assert refused.status_code == 400, (bad, refused.text)
+        assert "tax_rates" in refused.json()["description"]
+    assert operator.get("/v1/policies/tax_rates").json()["value"] == {"FR": "20"}
+    changed = operator.put("/v1/policies/tax_rates", json={"value": {"fr": "5.50", "DE": 19}})
+    assert changed.status_code == 200 and changed.json()["value"] == {"DE": "19", "FR": "5.5"}
+    shop.buy(customer, software_line())
+    reader = actors(Role.billing_admin)
+    invoice = _eur_invoice(reader)
+    lines = reader.get(f"/v1/invoices/{invoice['id']}/lineitems").json()["items"]
+    # The first line keeps the rate it was written with; the new one has 5.5% (1234.56 x 5.5% = 67.9008).
+    assert [(line["taxRate"], line["taxTotal"]) for line in lines] == [("20", "246.91"), ("5.5", "67.90")]
+    assert (invoice["taxTotal"], invoice["totalAmount"]) == ("314.81", "2783.93")
+    # No rate for the market: no tax.
+    operator.put("/v1/policies/tax_rates", json={"value": {}})
+    shop.buy(customer, software_line())
+    lines = reader.get(f"/v1/invoices/{invoice['id']}/lineitems").json()["items"]
+    assert (lines[-1]["taxRate"], lines[-1]["taxTotal"]) == ("0", "0.00")

@@ -80,3 +80,44 @@ def export(
                 writer.writerows(rows)
     except DeskError as error:
         raise _fail(error) from None
+
+
+@app.command("close")
+def close_ended() -> None:
+    """Close every invoice whose month has ended (the worker does it at month end; this catches up)."""
+    from partnerdesk.billing import closing
+    from partnerdesk.sandbox import service as sandbox
+
+    desk = open_desk()
+    with desk.database.session() as db:
+        now = sandbox.clock_for(db, desk.clock, sandbox=desk.settings.sandbox).now()
+        closed = closing.close_ended(db, prefix=desk.settings.invoice_number_prefix, now=now)
+        for invoice in closed:
+            typer.echo(f"{invoice.number}  {invoice.billing_period} {invoice.currency}  {invoice.id}")
+    typer.echo(f"closed {len(closed)} invoice(s)")
+
+
+@app.command("statement")
+def statement(
+    invoice_id: str,
+    output: Annotated[str, typer.Option("--output", "-o", help="Where to write the PDF.")],
+    language: Annotated[str | None, typer.Option("--language", help="en or fr; the partner's by default.")] = None,
+) -> None:
+    """Write an invoice's PDF statement to a file."""
+    from pathlib import Path
+
+    from partnerdesk.billing import documents
+    from partnerdesk.billing.models import Invoice
+
+    desk = open_desk()
+    try:
+        with desk.database.session(write=False) as db:
+            invoice = db.get(Invoice, invoice_id)
+            if invoice is None:
+                raise service.InvoiceNotFound(f"No invoice with id {invoice_id}.", [invoice_id])
+            chosen = documents.statement_language(db, invoice, language, desk.clock.now())
+            pdf = documents.statement_pdf(documents.statement_of(db, invoice), desk.settings, chosen)
+    except DeskError as error:
+        raise _fail(error) from None
+    Path(output).write_bytes(pdf)
+    typer.echo(f"wrote {output} ({len(pdf)} bytes, {chosen})")

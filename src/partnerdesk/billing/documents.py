@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -25,9 +26,11 @@ from partnerdesk.billing.errors import InvoiceFontMissing, StatementLanguageNotS
 from partnerdesk.billing.models import Invoice, InvoiceLineItem
 from partnerdesk.config import Settings
 from partnerdesk.core.csv_safe import safe_writer
-from partnerdesk.web.i18n import LANGUAGES, N_, format_date, format_money, translations_for
+from partnerdesk.web.i18n import LANGUAGES, N_, format_date, format_money, register_translations, translations_for
 
 FONT = "statement"
+# The statement's words are the portal's billing catalog (the CLI draws statements without the portal).
+register_translations(Path(__file__).parent / "locale")
 
 
 def period_in_words(invoice: Invoice, language: str) -> str:
