@@ -42,6 +42,8 @@ def limited_actors(limited_app, desk):
         yield Actors(desk=desk, client=client)
 
 
+# Through PgBouncer too: each count is a transaction of its own, which transaction pooling must carry.
+@pytest.mark.pgbouncer
 def test_a_partner_over_its_limit_gets_429_while_another_partner_is_served(limited_actors, desk, clock):
     set_policies(desk, api_requests_per_partner=5, api_rate_limit_window_seconds=60)
     contoso, colleague = limited_actors(Role.sales_agent), limited_actors(Role.admin_agent)
