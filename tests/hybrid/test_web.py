@@ -175,3 +175,14 @@ def test_the_stylesheet_holds_the_print_rules(app, desk):
     response = signed_in(app, desk, Role.billing_admin).get("/hybridbenefit/calculator.css")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/css")
     assert "@media print" in response.text
+
+
+def test_billing_admins_find_the_calculator_in_the_menu_and_agents_from_a_customer(app, desk, market):
+    billing = Page.of(signed_in(app, desk, Role.billing_admin).get("/", follow_redirects=True))
+    assert 'href="/hybridbenefit"' in billing.html
+    customer = market.customer("FR")
+    sales = signed_in(app, desk, Role.sales_agent)
+    details = sales.page(f"/customers/{customer}")
+    assert f'href="/customers/{customer}/hybridbenefit"' in details.html
+    tab = sales.page(f"/customers/{customer}/hybridbenefit")
+    assert 'href="/hybridbenefit"' in tab.html and tab.shows("Open the calculator without a customer")
