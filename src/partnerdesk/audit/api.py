@@ -12,7 +12,6 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime
 from sqlalchemy import select
 
 from partnerdesk.accounts.auth import RequestContext, allow
@@ -23,6 +22,7 @@ from partnerdesk.audit.schemas import ActivityRecordOut, AuditRecordOut, object_
 from partnerdesk.core.errors import DeskError
 from partnerdesk.core.pagination import PageRequest, page_params, paginate, to_collection
 from partnerdesk.core.schemas import Collection
+from partnerdesk.core.wire_types import IsoAwareDateTime
 from partnerdesk.customers.models import Customer
 
 router = APIRouter(tags=["activity log"])
@@ -48,8 +48,8 @@ def list_activity(
     customer_id: str | None = Query(None, alias="customerId"),
     action: str | None = Query(None),
     agent_email: str | None = Query(None, alias="agentEmail"),
-    start_date: AwareDatetime | None = Query(None, alias="startDate"),
-    end_date: AwareDatetime | None = Query(None, alias="endDate"),
+    start_date: IsoAwareDateTime | None = Query(None, alias="startDate"),
+    end_date: IsoAwareDateTime | None = Query(None, alias="endDate"),
 ) -> Collection[ActivityRecordOut]:
     filters = service.ActivityFilter(
         partner_id=partner_id,

@@ -154,9 +154,11 @@ def parse_amount(text: str, currency: str, *, field: str = "amount") -> Decimal:
         raise InvalidCreditLimit(f"'{currency}' is not an ISO 4217 currency code such as EUR.", ["currency"])
     try:
         amount = Decimal(text.strip())
+        if not amount.is_finite():  # "NaN", "Infinity", "sNaN": Decimal reads them, but they are not amounts
+            raise InvalidOperation
     except (InvalidOperation, AttributeError):
         raise InvalidCreditLimit(f"{field}: '{text}' is not an amount such as 5000.00.", [field]) from None
-    if not amount.is_finite() or amount < 0:
+    if amount < 0:
         raise InvalidCreditLimit(f"{field} must be zero or more.", [field])
     if amount >= Decimal("1e14"):
         raise InvalidCreditLimit(f"{field} is too large.", [field])

@@ -14,13 +14,14 @@ from partnerdesk.accounts.auth import RequestContext, allow
 from partnerdesk.accounts.models import Role
 from partnerdesk.audit import service as audit
 from partnerdesk.core.schemas import CamelModel, ResponseModel
+from partnerdesk.core.wire_types import StrictInteger
 from partnerdesk.sandbox import service
 
 router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"])
 
 
 class AdvanceClockIn(CamelModel):
-    advance_days: int = Field(ge=1, le=service.MAX_ADVANCE_DAYS)
+    advance_days: StrictInteger = Field(ge=1, le=service.MAX_ADVANCE_DAYS)
 
 
 class ClockOut(ResponseModel):

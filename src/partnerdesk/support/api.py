@@ -7,7 +7,6 @@ billing admins have no part in support.
 
 from __future__ import annotations
 
-from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
@@ -18,6 +17,7 @@ from partnerdesk.accounts.models import Role
 from partnerdesk.core.idempotency import run_once
 from partnerdesk.core.pagination import PageRequest, page_params, paginate, to_collection
 from partnerdesk.core.schemas import Collection
+from partnerdesk.core.wire_types import IsoDateTime
 from partnerdesk.customers import service as customers
 from partnerdesk.software.storage import open_storage
 from partnerdesk.support import attachments, presenters, refunds, service
@@ -83,8 +83,8 @@ def list_service_requests(
     status: str | None = Query(None, max_length=20, description="open, attention_needed or closed."),
     support_topic_id: str | None = Query(None, alias="supportTopicId", max_length=20),
     customer_id: str | None = Query(None, alias="customerId", max_length=36),
-    start_date: datetime | None = Query(None, alias="startDate", description="Created at or after."),
-    end_date: datetime | None = Query(None, alias="endDate", description="Created at or before."),
+    start_date: IsoDateTime | None = Query(None, alias="startDate", description="Created at or after (ISO 8601)."),
+    end_date: IsoDateTime | None = Query(None, alias="endDate", description="Created at or before (ISO 8601)."),
     refund_decision: str | None = Query(None, alias="refundDecision", max_length=20,
                                         description="Refund requests only: pending, approved or rejected."),
 ) -> Collection[ServiceRequestOut]:

@@ -1,0 +1,38 @@
+"""Strict types for values that come over the wire, so loose input is refused in one place.
+
+Pydantic's lax mode reads "1" as the number 1 and "0.5" as a Unix time (1970-01-01T00:00:00.5Z): a
+client that sent either made a mistake we should tell it about, not guess at. Use these in request
+models and query parameters instead of bare `int` and `datetime`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BeforeValidator, Strict
+
+# RFC 3339 / ISO 8601 as clients send it: a date, or a date and time with an optional offset.
+_ISO_8601 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}"
+    r"([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?$"
+)
+ISO_8601_HINT = "must be an ISO 8601 date or date and time, such as 2026-06-01 or 2026-06-01T12:00:00Z"
+
+
+def _iso_8601_only(value: Any) -> Any:
+    """Lets only ISO 8601 text (or a datetime already built) through to pydantic's own parsing."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_8601.match(value.strip()):
+        raise ValueError(ISO_8601_HINT)
+    return value.strip()
+
+
+# A date or date-time in ISO 8601 only (never a Unix time); a bare date is its midnight.
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only)]
+# The same, with a time zone required (`2026-06-01T12:00:00Z`).
+IsoAwareDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601_only)]
+# A JSON integer: "1" (a string), 1.0 and true are refused rather than converted.
+StrictInteger = Annotated[int, Strict()]
