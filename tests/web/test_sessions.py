@@ -252,3 +252,13 @@ def test_guessing_the_current_password_is_throttled_like_signing_in(app, desk):
     assert statuses == [400] * 9 + [429]
     right = browser.post("/account/password", {**wrong, "current_password": PASSWORD})
     assert right.status_code == 429 and Page.of(right).shows("Réessayez dans 15 minutes.")
+
+
+def test_a_page_nobody_serves_keeps_the_header_of_a_live_session_only(app, desk):
+    browser = signed_in(app, desk, Role.admin_agent)
+    thief = copy_of(app, browser)
+    missing = Page.of(thief.get("/no/such/page"))
+    assert missing.status_code == 404 and 'action="/signout"' in missing.html
+    browser.post("/signout")
+    missing = Page.of(thief.get("/no/such/page"))
+    assert missing.status_code == 404 and 'action="/signout"' not in missing.html

@@ -14,6 +14,7 @@ All cookies are HttpOnly and SameSite=Lax (and Secure behind an https base URL).
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
@@ -85,11 +86,15 @@ def signed_in_agent_id(request: Request) -> str | None:
     request (in short transactions of its own); None when signed out, revoked or timed out.
 
     Called before the request's own session has touched the database, so it holds no second connection.
+    Called on the event loop (the error pages ask whether someone may be signed in), where no query may
+    run, it only tells whether a session token was sent: the agent is then read in a worker thread.
     """
     if hasattr(request.state, "portal_session"):
         live = request.state.portal_session
         return live.agent_id if live else None
     token = session_token(request)
+    if token is not None and _on_event_loop():
+        return token
     live = None
     if token is not None:
         desk: Desk = request.app.state.desk
@@ -101,6 +106,14 @@ def signed_in_agent_id(request: Request) -> str | None:
                 portal_sessions.touch(db, live.id, now=now)
     request.state.portal_session = live
     return live.agent_id if live else None
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def current_session_id(request: Request) -> str | None:
