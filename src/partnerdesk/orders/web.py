@@ -212,6 +212,7 @@ def _add_refusal(ctx: PageContext, error: DeskError | ValueError) -> FormErrors:
 
 
 @router.post("/customers/{customer_id}/cart")
+@router.post("/customers/{customer_id}/catalog")  # the catalog's own address, so a refusal keeps its tab current
 def add_to_cart(customer_id: str, ctx: PageContext = allow_page(*BUYERS),
                 form: FormData = Depends(read_form)) -> Response:
     customer = customers.get_customer(ctx.db, principal=ctx.principal, customer_id=customer_id)
