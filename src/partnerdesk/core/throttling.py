@@ -122,7 +122,7 @@ class DatabaseStorage(Storage):
 
     STORAGE_SCHEME = None
     # Expired rows are deleted by one increment in this many (per process).
-    _PURGE_EVERY = 500
+    PURGE_EVERY = 500
 
     def __init__(self, database: Database, clock: Clock) -> None:
         super().__init__()
@@ -142,7 +142,7 @@ class DatabaseStorage(Storage):
             if not self.database.is_sqlite:
                 # A count lost in a crash costs nothing; waiting for the WAL flush costs every request.
                 db.execute(_ASYNCHRONOUS_COMMIT)
-            if self._increments % self._PURGE_EVERY == 0:
+            if self._increments % self.PURGE_EVERY == 0:
                 db.execute(delete(ThrottleCounter.__table__).where(_counter.expires_at <= now))
             expired = _counter.expires_at <= literal(now, UTCDateTime())
             statement = (
