@@ -19,14 +19,14 @@ from partnerdesk.core.middleware import BodySizeLimitMiddleware, NulCharacterMid
 from partnerdesk.core.openapi import install_openapi
 from partnerdesk.core.schemas import IgnoredFieldsMiddleware, QueryNamesMiddleware, TrailingCommasMiddleware
 from partnerdesk.core.throttling import install_throttling, new_throttle
+from partnerdesk.ops.api import install_operations
+from partnerdesk.ops.backup import serving
 from partnerdesk.sandbox import service as sandbox_service
 
 # The operator's streamed upload of installation files (`software.api`): its own, larger, body limit.
 UPLOAD_PATH = "/v1/software/files"
 # Files attached to a service request (`support.api`, and the portal's forms), several in one multipart body.
 ATTACHMENTS_PATH = r"/v1/servicerequests/[^/]+/attachments|/support/new|/support/[^/]+/attachments"
-# Files attached to a service request (`support.api`), several in one multipart body.
-ATTACHMENTS_PATH = r"/v1/servicerequests/[^/]+/attachments"
 
 log = logging.getLogger("partnerdesk")
 
@@ -62,13 +62,14 @@ def _lifespan(desk: Desk):
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if not desk.settings.run_worker:
-            yield
-            return
-        from partnerdesk.jobs.worker import background_worker
+        with serving(desk.settings):  # `partnerdesk restore` refuses to run under a serving process
+            if not desk.settings.run_worker:
+                yield
+                return
+            from partnerdesk.jobs.worker import background_worker
 
-        with background_worker(desk, poll_seconds=desk.settings.worker_poll_seconds):
-            yield
+            with background_worker(desk, poll_seconds=desk.settings.worker_poll_seconds):
+                yield
 
     return lifespan
 
@@ -89,9 +90,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     redact_server_logs()
     app.state.clock_source = sandbox_service.clock_source(desk.clock, sandbox=settings.sandbox)
     install_error_handlers(app)
-    _include_routers(app, settings)
     install_throttling(app, new_throttle(desk.database, desk.clock, settings.throttle_storage))
+    _include_routers(app, settings)
     install_openapi(app)
+    install_operations(app)  # /healthz, /readyz, /metrics; its middleware must be the innermost
     app.add_middleware(IgnoredFieldsMiddleware)
     app.add_middleware(QueryNamesMiddleware)
     app.add_middleware(TrailingCommasMiddleware)

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # Let webhook endpoints point to private, loopback or link-local addresses (development, receivers
     # inside the operator's own network). Off: a partner's URL cannot reach into the desk's network.
     webhook_private_targets: bool = False
+    # `json`: one JSON object per log line, and one access line per request (docs/operations.md).
+    log_format: Literal["text", "json"] = "text"
+    # Serve /metrics without the operator's token (a Prometheus scraper inside a private network).
+    metrics_public: bool = False
     # Installation files: a folder (`files_dir`, default `<data_dir>/files`) or an S3-compatible store.
     storage_backend: Literal["local", "s3"] = "local"
     files_dir: Path | None = None

@@ -25,8 +25,8 @@ API_MODULES: tuple[str, ...] = (
     "partnerdesk.support.api",
     "partnerdesk.hybrid.api",
 )
-# Typer apps added to the CLI: (module with `app`, command name).
-CLI_MODULES: tuple[tuple[str, str], ...] = (
+# Typer apps added to the CLI: (module with `app`, command name; None adds its commands at the top level).
+CLI_MODULES: tuple[tuple[str, str | None], ...] = (
     ("partnerdesk.policies.cli", "policies"), ("partnerdesk.catalog.cli", "catalog"),
     ("partnerdesk.jobs.cli", "jobs"),
     ("partnerdesk.jobs.worker_cli", "worker"),
@@ -35,6 +35,7 @@ CLI_MODULES: tuple[tuple[str, str], ...] = (
     ("partnerdesk.software.cli", "files"),
     ("partnerdesk.software.keys_cli", "keys"),
     ("partnerdesk.hybrid.cli", "ahb"),
+    ("partnerdesk.ops.cli", None),  # `partnerdesk backup PATH`, `partnerdesk restore PATH`
 )
 
 
@@ -63,7 +64,7 @@ def api_routers() -> list:
     return [importlib.import_module(name).router for name in API_MODULES]
 
 
-def cli_apps() -> list[tuple[object, str]]:
+def cli_apps() -> list[tuple[object, str | None]]:
     return [(importlib.import_module(module).app, name) for module, name in CLI_MODULES]
 
 
