@@ -21,7 +21,6 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from partnerdesk.accounts.models import Role
 from partnerdesk.core.errors import DeskError
 from partnerdesk.core.money import round_to_currency
 from partnerdesk.customers import service as customers
@@ -50,7 +49,6 @@ from partnerdesk.web import (
     portal_router,
     read_form,
     redirect,
-    register_nav,
     register_templates,
     register_translations,
 )
@@ -59,9 +57,8 @@ HERE = Path(__file__).parent
 router = portal_router()
 register_templates("hybrid", HERE / "templates")
 register_translations(HERE / "locale")
-# In the menu only for billing admins, who have no customer pages: the other roles' menus are full at
-# 1280 px in French, and they reach the calculator from a customer's tab (which links to this page).
-register_nav(N_("Hybrid Benefit"), "/hybridbenefit", [Role.billing_admin], order=60)
+# Not in the menu: the agents' menus are full at 1280 px in French. Agents reach the calculator from a
+# customer's tab, which links to the calculator without a customer.
 register_customer_tab(N_("Hybrid Benefit"), "/customers/{customer_id}/hybridbenefit", ESTIMATE_KEEPERS, order=60)
 
 VM_ROWS, LICENCE_ROWS, MAX_ROWS = 3, 2, 50
