@@ -16,12 +16,14 @@ from sqlalchemy import func, select, update
 
 from partnerdesk.accounts.models import Role
 from partnerdesk.catalog import demo
+from partnerdesk.catalog.errors import InvalidPriceList
 from partnerdesk.catalog.models import Availability, Product, Sku
 from partnerdesk.catalog.price_terms import describe_price, price_terms
 from partnerdesk.catalog.vocabulary import BILLING_CYCLES
 from partnerdesk.core.money import minor_unit
 from partnerdesk.orders.models import Cart, CartLineItem, Order
 from partnerdesk.web.i18n import translations_for
+from tests.catalog.test_pricelist import GOOD_ROWS, HEADER, import_text
 from tests.orders.factories import Shop
 from tests.support.portal import signed_in
 
@@ -246,3 +248,51 @@ def test_the_words_follow_the_language():
     assert describe_price(perpetual) == "$1,069.00 once"
     in_french = describe_price(perpetual, locale="fr", translations=translations_for("fr"))
     assert in_french == "1\u202f069,00\xa0$US en une fois"
+
+
+# The operator's catalog keeps each availability's plan coherent with its term.
+
+
+def _operator_sku(operator, sub_type: str, cycles: list[str]) -> str:
+    product = operator.post("/v1/products", json={"title": "Visio", "productType": {
+        "id": "Software", "subType": {"id": sub_type}}})
+    assert product.status_code == 201, product.text
+    product_id = product.json()["id"]
+    sku = operator.post(f"/v1/products/{product_id}/skus", json={"title": "Plan 2", "supportedBillingCycles": cycles})
+    assert sku.status_code == 201, sku.text
+    return f"/v1/products/{product_id}/skus/{sku.json()['id']}/availabilities"
+
+
+@pytest.mark.parametrize(("sub_type", "plan", "terms", "named"), [
+    ("Perpetual", "monthly", [], "a monthly price is charged over a term and this one has none"),
+    ("Subscription", "annual", [{"duration": "P1M"}], "an annual price cannot be charged over a term of P1M"),
+    ("Subscription", "triennial", [{"duration": "P1Y"}], "cannot be charged over a term of P1Y"),
+])
+def test_the_operator_cannot_price_a_plan_its_term_cannot_hold(actors, desk, sub_type, plan, terms, named):
+    operator = actors(Role.operator)
+    path = _operator_sku(operator, sub_type, [plan])
+    response = operator.post(path, json={"country": "FR", "currency": "EUR", "unitPrice": "10", "billingPlan": plan,
+                                         "terms": terms})
+    assert response.status_code == 400, response.text
+    assert response.json()["data"] == ["billingPlan"] and named in response.json()["description"]
+    assert _count(desk, Availability) == 0
+
+
+@pytest.mark.parametrize(("plan", "term"), [("monthly", "P1M"), ("monthly", "P3Y"), ("annual", "P3Y"),
+                                            ("triennial", "P3Y"), ("one_time", "P1Y")])
+def test_the_operator_prices_a_plan_over_a_term_of_whole_cycles(actors, plan, term):
+    operator = actors(Role.operator)
+    path = _operator_sku(operator, "Subscription", [plan])
+    response = operator.post(path, json={"country": "FR", "currency": "EUR", "unitPrice": "10", "billingPlan": plan,
+                                         "terms": [{"duration": term}]})
+    assert response.status_code == 201, response.text
+    assert response.json()["priceTerms"]["chargeCount"] is not None
+
+
+def test_a_price_list_row_whose_plan_its_term_cannot_hold_is_refused_by_line(desk):
+    perpetual_monthly = GOOD_ROWS[0].replace(",OneTime,", ",Monthly,")
+    with pytest.raises(InvalidPriceList) as raised:
+        import_text(desk, "\n".join([HEADER, perpetual_monthly]) + "\n")
+    assert raised.value.data == ["line 2: BillingPlan: a monthly price is charged over a term and this one has none; "
+                                 "perpetual prices are OneTime."]
+    assert _count(desk, Availability) == 0

@@ -366,6 +366,7 @@ def create_availability(
     fields["term_duration"] = validation.term(
         product.product_type_id, product.sub_type_id, data.terms[0].duration if data.terms else None
     )
+    validation.plan_fits_term(fields["billing_plan"], fields["term_duration"])
     if data.id:
         availability_id = validation.catalog_id(data.id, "id")
     else:
@@ -412,6 +413,7 @@ def update_availability(
     sku = _sku(db, product_id, sku_id)
     availability = _availability(db, product_id, sku_id, availability_id)
     fields = _price_fields(sku, data, start_default=availability.effective_start)
+    validation.plan_fits_term(fields["billing_plan"], availability.term_duration)
     old = _audit_view({key: getattr(availability, key) for key in fields})
     for key, value in fields.items():
         setattr(availability, key, value)

@@ -122,7 +122,7 @@ def _price(record: dict[str, str], kind: tuple[str, str] | None, check) -> dict[
         "term_duration": None,
     }
     if kind is not None:
-        price["term_duration"] = check(validation.term, *kind, record["TermDuration"], "TermDuration")
+        price["term_duration"] = check(_term_for_plan, kind, record["TermDuration"], price["billing_plan"])
     if price["effective_start"] is not None:
         check(validation.period, price["effective_start"], price["effective_end"], "EffectiveEndDate")
     if (
@@ -132,6 +132,14 @@ def _price(record: dict[str, str], kind: tuple[str, str] | None, check) -> dict[
     ):
         check(_refuse, "PricingTierRangeMax is below PricingTierRangeMin.")
     return price
+
+
+def _term_for_plan(kind: tuple[str, str], text: str, plan: str | None) -> str | None:
+    """The row's term, checked for its product type and, when the plan is readable, for its plan too."""
+    term = validation.term(*kind, text, "TermDuration")
+    if plan is not None:
+        validation.plan_fits_term(plan, term, "BillingPlan")
+    return term
 
 
 def _refuse(reason: str) -> None:

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from partnerdesk.catalog.errors import InvalidCatalogEntry
+from partnerdesk.catalog.price_terms import CYCLE_MONTHS, term_months
 from partnerdesk.catalog.vocabulary import (
     AZURE,
     ID_PATTERN,
@@ -131,6 +132,29 @@ def term(type_id: str, sub_type_id: str, duration: str | None, field: str = "ter
             [field],
         )
     return duration
+
+
+def plan_fits_term(plan: str, term_duration: str | None, field: str = "billingPlan") -> None:
+    """A recurring plan is charged over a term that is a whole number of its cycles: a monthly price
+    for P3Y is 36 charges, but an annual price for one month, or a monthly one with no term, says
+    nothing a partner could be billed by."""
+    cycle_months = CYCLE_MONTHS.get(plan)
+    if cycle_months is None:  # one_time: charged once, with or without a term
+        return
+    months = term_months(term_duration)
+    article = "an" if plan[0] in "aeiou" else "a"
+    if months is None:
+        raise InvalidCatalogEntry(
+            f"{field}: {article} {plan} price is charged over a term and this one has none; perpetual prices are "
+            "OneTime.",
+            [field],
+        )
+    if months % cycle_months:
+        raise InvalidCatalogEntry(
+            f"{field}: {article} {plan} price cannot be charged over a term of {term_duration}, which is not a whole "
+            f"number of {plan} cycles.",
+            [field],
+        )
 
 
 @lru_cache(maxsize=4096)
