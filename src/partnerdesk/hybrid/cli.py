@@ -126,7 +126,8 @@ def estimate(
         raise fail(error.description) from None
     answer = service.estimate_json(checked.result)
     if as_json:
-        out.print_json(json.dumps(answer))
+        # Plain text, never wrapped or coloured, so it can be piped into another tool.
+        typer.echo(json.dumps(answer, indent=2, ensure_ascii=False))
         return
     _print_estimate(answer)
 
