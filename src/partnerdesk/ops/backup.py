@@ -63,7 +63,7 @@ class BackupReport:
     revisions: list[str]
 
 
-def _sqlite_path(settings: Settings) -> Path:
+def sqlite_path(settings: Settings) -> Path:
     url = make_url(settings.resolved_database_url)
     if url.get_backend_name() != "sqlite":
         raise BackupRefused(POSTGRESQL_ADVICE)
@@ -140,7 +140,7 @@ def _copy_files(source: Path, target: Path, progress: Progress | None) -> tuple[
 def backup(settings: Settings, target: Path, *, now: datetime, progress: Progress | None = None) -> BackupReport:
     """Writes `target/` with the database, the files folder and a manifest; `target` must not exist yet
     (or be an empty folder)."""
-    source = _sqlite_path(settings)
+    source = sqlite_path(settings)
     if not source.exists():
         raise BackupRefused(f"there is no database at {source} to back up.")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -172,7 +172,7 @@ def _read_manifest(source: Path) -> dict:
 
 def restore(settings: Settings, source: Path, *, force: bool = False, progress: Progress | None = None) -> BackupReport:
     """Replaces the data dir's database and files folder with the backup's."""
-    target = _sqlite_path(settings)
+    target = sqlite_path(settings)
     manifest = _read_manifest(source)
     if not force and is_served(settings):
         raise RestoreRefused("a Partner Desk server is serving this data dir; stop it first "

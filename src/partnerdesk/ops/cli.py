@@ -36,6 +36,7 @@ def backup_command(path: Annotated[Path, typer.Argument(help="A new folder for t
     """Back up the database (online, consistent) and the files folder into PATH."""
     settings = Settings()
     try:
+        backups.sqlite_path(settings)  # PostgreSQL: says to use pg_dump, before any progress bar
         with _progress_bar("files") as progress:
             report = backups.backup(settings, path, now=SystemClock().now(), progress=progress)
     except DeskError as error:
@@ -52,6 +53,7 @@ def restore_command(
     """Replace this data dir's database and files folder with the backup in PATH (stop the server first)."""
     settings = Settings()
     try:
+        backups.sqlite_path(settings)
         with _progress_bar("files") as progress:
             report = backups.restore(settings, path, force=force, progress=progress)
     except DeskError as error:
