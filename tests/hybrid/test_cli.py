@@ -111,3 +111,19 @@ def test_a_bad_rate_table_lists_each_bad_line_and_imports_nothing(cli, tmp_path,
     assert "line 5: windowsRatePerHour 0.82001 has more than 4 decimals" in output
     with desk.database.session() as db:
         assert db.scalars(select(VmRate)).all() == []
+
+
+def test_the_example_files_work_on_the_demo_rate_table(cli):
+    from partnerdesk.hybrid.demo import DEMO_RATES
+    examples = DEMO_RATES.parent
+    assert cli("ahb", "rates", "import", str(DEMO_RATES)).exit_code == 0
+    result = cli("ahb", "estimate", str(examples / "example_fleet.csv"), str(examples / "example_licences.csv"),
+                 "--json")
+    assert result.exit_code == 0, result.output
+    totals = json.loads(result.stdout)["totals"]
+    # web: 4 × D4s v5 (8 cores each), sql: 2 × E8s v5 (8 each), build: Linux-priced (no licence needed) → 48 cores.
+    # Eligible: 16 Datacenter cores (on-premises too); the Standard ones in use on-premises and those
+    # without Software Assurance do not count. sql saves more per core and takes all 16.
+    assert (totals["coresRequired"], totals["coresAvailable"], totals["vmsCovered"]) == (48, 16, 2)
+    # sql: 2 × 730 × (0.8200 - 0.5360) = 414.64.
+    assert totals["saving"] == "414.64"
