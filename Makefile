@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install system-deps lint bench bench-downloads clean
+.PHONY: run test install system-deps lint bench bench-downloads bench-all clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ bench: $(STAMP) system-deps
 bench-downloads: $(STAMP) system-deps
 	command -v wrk >/dev/null && command -v nginx >/dev/null || (apt-get update && apt-get install -y wrk nginx curl)
 	$(BIN)/python bench/downloads_bench.py --seconds 8 --rounds 3 --engines sqlite,postgresql
+
+## Every workload on SQLite and PostgreSQL in one table (rate, p50, p99, errors, peak memory, ratio to the
+## constant endpoint), and a 512 MiB file beside nginx (needs wrk, nginx, curl).
+bench-all: $(STAMP) system-deps
+	command -v wrk >/dev/null && command -v nginx >/dev/null || (apt-get update && apt-get install -y wrk nginx curl)
+	$(BIN)/python bench/suite.py --seconds 8 --engines sqlite,postgresql
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

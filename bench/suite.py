@@ -1,0 +1,251 @@
+"""The whole bench in one command: every workload a reseller's day is made of, on SQLite and PostgreSQL, each beside
+the app's own constant endpoint measured in the same run. Not a test: it prints a table.
+
+    make bench-all        (or: .venv/bin/python bench/suite.py [--seconds 8] [--clients 16] [--engines ...])
+
+For each engine it starts a throwaway database (PostgreSQL from Debian's binaries, on /dev/shm when there
+is room) and data dir, seeds it (the demo catalog, a partner's agents, a customer with one software
+purchase and its key, a small and a large installation file, and a second customer with `--orders` orders
+made through the checkout service itself), serves the app with uvicorn (one worker, `bench/bench_app.py`
+adds the constant endpoint) on 127.0.0.1, and drives it with `wrk` for `--seconds` per workload:
+
+- constant:        GET /bench/constant (the HTTP stack's ceiling; every ratio is against it)
+- catalog:         GET /v1/customers/{id}/products?targetView=Software (a sales agent)
+- cart + checkout: POST a cart with one software line, then its checkout (rate = checkouts/s)
+- keys and downloads: POST .../software/{id}/keysanddownloads (an admin agent; a fresh link each time)
+- link redemption: GET /v1/downloads/{token} of a 64 KiB file (no login)
+- order list:      GET /v1/customers/{id}/orders?size=50 for the customer with 10,000 orders, first page
+- order list, deep: the same, 200 pages in (offset paging)
+
+then fetches a 512 MiB file with curl from the desk and from nginx serving the same file (one client),
+and reports MB/s and the ratio. The server's peak memory (resident set of its process tree, sampled every
+50 ms) is measured per workload. Load stays on loopback; every run stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import downloads_bench as kit  # noqa: E402  (servers, seeding, wrk, memory sampling)
+from bench.checkout_bench import CHECKOUT_LUA, Databases  # noqa: E402
+
+SMALL_FILE = 64 * 1024
+LARGE_FILE = 512 * 1024 * 1024
+SMALL_CHOICE = ("2022", "en-US", "ISO x64")
+LARGE_CHOICE = ("2022", "fr-FR", "ISO x64")
+ORDERS = 10_000
+
+GET_WITH_TOKEN_LUA = """
+wrk.headers["Authorization"] = "Bearer %(token)s"
+"""
+POST_WITH_TOKEN_LUA = """
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '%(body)s'
+"""
+
+
+def seed_orders(database_url: str, data_dir: Path, count: int) -> str:
+    """A second customer of the bench partner with `count` one-line orders, each made by the checkout service
+    (cart, lines, order, subscription, entitlement, charge); returns the customer's id."""
+    from partnerdesk.accounts import service as accounts
+    from partnerdesk.core.desk import Desk
+    from partnerdesk.customers import service as customers
+    from partnerdesk.customers.schemas import CustomerIn
+    from partnerdesk.orders import flows
+    from partnerdesk.orders import service as orders
+    from partnerdesk.orders.service import CartLine
+
+    desk = Desk.from_settings(kit.app_settings(database_url, data_dir))
+    try:
+        with desk.database.session() as db:
+            principal = accounts.principal_of(accounts.get_agent_by_email(db, "sales_agent@bench.example"))
+            data = {**kit.BENCH_CUSTOMER, "companyProfile": {"domain": "orders-bench.example.com",
+                                                             "companyName": "Ten Thousand Orders SAS"}}
+            customer_id = customers.create_customer(db, principal=principal, now=desk.clock.now(),
+                                                    data=CustomerIn.model_validate(data)).id
+            item = _catalog_item(db)
+        line = CartLine(id=0, catalog_item_id=item, quantity=1, billing_cycle="one_time", term_duration=None,
+                        friendly_name=None, provisioning_context={})
+        done = 0
+        while done < count:
+            with desk.database.session() as db:
+                for _ in range(min(500, count - done)):
+                    now = desk.clock.now()
+                    cart = orders.create_cart(db, principal=principal, customer_id=customer_id, lines=[line], now=now)
+                    flows.checkout(db, principal=principal, customer_id=customer_id, cart_id=cart.cart.id, now=now)
+                    done += 1
+            kit.progress(f"  {done:,} of {count:,} orders")
+        return customer_id
+    finally:
+        desk.database.dispose()
+
+
+def _catalog_item(db) -> str:
+    from sqlalchemy import select
+
+    from partnerdesk.catalog.models import Availability
+
+    availability = db.scalar(select(Availability.id).where(
+        Availability.product_id == kit.PRODUCT, Availability.sku_id == kit.SKU, Availability.country == kit.MARKET))
+    return f"{kit.PRODUCT}:{kit.SKU}:{availability}"
+
+
+def run_wrk(url: str, *, seconds: int, clients: int, script: str | None, scratch: Path) -> dict[str, float]:
+    path = None
+    if script is not None:
+        path = scratch / f"workload-{abs(hash(script))}.lua"
+        path.write_text(script)
+    figures = kit.wrk(url, seconds=seconds, clients=clients, threads=min(clients, 4), script=path)
+    return figures
+
+
+def measure(label: str, sampler: kit.RssSampler, **load) -> dict[str, float]:
+    kit.progress(f"  {label}")
+    sampler.reset()
+    figures = run_wrk(**load)
+    figures["peak_mb"] = kit.mb(sampler.peak())
+    return figures
+
+
+def checkout_rate(base: str, seeded: kit.Seeded, *, seconds: int, clients: int, scratch: Path,
+                  sampler: kit.RssSampler) -> dict[str, float]:
+    """wrk over the cart + checkout script: its own count of checkouts is the rate; latency is per request."""
+    script = CHECKOUT_LUA % {"token": seeded.sales_token, "customer": seeded.customer_id,
+                             "item": seeded.catalog_item_id, "with_request_ids": "false"}
+    path = scratch / "checkout.lua"
+    path.write_text(script)
+    kit.progress("  cart + checkout")
+    sampler.reset()
+    command = ["wrk", f"-t{min(clients, 4)}", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s", "--latency",
+               "-s", str(path), base]
+    finished = subprocess.run(command, capture_output=True, text=True)
+    output = finished.stdout
+    counted = re.search(r"CHECKOUTS (\d+) FAILURES (\d+)", output)
+    if finished.returncode != 0 or counted is None:
+        raise RuntimeError(f"wrk failed: {finished.stderr or output}")
+    figures = {"rps": int(counted.group(1)) / seconds, "errors": int(counted.group(2)),
+               "peak_mb": kit.mb(sampler.peak())}
+    for percentile in ("50", "99"):
+        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+        figures[f"p{percentile}"] = kit.milliseconds(*found.groups())
+    return figures
+
+
+def large_file(desk_url: str, nginx_url: str) -> tuple[float, float]:
+    """MB/s of one curl fetching the large file from the desk, then from nginx."""
+    rates = []
+    for url in (desk_url, nginx_url):
+        fetched = kit.fetch_all(url, 1, LARGE_FILE)
+        rates.append(fetched.bytes / fetched.seconds / 1e6)
+    return rates[0], rates[1]
+
+
+def run_engine(name: str, databases: Databases, options: argparse.Namespace, scratch: Path) -> list[list[str]]:
+    kit.progress(f"{name}: seeding")
+    with databases.fresh("suite") as (database_url, data_dir):
+        seeded = kit.seed(database_url, data_dir)
+        kit.store_file(database_url, data_dir, SMALL_CHOICE, SMALL_FILE)
+        large_path = kit.store_file(database_url, data_dir, LARGE_CHOICE, LARGE_FILE)
+        orders_customer = seed_orders(database_url, data_dir, options.orders)
+        nginx_root = scratch / f"nginx-{name}"
+        nginx_root.mkdir()
+        (nginx_root / "large.iso").symlink_to(large_path)
+        with ExitStack() as stack:
+            desk = stack.enter_context(kit.served_app(database_url, data_dir))
+            nginx = stack.enter_context(kit.served_nginx(nginx_root, scratch / f"nginx-run-{name}"))
+            purchase = kit.Purchase(desk.base, seeded)
+            small_link = purchase.link(SMALL_CHOICE)
+            large_link = purchase.link(LARGE_CHOICE)
+            keys_path = purchase.software_url.removeprefix(desk.base) + "/keysanddownloads"
+            version, language, file_type = SMALL_CHOICE
+            body = json.dumps({"version": version, "language": language, "fileType": file_type})
+            load = {"seconds": options.seconds, "clients": options.clients, "scratch": scratch}
+            sales = GET_WITH_TOKEN_LUA % {"token": seeded.sales_token}
+            results: dict[str, dict[str, float]] = {}
+            with kit.RssSampler(desk.pid) as sampler:
+                run_wrk(f"{desk.base}/bench/constant", seconds=2, clients=options.clients, script=None,
+                        scratch=scratch)  # warm-up
+                results["constant"] = measure("constant", sampler, url=f"{desk.base}/bench/constant", script=None,
+                                              **load)
+                # The first read of a customer's catalog fills the catalog cache (seconds): not what is measured.
+                catalog_url = f"{desk.base}/v1/customers/{seeded.customer_id}/products?targetView=Software"
+                httpx.get(catalog_url, headers={"Authorization": f"Bearer {seeded.sales_token}"}, timeout=120)
+                results["catalog for a customer"] = measure(
+                    "catalog", sampler, url=catalog_url, script=sales, **load)
+                results["cart + checkout"] = checkout_rate(desk.base, seeded, sampler=sampler, **load)
+                results["keys and downloads"] = measure(
+                    "keys and downloads", sampler, url=f"{desk.base}{keys_path}",
+                    script=POST_WITH_TOKEN_LUA % {"token": seeded.admin_token, "body": body}, **load)
+                results["link redemption (64 KiB)"] = measure("link redemption", sampler,
+                                                              url=f"{desk.base}{small_link}", script=None, **load)
+                results[f"order list ({options.orders:,} orders)"] = measure(
+                    "order list", sampler, url=f"{desk.base}/v1/customers/{orders_customer}/orders?size=50",
+                    script=sales, **load)
+                deep = max(0, options.orders - 50)
+                results["order list, last page"] = measure(
+                    "order list, last page", sampler,
+                    url=f"{desk.base}/v1/customers/{orders_customer}/orders?size=50&offset={deep}",
+                    script=sales, **load)
+                kit.progress("  large file")
+                sampler.reset()
+                desk_rate, nginx_rate = large_file(f"{desk.base}{large_link}", f"{nginx.base}/large.iso")
+                large_peak = kit.mb(sampler.peak())
+    constant = results["constant"]["rps"]
+    rows = [[name, workload, f"{figures['rps']:,.0f}/s", f"{figures['p50']:.1f}", f"{figures['p99']:.1f}",
+             str(int(figures["errors"])), f"{figures['peak_mb']:.0f}", f"{figures['rps'] / constant:.3f}"]
+            for workload, figures in results.items()]
+    rows.append([name, "large file (512 MiB, 1 client)", f"{desk_rate:,.0f} MB/s", "", "", "0",
+                 f"{large_peak:.0f}", f"{desk_rate / nginx_rate:.2f} × nginx ({nginx_rate:,.0f} MB/s)"])
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--orders", type=int, default=ORDERS)
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    options = parser.parse_args()
+    for tool in ("wrk", "curl"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is missing: apt-get install -y wrk nginx curl")
+    if kit.NGINX is None:
+        sys.exit("nginx is missing: apt-get install -y nginx")
+    kit.stop_on_sigterm()
+    rows: list[list[str]] = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="partnerdesk-bench-") as folder:
+        scratch = Path(folder)
+        for name in options.engines.split(","):
+            if name == "sqlite":
+                rows += run_engine(name, Databases("sqlite", scratch), options, scratch)
+            else:
+                with kit.postgres_server() as server:
+                    if server is None:
+                        sys.exit("PostgreSQL is missing: bash scripts/install-system-deps.sh")
+                    rows += run_engine(name, Databases("postgresql", scratch, server), options, scratch)
+    print()
+    print(f"Machine: {kit.machine()}; "
+          f"{options.seconds} s per workload, {options.clients} clients; run took {time.monotonic() - started:.0f} s")
+    print()
+    kit.print_table([["engine", "workload", "rate", "p50 ms", "p99 ms", "errors", "peak MB", "÷ constant"], *rows])
+
+
+if __name__ == "__main__":
+    main()
