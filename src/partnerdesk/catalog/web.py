@@ -53,6 +53,16 @@ def _price_terms_filter(language: str):
 
 register_filter("price_terms", _price_terms_filter)
 
+
+def _term_filter(language: str):
+    """`{{ line.term_duration | term }}`: "1 year" / "1 an", "Perpetual" / "Perpétuelle", never "P1Y"."""
+    def describe(duration: str | None) -> str:
+        return term_label(duration, translations_for(language).gettext)
+    return describe
+
+
+register_filter("term", _term_filter)
+
 BUYERS = (Role.admin_agent, Role.sales_agent)
 register_customer_tab(N_("Add products"), "/customers/{customer_id}/catalog", BUYERS, order=15)
 
