@@ -72,6 +72,7 @@ def test_a_blank_calculator_shows_the_form_and_no_result(app, desk, market):
     ({"vm0_base": "abc"}, "vm0_base", "Enter a rate such as 0.354."),
     ({"lic0_cores": "-1"}, "lic0_cores", "Enter a whole number of core licences"),
     ({"hours": "800"}, "hours", "from 1 to 744"),
+    ({"vm1_name": "a" * 101}, "vm1_name", "Give the line a name of at most 100 characters."),
 ])
 def test_a_refused_value_is_shown_next_to_its_field(app, desk, market, changes, field, message):
     page = signed_in(app, desk, Role.sales_agent).page(f"/hybridbenefit?{_query(**changes)}")

@@ -67,7 +67,7 @@ TERM_LABELS = {"": N_("No reservation"), "P1Y": N_("1 year"), "P3Y": N_("3 years
 
 # What the page says next to a field the service refused: by the field's last part, then the error class.
 FIELD_MESSAGES: dict[str, str] = {
-    "name": N_("Give the line a name."),
+    "name": N_("Give the line a name of at most 100 characters."),
     "count": N_("Enter a whole number of VMs above zero."),
     "vCpus": N_("Enter the vCPUs of each VM (a whole number above zero), or leave it empty to take them from "
                 "the rate table."),
@@ -216,9 +216,20 @@ def read_calculator(source: Mapping[str, Any], *, default_currency: str, gettext
         calculator.request = EstimateIn.model_validate(body)
     except FieldProblem as problem:
         calculator.errors.add(problem.field, gettext(problem.message))
-    except ValidationError:
-        calculator.errors.add(None, gettext(FILL_IN_A_VM))
+    except ValidationError as error:
+        for problem in error.errors():
+            location = _location(problem.get("loc", ()))
+            message = FIELD_MESSAGES.get(location.rpartition(".")[2], FILL_IN_A_VM)
+            calculator.errors.add(_form_field(calculator, location), gettext(message))
     return calculator
+
+
+def _location(parts) -> str:
+    """Pydantic's ("vms", 0, "name") as the API names it: `vms[0].name`."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
 def _form_field(calculator: Calculator, location: str) -> str | None:
