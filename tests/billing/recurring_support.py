@@ -84,7 +84,7 @@ def lines_of(desk: Desk, subscription_id: str) -> list[ChargeLine]:
         rows = db.execute(
             select(InvoiceLineItem, Invoice.billing_period).join(Invoice, Invoice.id == InvoiceLineItem.invoice_id)
             .where(InvoiceLineItem.subscription_id == subscription_id)
-            .order_by(InvoiceLineItem.created_at, InvoiceLineItem.id)
+            .order_by(InvoiceLineItem.charge_start, InvoiceLineItem.created_at, InvoiceLineItem.id)
         ).all()
         return [ChargeLine(line.charge_type, line.subtotal, line.tax_amount, line.charge_start, line.charge_end,
                            period) for line, period in rows]
