@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from partnerdesk.accounts.models import Role
 from partnerdesk.audit import service as audit
 from partnerdesk.web.listing import DEFAULT_PAGE_SIZE
+from partnerdesk.web.rendering import TIME_ZONE_COOKIE
 from tests.support.actors import customer_body
 from tests.support.portal import signed_in
 
@@ -133,3 +134,18 @@ def test_the_page_in_french(app, desk, actors):
     assert page.shows("Client ajouté")
     assert page.shows("1 enregistrement")
     assert page.shows("Toutes les actions")
+
+
+def test_the_period_is_read_in_the_readers_time_zone_and_may_end_at_the_last_day(app, desk, actors):
+    customer_id = add_customer(actors, "Fabrikam")
+    partner_id = actors(Role.admin_agent).get(f"/v1/customers/{customer_id}").json()["partnerId"]
+    late_evening_in_new_york = datetime(2026, 11, 20, 3, 30, tzinfo=UTC)  # 22:30 on 19 November there
+    with desk.database.session() as db:
+        audit.record(db, principal=None, now=late_evening_in_new_york, action="policy.updated",
+                     object_type="policy", object_id="late-change", partner_id=partner_id)
+    browser = signed_in(app, desk, Role.admin_agent)
+    browser.client.cookies.set(TIME_ZONE_COOKIE, "America/New_York")
+    assert "late-change" in browser.page("/activity?from=2026-11-19&to=2026-11-19").html
+    assert "late-change" not in browser.page("/activity?from=2026-11-20&to=2026-11-20").html
+    until_the_end = browser.page("/activity?from=2026-11-01&to=9999-12-31")
+    assert until_the_end.status_code == 200 and "late-change" in until_the_end.html

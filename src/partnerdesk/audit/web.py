@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.responses import Response
 
@@ -31,6 +32,7 @@ from partnerdesk.web import (
     register_translations,
 )
 from partnerdesk.web.forms import SUMMARY_LINE
+from partnerdesk.web.rendering import request_time_zone
 
 HERE = Path(__file__).parent
 router = portal_router()
@@ -86,7 +88,8 @@ END_BEFORE_START = N_("Enter an end date on or after the start date.")
 
 @dataclass
 class Period:
-    """A period of whole days typed as "from" and "to" dates (both included), in UTC like the times shown."""
+    """A period of whole days typed as "from" and "to" dates (both included), in the reader's time zone, as
+    the times on the page are shown."""
 
     start: datetime | None = None
     end: datetime | None = None  # exclusive: the day after "to"
@@ -120,8 +123,10 @@ def read_period(ctx: PageContext, labels: dict[str, str], start_field: str = "fr
     if first and last and last < first:
         period.errors.add(end_field, ctx.gettext(END_BEFORE_START), label=labels.get(end_field))
         return period
-    period.start = datetime.combine(first, time(), UTC) if first else None
-    period.end = datetime.combine(last + timedelta(days=1), time(), UTC) if last else None
+    zone = ZoneInfo(request_time_zone(ctx.request))
+    period.start = datetime.combine(first, time(), zone) if first else None
+    # The last day there is has no day after it: the period then has no end.
+    period.end = datetime.combine(last + timedelta(days=1), time(), zone) if last and last < date.max else None
     return period
 
 
