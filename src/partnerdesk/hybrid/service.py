@@ -203,7 +203,9 @@ def _reserved_instance_prices(db: Session, *, currency: str, term: str, country:
                               now: datetime) -> list[ReservedInstancePrice]:
     """Every VM Reserved Instance in force for `term` in `currency` (in `country`, or every market that sells them).
 
-    Upfront prices come first: a monthly price is the same reservation paid in 12 or 36 parts.
+    Upfront prices come first: a monthly price is the same reservation paid in 12 or 36 parts. A read
+    of the catalog's tables with its own `in_force` rule: the catalog service finds items by id or by
+    market and view, not by VM size across markets, and this query only reads.
     """
     statement = (
         select(Availability.product_id, Availability.sku_id, Availability.id, Availability.country,
