@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from partnerdesk.accounts.models import Role
 from partnerdesk.billing import schedule
 from partnerdesk.catalog.models import Availability
+from partnerdesk.jobs.models import Job, JobStatus
 from partnerdesk.webhooks.models import WebhookEvent
 from tests.billing.recurring_support import (
     RI_FR_3Y_MONTHLY,
@@ -68,6 +69,23 @@ def test_a_monthly_ri_is_charged_on_each_anniversary_once_however_often_the_work
             assert schedule.charge_period(db, subscription_id=subscription, number=number, now=clock.now()) \
                 == "skipped"
     assert len(charges_of(desk, subscription)) == 3
+    # A worker that crashed after charging, before reporting: its jobs run again, and nothing more is
+    # charged nor queued (one job waits, for 24 February).
+    with desk.database.session() as db:
+        db.execute(update(Job).where(Job.kind == schedule.SUBSCRIPTION_PERIOD_JOB)
+                   .values(status=JobStatus.queued, run_after=clock.now()))
+    run_worker(desk)
+    assert len(charges_of(desk, subscription)) == 3
+    with desk.database.session(write=False) as db:
+        waiting = db.scalars(select(Job.run_after).where(Job.kind == schedule.SUBSCRIPTION_PERIOD_JOB,
+                                                         Job.status == JobStatus.queued)).all()
+        charged = db.scalars(select(WebhookEvent.data).where(WebhookEvent.event_type == "subscription.charged")
+                             .order_by(WebhookEvent.occurred_at)).all()
+    assert waiting == [datetime(2027, 2, 24, 10, tzinfo=UTC)]
+    assert [(event["periodNumber"], event["chargeType"], event["chargeStartDate"], event["subtotal"],
+             event["currencyCode"]) for event in charged] == [
+        (1, "cycleCharge", "2026-12-24T10:00:00Z", "72.02", "EUR"),
+        (2, "cycleCharge", "2027-01-24T10:00:00Z", "72.02", "EUR")]
 
 
 def test_a_period_job_run_twice_at_once_charges_once(recurring, desk, clock):

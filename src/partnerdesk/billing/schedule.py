@@ -89,8 +89,8 @@ def run_period_job(desk: Desk, job: ClaimedJob) -> None:
 
 
 def charge_period(db: Session, *, subscription_id: str, number: int, now: datetime) -> str:
-    """What became of period `number`: "charged", "renewed", "expired", or "skipped" (charged before,
-    not due, or its subscription is no longer active)."""
+    """What became of period `number`: "charged", "renewed", "expired", "not due" (queued again for when
+    it starts), or "skipped" (charged before, or its subscription is no longer active)."""
     subscription = db.scalar(select(Subscription).where(Subscription.id == subscription_id).with_for_update())
     if subscription is None or subscription.status != ACTIVE:
         return "skipped"  # cancelled (rule R5) or expired: no more charges
@@ -98,8 +98,11 @@ def charge_period(db: Session, *, subscription_id: str, number: int, now: dateti
     if months is None:
         return "skipped"
     start, end = period_bounds(subscription.effective_start, months, number)
+    if start > now:  # run early (a job put back by hand, say): the period waits for its own job again
+        _queue(db, subscription.id, number, start, now)
+        return "not due"
     previous = db.get(SubscriptionCharge, (subscription.id, number - 1))
-    if start > now or previous is None:
+    if previous is None:
         return "skipped"
     last_line = db.scalar(
         select(InvoiceLineItem).where(InvoiceLineItem.subscription_id == subscription.id,
