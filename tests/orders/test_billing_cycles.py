@@ -296,3 +296,19 @@ def test_a_price_list_row_whose_plan_its_term_cannot_hold_is_refused_by_line(des
     assert raised.value.data == ["line 2: BillingPlan: a monthly price is charged over a term and this one has none; "
                                  "perpetual prices are OneTime."]
     assert _count(desk, Availability) == 0
+
+
+def test_cart_lines_say_what_they_cost_per_cycle_when_written_read_and_replaced(plans, desk):
+    customer = plans.customer("FR")
+    created = plans.cart(customer, _line("monthly", "monthly", quantity=2)).json()
+    path = f"/v1/customers/{customer}/carts/{created['id']}"
+    read = plans.buyer.get(path).json()
+    for shape in (created, read):
+        terms = shape["lineItems"][0]["priceTerms"]
+        assert terms["description"] == "€20.00 / month for 36 months (€720.00 in total)", shape
+    replaced = plans.buyer.put(path, json={"lineItems": [_line("annual", "annual", quantity=3)]}).json()
+    assert replaced["lineItems"][0]["priceTerms"]["description"] == "€330.00 / year for 3 years (€990.00 in total)"
+    # A line that can no longer be bought as it is (kept from before the rule) has no price to show.
+    with desk.database.session() as db:
+        db.execute(update(CartLineItem).where(CartLineItem.cart_id == created["id"]).values(billing_cycle="monthly"))
+    assert plans.buyer.get(path).json()["lineItems"][0]["priceTerms"] is None

@@ -55,8 +55,8 @@ def create_cart(body: CartIn, customer_id: str = Path(alias="customerId"),
 @router.get("/carts/{cartId}", response_model=CartOut)
 def get_cart(customer_id: str = Path(alias="customerId"), cart_id: str = Path(alias="cartId"),
              ctx: RequestContext = allow(*CART_READERS)) -> CartOut:
-    return presenters.cart_out(service.get_cart(ctx.db, principal=ctx.principal, customer_id=customer_id,
-                                                cart_id=cart_id))
+    return presenters.cart_out(service.priced_cart(ctx.db, principal=ctx.principal, customer_id=customer_id,
+                                                   cart_id=cart_id, now=ctx.now))
 
 
 @router.put("/carts/{cartId}", response_model=CartOut)

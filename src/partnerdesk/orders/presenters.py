@@ -9,6 +9,7 @@ from decimal import Decimal
 from babel.numbers import get_currency_symbol
 
 from partnerdesk.catalog.price_terms import PriceTermsOut, price_terms
+from partnerdesk.catalog.service import PurchasableItem
 from partnerdesk.core.money import money_str
 from partnerdesk.core.schemas import Link
 from partnerdesk.orders.models import CartLineItem, Entitlement, Order, OrderLineItem, Subscription
@@ -47,16 +48,24 @@ def cart_out(view: CartView) -> CartOut:
         expiration_timestamp=cart.expires_at,
         last_modified_user=cart.updated_by,
         status=cart.status,
-        line_items=[_cart_line_out(line, group_of[(line.currency, line.billing_cycle)]) for line in view.lines],
+        line_items=[_cart_line_out(line, group_of[(line.currency, line.billing_cycle)], view.items.get(line.id))
+                    for line in view.lines],
         links={"self": Link(uri=base), "checkout": Link(uri=f"{base}/checkout", method="POST")},
     )
 
 
-def _cart_line_out(line: CartLineItem, group: str) -> CartLineItemOut:
+def _cart_line_terms(line: CartLineItem, item: PurchasableItem | None) -> PriceTermsOut | None:
+    if item is None:
+        return None
+    return PriceTermsOut.of(price_terms(item.unit_price * line.quantity, item.currency, line.billing_cycle,
+                                        line.term_duration))
+
+
+def _cart_line_out(line: CartLineItem, group: str, item: PurchasableItem | None = None) -> CartLineItemOut:
     return CartLineItemOut(
         id=line.id, catalog_item_id=line.catalog_item_id, friendly_name=line.friendly_name, quantity=line.quantity,
         currency_code=line.currency, billing_cycle=line.billing_cycle, term_duration=line.term_duration,
-        provisioning_context=line.provisioning_context, order_group=group,
+        provisioning_context=line.provisioning_context, order_group=group, price_terms=_cart_line_terms(line, item),
     )
 
 

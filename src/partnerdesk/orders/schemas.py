@@ -76,6 +76,9 @@ class CartLineItemOut(ResponseModel):
     term_duration: str | None
     provisioning_context: dict[str, str]
     order_group: str
+    price_terms: PriceTermsOut | None = Field(
+        None, description="What the line costs (quantity × today's unit price) per billingCycle over its term, with "
+                          "the number of charges and the term's total; null when it can no longer be bought as it is.")
 
 
 class CartOut(ResponseModel):

@@ -230,6 +230,9 @@ class CartView:
     # ORM rows, or plain rows with the same names on the hot paths (create, checkout).
     cart: Cart
     lines: list[CartLineItem]
+    # By line id, the catalog item each line is priced by now, for the API's priceTerms (when the lines
+    # were just checked, or read with `priced_cart`); a line that can no longer be bought as it is has none.
+    items: Mapping[int, catalog.PurchasableItem] = field(default_factory=dict)
 
 
 def _line_rows(cart_id: str, lines: Sequence[CheckedLine]) -> list[dict[str, Any]]:
@@ -256,7 +259,8 @@ def create_cart(
     db.execute(insert(Cart.__table__), [cart_row])
     db.execute(insert(CartLineItem.__table__), line_rows)
     # What was written, as plain values: instrumented ORM objects would cost more than the inserts.
-    return CartView(SimpleNamespace(**cart_row), [SimpleNamespace(**row) for row in line_rows])
+    return CartView(SimpleNamespace(**cart_row), [SimpleNamespace(**row) for row in line_rows],
+                    {line.line_id: line.item for line in checked})
 
 
 def _cart_with_lines(db: Session, *, customer: CustomerRef, cart_id: str, for_update: bool) -> CartView:
@@ -278,6 +282,22 @@ def _cart_with_lines(db: Session, *, customer: CustomerRef, cart_id: str, for_up
 def get_cart(db: Session, *, principal: Principal, customer_id: str, cart_id: str) -> CartView:
     customer = customers.get_customer(db, principal=principal, customer_id=customer_id)
     return _cart_with_lines(db, customer=customer, cart_id=cart_id, for_update=False)
+
+
+def priced_cart(db: Session, *, principal: Principal, customer_id: str, cart_id: str, now: datetime) -> CartView:
+    """The cart with, for each line that can still be bought as it is, the catalog item in force now."""
+    customer = customers.get_customer(db, principal=principal, customer_id=customer_id)
+    view = _cart_with_lines(db, customer=customer, cart_id=cart_id, for_update=False)
+    items: dict[int, catalog.PurchasableItem] = {}
+    for line in view.lines:
+        try:
+            item = catalog.resolve_purchasable(db, catalog_item_id=line.catalog_item_id, country=customer.country,
+                                               now=now)
+        except DeskError:  # no longer on sale there: the checkout will say why
+            continue
+        if line.billing_cycle in item.billing_cycles:
+            items[line.id] = item
+    return CartView(view.cart, view.lines, items)
 
 
 def _check_open(cart: Cart, now: datetime) -> None:
@@ -304,7 +324,8 @@ def update_cart(
         db.execute(insert(CartLineItem.__table__), line_rows)
     db.execute(update(Cart).where(Cart.id == cart_id).values(updated_at=now, updated_by=principal.email))
     db.expire(view.cart)
-    return CartView(db.get(Cart, cart_id), [CartLineItem(**row) for row in line_rows])
+    return CartView(db.get(Cart, cart_id), [CartLineItem(**row) for row in line_rows],
+                    {line.line_id: line.item for line in checked})
 
 
 # PostgreSQL: a second checkout of this cart waits on this row lock, then sees the cart ordered.
