@@ -148,6 +148,12 @@ def backup(settings: Settings, target: Path, *, now: datetime, progress: Progres
     target.mkdir(parents=True, exist_ok=True)
     database = target / DATABASE_FILE
     _copy_database(source, database)
+    # One self-contained file (no -wal/-shm beside it), readable from read-only media when restoring.
+    connection = sqlite3.connect(database)
+    try:
+        connection.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        connection.close()
     if (problem := _integrity(database)) != "ok":
         raise BackupRefused(f"the copy of the database failed its integrity check ({problem}).")
     revisions = sorted(runner.current_revisions(f"sqlite:///{database}"))

@@ -63,7 +63,7 @@ class OperationsMiddleware:
         failed = False
         try:
             await self.app(scope, receive, observed)
-        except BaseException:
+        except Exception:  # not a cancelled request (a client gone mid-answer): that is no error of ours
             failed = True
             raise
         finally:
