@@ -10,13 +10,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from partnerdesk.accounts.models import Role
 from partnerdesk.billing import closing
 from partnerdesk.billing import service as billing
 from partnerdesk.billing.errors import InvoiceClosed
 from partnerdesk.billing.models import Invoice, InvoiceLineItem
+from partnerdesk.jobs.models import Job, JobStatus
 from partnerdesk.webhooks.models import WebhookEvent
 from tests.billing.recurring_support import add_recurring_prices, buy_one, monthly_ri_line, run_worker
 from tests.orders.factories import OFFICE_US, software_line
@@ -118,6 +119,18 @@ def test_an_invoice_is_not_closed_before_its_month_ends(shop, desk, clock):
         with pytest.raises(billing.InvoiceNotFound.__mro__[1]) as refused:  # a DeskError
             closing.close_invoice(db, invoice_id=invoice.id, prefix="PD", now=clock.now())
     assert refused.value.code == 4101 and refused.value.status_code == 409
+    # Its closing job, run early, leaves it open and waits for the month's end again.
+    with desk.database.session() as db:
+        db.execute(update(Job).where(Job.kind == billing.CLOSE_INVOICE_JOB).values(run_after=clock.now()))
+    run_worker(desk)
+    with desk.database.session(write=False) as db:
+        assert db.get(Invoice, invoice.id).closed_at is None
+        assert db.scalars(select(Job.run_after).where(Job.kind == billing.CLOSE_INVOICE_JOB,
+                                                      Job.status == JobStatus.queued)).all() == [invoice.period_end]
+    clock.advance(invoice.period_end - clock.now())
+    run_worker(desk)
+    with desk.database.session(write=False) as db:
+        assert db.get(Invoice, invoice.id).number == "PD-2026-000001"
 
 
 def test_the_statement_pdf_holds_the_number_the_lines_and_the_totals(shop, desk, clock, actors, tmp_path):

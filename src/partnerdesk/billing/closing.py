@@ -96,7 +96,15 @@ def close_ended(db: Session, *, prefix: str, now: datetime) -> list[Invoice]:
 
 def run_close_job(desk: Desk, job: ClaimedJob) -> None:
     """Job handler: closes one invoice once its month has ended (at least once is fine: closing is idempotent)."""
+    from partnerdesk.jobs import service as jobs
+
     with desk.database.session() as db:
+        invoice = db.get(Invoice, str(job.payload["invoiceId"]))
+        if invoice is not None and invoice.closed_at is None and job.claimed_at < invoice.period_end:
+            # Run early: wait for the month's end again rather than fail until the retries run out.
+            jobs.enqueue(db, kind=job.kind, payload=dict(job.payload), now=job.claimed_at,
+                         run_after=invoice.period_end)
+            return
         close_invoice(db, invoice_id=str(job.payload["invoiceId"]), prefix=desk.settings.invoice_number_prefix,
                       now=job.claimed_at)
 
