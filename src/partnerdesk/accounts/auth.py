@@ -55,13 +55,6 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def authenticate(db: Session, token: str) -> Principal:
-    principal = accounts_service.authenticate_token(db, token)
-    if principal is None:
-        raise AuthenticationRequired(UNKNOWN_TOKEN)
-    return principal
-
-
 UNKNOWN_TOKEN = "The API token is unknown or has been revoked."
 TOO_MANY_FAILURES = ("Too many requests with an unknown or revoked API token came from this address; "
                      "try again in {seconds} seconds.")
@@ -101,6 +94,8 @@ _AGENT_AND_LIMITS = accounts_service.AGENT_OF_TOKEN.add_columns(
 
 
 def client_address(request: Request) -> str:
+    """The address failures are counted for: the connection's peer (the proxy's, unless the server is told
+    to trust its X-Forwarded-For; see docs/security.md)."""
     return request.client.host if request.client else "unknown"
 
 

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.models import PARTNER_ROLES, Agent, ApiToken, Partner, PortalSession, Role
 from partnerdesk.core.csv_safe import control_character_problem
-from partnerdesk.core.csv_safe import control_character_problem
 from partnerdesk.core.errors import Conflict, InvalidInput, NotFound
 from partnerdesk.core.secrets import hash_token, new_api_token
 
@@ -64,10 +63,6 @@ def normalise_email(email: str) -> str:
 
 
 def get_or_create_partner(db: Session, *, name: str, now: datetime) -> Partner:
-    # The partner's name is on every invoice and billing export: one line of printable text.
-    problem = control_character_problem(name, "partner")
-    if problem is not None:
-        raise InvalidInput(problem, ["partner"])
     # The partner's name is on every invoice and billing export: one line of printable text.
     problem = control_character_problem(name, "partner")
     if problem is not None:

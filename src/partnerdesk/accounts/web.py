@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from partnerdesk.accounts import agents, sessions, signin
+from partnerdesk.accounts.auth import client_address
 from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.permissions import MANAGERS, manageable_agent
 from partnerdesk.core.errors import InvalidInput
@@ -149,7 +150,7 @@ def change_password(ctx: PageContext = allow_page(*Role), form: FormData = Depen
         ended = signin.change_own_password(
             ctx.desk, throttle_of(ctx.request), ctx.principal, current=values["current_password"],
             new=values["new_password"], confirmation=values["confirmation"],
-            address=ctx.request.client.host if ctx.request.client else "unknown",
+            address=client_address(ctx.request),
             keep_session_id=web_session.current_session_id(ctx.request))
     except (signin.WrongPassword, signin.PasswordsDiffer, InvalidInput, TooManyFailedSignIns) as error:
         errors, status_code = _password_errors(ctx, error)

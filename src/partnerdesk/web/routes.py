@@ -9,6 +9,7 @@ from starlette.datastructures import FormData
 from partnerdesk.accounts import service as accounts_service
 from partnerdesk.accounts import sessions as portal_sessions
 from partnerdesk.accounts import signin
+from partnerdesk.accounts.auth import client_address
 from partnerdesk.accounts.web import throttled_message
 from partnerdesk.core.throttling import throttle_of
 from partnerdesk.web import session
@@ -60,11 +61,6 @@ def sign_in_form(request: Request, ctx: PublicContext = public_page) -> Response
     if ctx.viewer is not None:
         return redirect(_after_sign_in(next_path))
     return render(request, "signin.html", {"email": "", "next": local_path(next_path) or "", "error": None})
-
-
-def client_address(request: Request) -> str:
-    """The address sign-in failures are counted for (the proxy's, behind one that does not rewrite it)."""
-    return request.client.host if request.client else "unknown"
 
 
 @router.post("/signin")
