@@ -70,9 +70,9 @@ def _recased(value: Any, draw) -> Any:
 def _outcome(model: type[CamelModel], body: dict[str, Any]):
     with collecting_ignored_fields() as ignored:
         try:
-            return "parsed", model.model_validate(body), ignored
+            return "parsed", model.model_validate(body), list(ignored)
         except ValidationError as error:
-            return "refused", [(item["type"], item["loc"]) for item in error.errors()], ignored
+            return "refused", [(item["type"], item["loc"]) for item in error.errors()], list(ignored)
 
 
 def test_every_request_model_is_found():

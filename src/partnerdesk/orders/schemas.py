@@ -93,6 +93,12 @@ class CartOut(ResponseModel):
     attributes: dict[str, Any] = {"objectType": "Cart"}
 
 
+# Whatever a cart is answered with may be sent back with PUT: the answer's own fields (priceTerms, ...)
+# are the server's to write, whichever are added later.
+CartIn.read_only_from = CartOut
+CartLineItemIn.read_only_from = CartLineItemOut
+
+
 class OrderLineItemOut(ResponseModel):
     line_item_number: int
     offer_id: str
