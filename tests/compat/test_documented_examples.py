@@ -131,3 +131,12 @@ def test_errors_answer_in_the_documented_shape(actors, path):
     assert answered.status_code == 404
     assert answered.json()["source"] == "PartnerDesk"
     assert_documented_shape("error", answered.json())
+
+
+def test_a_customer_read_back_is_accepted_as_a_new_customers_body(actors):
+    caller = actors(Role.admin_agent)
+    first = caller.post("/v1/customers", json=fixture("create-customer")["request"]).json()
+    again = {**first, "companyProfile": {**first["companyProfile"], "domain": "another.example.com"}}
+    created = caller.post("/v1/customers", json=again)
+    assert created.status_code == 201, created.text
+    assert IGNORED not in created.headers

@@ -129,3 +129,10 @@ class CustomerOut(ResponseModel):
             ),
             links={"self": Link(uri=f"/v1/customers/{customer.id}")},
         )
+
+
+# A customer read back and sent again (the SDKs do): what the answer holds beyond the request's own
+# fields is the server's to write, whichever fields the answer gains later.
+CustomerIn.read_only_from = CustomerOut
+CompanyProfileIn.read_only_from = CompanyProfileOut
+BillingProfileIn.read_only_from = BillingProfileOut
