@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, update
@@ -140,7 +141,7 @@ def charge_period(db: Session, *, subscription_id: str, number: int, now: dateti
 
 
 def _renewal_price(db: Session, subscription: Subscription, last_line: InvoiceLineItem,
-                   at: datetime) -> tuple:
+                   at: datetime) -> tuple[Decimal, str] | None:
     """The unit price and currency in force when the term ends, or None when the offer is no longer sold."""
     from partnerdesk.catalog import service as catalog
 
@@ -171,7 +172,7 @@ def _expire(db: Session, subscription: Subscription, now: datetime) -> None:
 
 
 def _charge(db: Session, subscription: Subscription, last_line: InvoiceLineItem, *, number: int, start: datetime,
-            end: datetime | None, price, currency: str, quantity: int, renewing: bool, now: datetime) -> None:
+            end: datetime | None, price: Decimal, currency: str, quantity: int, renewing: bool, now: datetime) -> None:
     from partnerdesk.billing import service as billing
     from partnerdesk.webhooks.service import publish_event
 

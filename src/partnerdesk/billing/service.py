@@ -2,7 +2,8 @@
 
 Checkout calls `check_credit` before it writes anything and `charge` in the same transaction, so a
 purchase and its invoice lines commit or vanish together. Periods are calendar months in UTC, taken
-from the clock the caller passes.
+from the clock the caller passes. Later periods of a subscription are charged by `schedule.py`,
+invoices are closed and numbered by `closing.py`, and drawn as PDF and CSV by `documents.py`.
 """
 
 from __future__ import annotations
