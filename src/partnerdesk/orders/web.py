@@ -73,7 +73,6 @@ from partnerdesk.web import (
     portal_router,
     read_form,
     redirect,
-    register_nav,
     register_templates,
     register_translations,
     text_value,
@@ -86,7 +85,6 @@ register_templates("orders", HERE / "templates")
 register_translations(HERE / "locale")
 register_customer_tab(N_("Carts"), "/customers/{customer_id}/carts", CART_READERS, order=17)
 register_customer_tab(N_("Orders"), "/customers/{customer_id}/orders", PURCHASE_READERS, order=20)
-register_nav(N_("Carts"), "/carts", CART_READERS, order=15)
 register_customer_tab(N_("Subscriptions"), "/customers/{customer_id}/subscriptions", PURCHASE_READERS, order=30)
 
 # What the page says for each refusal of the services (the first class that matches wins).
