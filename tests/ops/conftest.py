@@ -30,3 +30,7 @@ def sample(text: str, name: str, **labels: str) -> float:
                          else rf"^{re.escape(name)} (\S+)$", re.MULTILINE)
     found = pattern.search(text)
     return float(found.group(1)) if found else 0.0
+
+
+# Debian's Chromium for the browser test of the docs page, configured as for the portal's browser tests.
+from tests.web.conftest import base_url, browser_type_launch_args  # noqa: E402, F401

@@ -164,3 +164,14 @@ def test_on_postgresql_the_commands_say_to_use_pg_dump(tmp_path, command):
     assert result.exit_code == 1
     said = " ".join(result.output.split())
     assert "back it up with pg_dump" in said and "files" not in said.split("error")[0] and "docs/operations.md" in said
+
+
+@SQLITE
+def test_restore_refuses_under_a_server_serving_over_http(desk, settings, live_server, tmp_path):
+    """A real uvicorn server (as `partnerdesk serve` runs it) on the data dir: restore is refused."""
+    backups.backup(settings, tmp_path / "backup", now=desk.clock.now())
+    result = CliRunner().invoke(cli, ["restore", str(tmp_path / "backup")],
+                                env={"PARTNERDESK_DATA_DIR": str(settings.data_dir),
+                                     "PARTNERDESK_DATABASE_URL": settings.resolved_database_url})
+    assert result.exit_code == 1
+    assert "a Partner Desk server is serving this data dir" in " ".join(result.output.split())
