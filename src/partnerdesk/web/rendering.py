@@ -131,7 +131,7 @@ def request_language(request: Request) -> str:
 
 
 # The reader's time zone: the one chosen on the time zone page, else the one the page's script read from the
-# browser; both are cookies, as the agent table has no column for it (see docs/portal.md).
+# browser; both are cookies, as the agent table has no column for it (see docs/portal-carts.md).
 TIME_ZONE_COOKIE = "partnerdesk_time_zone"
 BROWSER_TIME_ZONE_COOKIE = "partnerdesk_browser_time_zone"
 TIME_ZONE_COOKIE_MAX_AGE_SECONDS = 365 * 24 * 60 * 60
