@@ -23,8 +23,8 @@ from partnerdesk.accounts.service import Principal
 from partnerdesk.catalog import service as catalog
 from partnerdesk.catalog.vocabulary import billing_cycle as canonical_billing_cycle
 from partnerdesk.core.db import new_id
-from partnerdesk.core.money import money_str
 from partnerdesk.core.errors import DeskError
+from partnerdesk.core.money import money_str
 from partnerdesk.customers import service as customers
 from partnerdesk.customers.service import CustomerRef
 from partnerdesk.orders.errors import (
@@ -520,7 +520,8 @@ def summarise_carts(db: Session, *, principal: Principal, carts: Sequence[Cart],
     for cart in carts:
         customer = customers.get_customer(db, principal=principal, customer_id=cart.customer_id)
         lines = _cart_with_lines(db, customer=customer, cart_id=cart.id, for_update=False).lines
-        summaries.append(CartSummary(cart=cart, customer_name=customer.company_name, line_count=len(lines), quantity=sum(line.quantity for line in lines),
+        summaries.append(CartSummary(cart=cart, customer_name=customer.company_name, line_count=len(lines),
+                                     quantity=sum(line.quantity for line in lines),
                                      totals=cart_totals(db, customer=customer, lines=lines, now=now)))
     return summaries
 
@@ -545,6 +546,9 @@ def add_to_agents_cart(
 
     The line gets the next free id of the cart; the whole cart is checked again, as a PUT would be.
     """
+    # The new line alone first: a refusal then names its own fields (lineItems[0]), not the cart's.
+    customer = customers.get_customer(db, principal=principal, customer_id=customer_id)
+    check_lines(db, customer=customer, lines=[with_line_id(line, 0)], now=now)
     if not cart_id:
         open_cart = agents_open_cart(db, principal=principal, customer_id=customer_id, now=now)
         cart_id = open_cart.id if open_cart is not None else None
