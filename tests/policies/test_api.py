@@ -21,7 +21,7 @@ DEFAULTS = {
     "signin_throttle_minutes": 15,
     "api_rate_limit_window_seconds": 60,
     "api_requests_per_partner": 1_000_000,
-    "api_purchase_requests_per_customer": 100_000,
+    "api_purchase_requests_per_customer": 1_000_000,
 }
 AGENTS = [Role.admin_agent, Role.sales_agent, Role.helpdesk_agent, Role.billing_admin]
 
