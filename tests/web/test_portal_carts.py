@@ -196,13 +196,30 @@ def test_french_pages_hold_no_english_label_nor_raw_code(browser: Browser, live_
         shoot(page, output_path, name)
     # The French 400 page speaks French: the error's number, not the service's English sentence.
     assert "Code d’erreur" in text and "targetView" not in text
+    # A refused Reserved Instance, then the order and subscription pages, in French too.
+    page.goto(f"{live_server}/customers/{customer}/catalog?view=AzureReservationsVM")
+    ri_row(page).get_by_label(re.compile("^Étendue pour D4s v5, 1 an")).select_option(label="Abonnement unique")
+    ri_row(page).get_by_role("button", name=re.compile("^Ajouter au panier")).click()
+    expect(page.locator("#subscription_id-error")).to_contain_text("l’étendue « Abonnement unique » en demande un")
+    shoot(page, output_path, "catalog-ri-refused-fr")
+    order = shop.buy(customer, {"id": 0, "catalogItemId": "DG7GMGF0DVT5:0002:0001", "quantity": 2,
+                                "billingCycle": "annual", "termDuration": "P1Y"})["orders"][0]["id"]
+    for name, address in {"order-fr": f"/customers/{customer}/orders/{order}",
+                          "subscriptions-fr": f"/customers/{customer}/subscriptions"}.items():
+        page.goto(f"{live_server}{address}")
+        text = page.locator("body").inner_text()
+        assert "1 an" in text and not RAW_CODES.findall(text), address
+        assert not [label for label in ENGLISH_LABELS if re.search(rf"\b{re.escape(label)}\b", text)], address
+        shoot(page, output_path, name)
     page.goto(f"{live_server}/customers/{customer}/catalog?view=AzureReservationsVM")
     expect(page.get_by_text("Europe de l’Ouest").first).to_be_attached()
     expect(page.get_by_text("Abonnement unique").first).to_be_attached()
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_english_screenshots_of_the_other_cart_pages(browser: Browser, live_server, desk, customer, output_path):
+def test_english_screenshots_of_the_other_cart_pages(browser: Browser, live_server, desk, customer, actors,
+                                                    output_path):
+    buyer = actors(Role.sales_agent)
     page = sign_in(browser, live_server, desk, role=Role.admin_agent)
     page.goto(f"{live_server}/customers/{customer}/carts")
     expect(page.get_by_text("This customer has no open cart.")).to_be_visible()
@@ -213,3 +230,12 @@ def test_english_screenshots_of_the_other_cart_pages(browser: Browser, live_serv
     page.goto(f"{live_server}/customers/{customer}/catalog?view=Nope")
     expect(page.get_by_text("targetView")).to_be_visible()  # English readers keep the service's own sentence
     shoot(page, output_path, "catalog-unknown-view-en")
+    order = Shop(desk=desk, buyer=buyer).buy(customer, {"id": 0, "catalogItemId": "DG7GMGF0DVT5:0002:0001",
+                                                       "quantity": 2, "billingCycle": "annual",
+                                                       "termDuration": "P1Y"})["orders"][0]["id"]
+    for name, address in {"order-en": f"/customers/{customer}/orders/{order}",
+                          "subscriptions-en": f"/customers/{customer}/subscriptions"}.items():
+        page.goto(f"{live_server}{address}")
+        text = page.locator("body").inner_text()
+        assert "1 year" in text and not RAW_CODES.findall(text), address
+        shoot(page, output_path, name)

@@ -19,7 +19,7 @@ from partnerdesk.accounts.models import Role
 from partnerdesk.catalog import service
 from partnerdesk.catalog.price_terms import describe_price, price_terms
 from partnerdesk.catalog.service import PurchasableItem
-from partnerdesk.catalog.vocabulary import BILLING_CYCLES, TARGET_VIEWS
+from partnerdesk.catalog.vocabulary import BILLING_CYCLES, TARGET_VIEWS, TERM_DESCRIPTIONS
 from partnerdesk.customers import service as customers
 from partnerdesk.customers.models import Customer
 from partnerdesk.customers.web import register_customer_tab, render_customer_page
@@ -62,6 +62,21 @@ def _term_filter(language: str):
 
 
 register_filter("term", _term_filter)
+
+
+def _offer_name_filter(_language: str):
+    """`{{ line.friendly_name | offer_name(line.term_duration) }}`: a purchase's name without the English term
+    the catalog's title ends with ("..., D4s v5, 1 year"), since the page shows the term in its own column,
+    in the reader's words. A name the agent typed is kept whole."""
+    def name(friendly_name: str, term_duration: str | None) -> str:
+        suffix = TERM_DESCRIPTIONS.get(term_duration or "")
+        if suffix and friendly_name.endswith(f", {suffix}"):
+            return friendly_name[: -len(suffix) - 2]
+        return friendly_name
+    return name
+
+
+register_filter("offer_name", _offer_name_filter)
 
 BUYERS = (Role.admin_agent, Role.sales_agent)
 register_customer_tab(N_("Add products"), "/customers/{customer_id}/catalog", BUYERS, order=15)
