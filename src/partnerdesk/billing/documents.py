@@ -23,7 +23,14 @@ from partnerdesk.accounts.models import Partner
 from partnerdesk.billing import service
 from partnerdesk.billing.closing import InvoiceTotals, totals_of
 from partnerdesk.billing.errors import InvoiceFontMissing, StatementLanguageNotSupported
-from partnerdesk.billing.models import Invoice, InvoiceLineItem
+from partnerdesk.billing.models import (
+    CREDIT_CHARGE_TYPE,
+    CYCLE_CHARGE_TYPE,
+    NEW_CHARGE_TYPE,
+    RENEW_CHARGE_TYPE,
+    Invoice,
+    InvoiceLineItem,
+)
 from partnerdesk.config import Settings
 from partnerdesk.core.csv_safe import safe_writer
 from partnerdesk.web.i18n import LANGUAGES, N_, format_date, format_money, register_translations, translations_for
@@ -56,10 +63,10 @@ def is_credit(line: InvoiceLineItem) -> bool:
 
 
 CHARGE_LABELS = {
-    service.NEW_CHARGE_TYPE: N_("Charge: purchase"),
-    service.CYCLE_CHARGE_TYPE: N_("Charge: recurring period"),
-    service.RENEW_CHARGE_TYPE: N_("Charge: renewal"),
-    service.CREDIT_CHARGE_TYPE: N_("Credit: cancellation"),
+    NEW_CHARGE_TYPE: N_("Charge: purchase"),
+    CYCLE_CHARGE_TYPE: N_("Charge: recurring period"),
+    RENEW_CHARGE_TYPE: N_("Charge: renewal"),
+    CREDIT_CHARGE_TYPE: N_("Credit: cancellation"),
 }
 
 

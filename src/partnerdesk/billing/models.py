@@ -16,6 +16,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerdesk.core.db import Base, IdColumn, MoneyAmount, UTCDateTime, new_id
 
+# Charge types of invoice lines, as Partner Center's reconciliation file names them.
+NEW_CHARGE_TYPE = "new"
+CYCLE_CHARGE_TYPE = "cycleCharge"
+RENEW_CHARGE_TYPE = "renew"
+CREDIT_CHARGE_TYPE = "cancel"
+
 
 class BillingProfile(Base):
     __tablename__ = "billing_profiles"

@@ -25,7 +25,13 @@ from sqlalchemy.orm import Session
 
 from partnerdesk.audit import service as audit
 from partnerdesk.billing.cycles import months_per_period, period_bounds, period_start
-from partnerdesk.billing.models import InvoiceLineItem, SubscriptionCharge
+from partnerdesk.billing.models import (
+    CREDIT_CHARGE_TYPE,
+    CYCLE_CHARGE_TYPE,
+    RENEW_CHARGE_TYPE,
+    InvoiceLineItem,
+    SubscriptionCharge,
+)
 from partnerdesk.core.db import insert_ignoring_duplicates, new_id
 from partnerdesk.core.errors import DeskError
 from partnerdesk.core.money import money_str
@@ -107,22 +113,18 @@ def charge_period(db: Session, *, subscription_id: str, number: int, now: dateti
         return "skipped"
     last_line = db.scalar(
         select(InvoiceLineItem).where(InvoiceLineItem.subscription_id == subscription.id,
-                                      InvoiceLineItem.charge_type != "cancel")
+                                      InvoiceLineItem.charge_type != CREDIT_CHARGE_TYPE)
         .order_by(InvoiceLineItem.created_at.desc(), InvoiceLineItem.id.desc()).limit(1)
     )
     if last_line is None:
         return "skipped"
     renewing = subscription.commitment_end is not None and start >= subscription.commitment_end
-    price, currency = previous.unit_price, previous.currency
-    if renewing:
-        if not subscription.auto_renew_enabled:
-            _expire(db, subscription, now)
-            return EXPIRED
-        renewal = _renewal_price(db, subscription, last_line, start)
-        if renewal is None:
-            _expire(db, subscription, now)
-            return EXPIRED
-        price, currency = renewal
+    priced = _renewal_price(db, subscription, last_line, start) if renewing else \
+        (previous.unit_price, previous.currency)
+    if priced is None:  # the term ended without autoRenewEnabled, or its offer is no longer sold
+        _expire(db, subscription, now)
+        return EXPIRED
+    price, currency = priced
     written = db.execute(
         insert_ignoring_duplicates(db, SubscriptionCharge.__table__).returning(SubscriptionCharge.period_number),
         [{"subscription_id": subscription.id, "period_number": number, "period_start": start, "period_end": end,
@@ -142,9 +144,12 @@ def charge_period(db: Session, *, subscription_id: str, number: int, now: dateti
 
 def _renewal_price(db: Session, subscription: Subscription, last_line: InvoiceLineItem,
                    at: datetime) -> tuple[Decimal, str] | None:
-    """The unit price and currency in force when the term ends, or None when the offer is no longer sold."""
+    """The unit price and currency in force when the term ends; None when the subscription does not renew
+    (no `autoRenewEnabled`) or its offer is no longer sold."""
     from partnerdesk.catalog import service as catalog
 
+    if not subscription.auto_renew_enabled:
+        return None
     try:
         item = catalog.resolve_purchasable(db, catalog_item_id=subscription.offer_id,
                                            country=last_line.customer_country, now=at)
@@ -176,7 +181,7 @@ def _charge(db: Session, subscription: Subscription, last_line: InvoiceLineItem,
     from partnerdesk.billing import service as billing
     from partnerdesk.webhooks.service import publish_event
 
-    charge_type = billing.RENEW_CHARGE_TYPE if renewing else billing.CYCLE_CHARGE_TYPE
+    charge_type = RENEW_CHARGE_TYPE if renewing else CYCLE_CHARGE_TYPE
     item = billing.Charge(
         customer_id=last_line.customer_id, customer_name=last_line.customer_name,
         customer_domain=last_line.customer_domain, customer_country=last_line.customer_country,

@@ -31,7 +31,14 @@ from partnerdesk.billing.errors import (
     InvoiceNotPayable,
     PartnerNotFound,
 )
-from partnerdesk.billing.models import BillingProfile, CreditLimit, Invoice, InvoiceLineItem
+from partnerdesk.billing.models import (
+    CREDIT_CHARGE_TYPE,
+    NEW_CHARGE_TYPE,
+    BillingProfile,
+    CreditLimit,
+    Invoice,
+    InvoiceLineItem,
+)
 from partnerdesk.core.db import insert_ignoring_duplicates, new_id
 from partnerdesk.core.markets import normalise_country
 from partnerdesk.core.money import is_currency, minor_unit, money_str
@@ -40,11 +47,6 @@ from partnerdesk.policies import service as policies
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 CLI_ACTOR = "cli"
-# Charge types, as Partner Center's reconciliation file names them.
-NEW_CHARGE_TYPE = "new"
-CYCLE_CHARGE_TYPE = "cycleCharge"
-RENEW_CHARGE_TYPE = "renew"
-CREDIT_CHARGE_TYPE = "cancel"
 CLOSE_INVOICE_JOB = "billing.close_invoice"
 STATEMENT_LANGUAGES = ("en", "fr")
 
