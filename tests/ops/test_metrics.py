@@ -102,3 +102,19 @@ def test_with_a_multiprocess_folder_the_processes_add_up(tmp_path):
     text = subprocess.run([sys.executable, "-c", SCRIPT, "show"], env=env, check=True, timeout=60,
                           capture_output=True, text=True).stdout
     assert sample(text, "partnerdesk_checkouts_total") == 3
+
+
+def test_an_exception_no_handler_answered_is_a_500_counted_as_unhandled(desk, actors):
+    app = create_app(desk=desk)
+
+    def broken() -> None:
+        raise RuntimeError("a defect")
+
+    app.add_api_route("/broken-for-the-test", broken)
+    before = scrape(actors)
+    assert TestClient(app, raise_server_exceptions=False).get("/broken-for-the-test").status_code == 500
+    after = scrape(actors)
+    assert sample(after, "partnerdesk_errors_total", code="unhandled") - \
+        sample(before, "partnerdesk_errors_total", code="unhandled") == 1
+    assert sample(after, "partnerdesk_http_requests_total", method="GET", route="/broken-for-the-test",
+                  status="500") == 1
