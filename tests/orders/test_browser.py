@@ -28,7 +28,7 @@ def test_an_admin_agent_cancels_a_line_on_the_order_page(page: Page, live_server
     expect(page.get_by_role("heading", name=f"Order {order['id']}")).to_be_visible()
     expect(page.get_by_text("Can be cancelled until")).to_be_visible()
 
-    page.get_by_label("Cancel line 0").check()
+    page.get_by_label("Cancel line 1").check()
     page.get_by_label("Reason (optional)").fill("Bought by mistake")
     page.get_by_role("button", name="Cancel selected lines").click()
     # The confirmation names the line, the credit and the days left before anything changes.
@@ -37,11 +37,11 @@ def test_an_admin_agent_cancels_a_line_on_the_order_page(page: Page, live_server
     expect(page.locator("dl.details")).to_contain_text("60")
     page.get_by_role("button", name="Cancel purchase").click()
 
-    expect(page.get_by_role("status")).to_contain_text("Line 0 was cancelled; the partner is credited €2,469.12.")
+    expect(page.get_by_role("status")).to_contain_text("Line 1 was cancelled; the partner is credited €2,469.12.")
     rows = page.locator("tbody tr")
     expect(rows.nth(0)).to_contain_text("Cancelled")
     expect(rows.nth(1)).to_contain_text("Active")
-    expect(page.get_by_label("Cancel line 0")).to_have_count(0)
+    expect(page.get_by_label("Cancel line 1")).to_have_count(0)
     expect(page).to_have_url(re.compile(f"/orders/{order['id']}$"))
     expect(rows.nth(0)).to_contain_text("Reason: Bought by mistake")
     expect(page.locator("dl.details")).to_contain_text("Total after credits")

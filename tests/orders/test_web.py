@@ -170,7 +170,7 @@ def test_an_admin_agent_cancels_a_line_from_the_order_page(app, desk, shop: Shop
                              {"line": "0", "reason": "Bought by mistake"})
     assert cancelled.status_code == 303
     after = browser.follow(cancelled)
-    assert after.shows("Line 0 was cancelled; the partner is credited €2,469.12.")
+    assert after.shows("Line 1 was cancelled; the partner is credited €2,469.12.")
     assert 'name="line" value="0"' not in after.html and 'name="line" value="1"' in after.html
     subscriptions = browser.page(f"/customers/{customer_id}/subscriptions")
     assert subscriptions.shows("Ended") and subscriptions.shows("In force")

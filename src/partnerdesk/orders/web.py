@@ -494,7 +494,8 @@ def cancel_order_lines(customer_id: str, order_id: str, ctx: PageContext = allow
     ctx.flash(ctx.ngettext(
         "Line %(lines)s was cancelled; the partner is credited %(amount)s.",
         "Lines %(lines)s were cancelled; the partner is credited %(amount)s.",
-        len(done.cancelled), lines=", ".join(str(line.line_item_number) for line in done.cancelled),
+        # Lines are numbered from 1 for people; the API's lineItemNumber counts from 0.
+        len(done.cancelled), lines=", ".join(str(line.line_item_number + 1) for line in done.cancelled),
         amount=format_money(done.credit, done.order.currency, ctx.locale),
     ))
     return redirect(f"/customers/{customer.id}/orders/{order_id}")
