@@ -144,9 +144,9 @@ def add_attachments(db: Session, storage: FileStorage, *, principal: Principal, 
 
     rows: list[ServiceRequestAttachment] = []
     try:
-        for upload, name in zip(uploads, names, strict=True):
+        for position, (upload, name) in enumerate(zip(uploads, names, strict=True)):
             row = ServiceRequestAttachment(service_request_id=request.id, file_name=name,
-                                           content_type=content_type_of(name), created_at=now,
+                                           content_type=content_type_of(name), created_at=now, position=position,
                                            created_by=principal.email)
             row.id = new_id()
             row.storage_key = f"attachments/{request.id}/{row.id}"

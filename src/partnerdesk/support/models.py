@@ -105,6 +105,8 @@ class ServiceRequestAttachment(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Its place among the files sent together, so a request lists them in the order they were sent.
+    position: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[str] = mapped_column(String(320))
 
 

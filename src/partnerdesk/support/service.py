@@ -429,7 +429,8 @@ def _views(db: Session, requests: Sequence[ServiceRequest]) -> list[ServiceReque
     if ids:
         for row in db.scalars(select(ServiceRequestAttachment)
                               .where(ServiceRequestAttachment.service_request_id.in_(ids))
-                              .order_by(ServiceRequestAttachment.created_at, ServiceRequestAttachment.id)):
+                              .order_by(ServiceRequestAttachment.created_at, ServiceRequestAttachment.position,
+                                        ServiceRequestAttachment.id)):
             files[row.service_request_id].append(row)
     return [ServiceRequestView(request=request, organization_name=partner_names[request.partner_id],
                                notes=notes[request.id], refund=refunds.get(request.id), attachments=files[request.id])

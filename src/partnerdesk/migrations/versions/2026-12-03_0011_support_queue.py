@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('storage_key', sa.String(length=200), nullable=False),
     sa.Column('created_at', partnerdesk.core.db.UTCDateTime(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('created_by', sa.String(length=320), nullable=False),
     sa.ForeignKeyConstraint(['service_request_id'], ['service_requests.id'], name=op.f('fk_service_request_attachments_service_request_id_service_requests')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service_request_attachments'))
