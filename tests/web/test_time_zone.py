@@ -8,7 +8,7 @@ import re
 from partnerdesk.accounts.models import Role
 from partnerdesk.web import i18n
 from tests.orders.factories import OFFICE_FR, Shop, load_catalog
-from tests.support.portal import Page, signed_in
+from tests.support.portal import Page, PortalBrowser, signed_in
 
 
 def cart_page_times(browser, shop: Shop, customer_id: str) -> list[tuple[str, str, str]]:
@@ -47,6 +47,11 @@ def test_times_follow_the_partners_country_then_the_browser_then_the_agents_choi
     assert chosen.status_code == 303 and chosen.headers["location"] == "/customers"
     assert browser.follow(chosen).shows("Times are now shown in Asia/Tokyo.")
     assert cart_page_times(browser, shop, customer_id)[0][2] == "Dec 1, 2026, 7:00:00 PM JST"
+
+    # The choice is the agent's: another browser where the same agent signs in shows the same zone.
+    other = PortalBrowser.open(app)
+    assert other.sign_in(browser.email).status_code == 303
+    assert cart_page_times(other, shop, customer_id)[0][2] == "Dec 1, 2026, 7:00:00 PM JST"
 
     refused = browser.post("/preferences/time-zone", {"time_zone": "Nowhere/Else", "next": "/customers"})
     assert refused.status_code == 400

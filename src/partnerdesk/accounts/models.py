@@ -41,6 +41,8 @@ class Agent(Base):
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=32))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     preferred_language: Mapped[str | None] = mapped_column(String(16))
+    # An IANA zone the agent chose for the portal's times (none: the browser's, else the partner's country's).
+    preferred_time_zone: Mapped[str | None] = mapped_column(String(64))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

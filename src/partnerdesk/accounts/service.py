@@ -150,6 +150,17 @@ def set_preferred_language(db: Session, agent_id: str, language: str | None) -> 
         agent.preferred_language = language
 
 
+def preferred_time_zone(db: Session, agent_id: str) -> str | None:
+    return db.scalar(select(Agent.preferred_time_zone).where(Agent.id == agent_id))
+
+
+def set_preferred_time_zone(db: Session, agent_id: str, zone: str | None) -> None:
+    """Keeps the agent's zone (checked by the caller) so it follows the agent to any browser; None forgets it."""
+    agent = db.get(Agent, agent_id)
+    if agent is not None:
+        agent.preferred_time_zone = zone
+
+
 def issue_token(db: Session, agent: Agent, *, now: datetime) -> str:
     """Creates an API token and returns it; only its hash is kept, so this is the one time it is seen."""
     token = new_api_token()

@@ -52,6 +52,8 @@ class Viewer:
     partner_name: str | None
     # The partner's billing country: the reader's time zone when neither the agent nor the browser gave one.
     partner_country: str | None = None
+    # The zone the agent chose (kept on the agent, so it follows it to every browser).
+    time_zone: str | None = None
 
 
 def load_viewer(request: Request, db: Session) -> Viewer | None:
@@ -64,7 +66,8 @@ def load_viewer(request: Request, db: Session) -> Viewer | None:
         session.end(request)
         return None
     partner_name = accounts_service.get_partner(db, principal.partner_id).name if principal.partner_id else None
-    viewer = Viewer(principal, partner_name, _partner_country(db, principal.partner_id))
+    viewer = Viewer(principal, partner_name, _partner_country(db, principal.partner_id),
+                    accounts_service.preferred_time_zone(db, principal.agent_id))
     request.state.viewer = viewer
     return viewer
 

@@ -1,8 +1,8 @@
 """The agent's time zone: times on every page are shown in it, with UTC on hover.
 
-The choice is kept in a cookie of the browser (the agent table has no column for preferences yet);
-without one, the zone the browser reports (read by `static/time-zone.js`) or the partner's billing
-country gives the default (`rendering.request_time_zone`).
+The choice is kept on the agent (so it follows the agent to every browser) and in a cookie (for the
+pages before sign-in); without one, the zone the browser reports (read by `static/time-zone.js`) or the
+partner's billing country gives the default (`rendering.request_time_zone`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from fastapi import Depends
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
+from partnerdesk.accounts import service as accounts_service
 from partnerdesk.accounts.models import Role
 from partnerdesk.web.errors import PageError
 from partnerdesk.web.forms import text_value
@@ -44,6 +45,7 @@ def choose_time_zone(ctx: PageContext = allow_page(*EVERYONE), form: FormData = 
     zone = supported_time_zone(wanted)
     if wanted and zone is None:
         raise UnknownTimeZone()
+    accounts_service.set_preferred_time_zone(ctx.db, ctx.principal.agent_id, zone)
     response = redirect(local_path(text_value(form, "next", max_length=2000)) or "/")
     secure = uses_https(ctx.desk)
     if zone is None:

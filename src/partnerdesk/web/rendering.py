@@ -137,10 +137,16 @@ BROWSER_TIME_ZONE_COOKIE = "partnerdesk_browser_time_zone"
 TIME_ZONE_COOKIE_MAX_AGE_SECONDS = 365 * 24 * 60 * 60
 
 
+def chosen_time_zone(request: Request) -> str | None:
+    """The zone the reader chose: kept on the signed-in agent, else in this browser's cookie."""
+    viewer = current_viewer(request)
+    return (getattr(viewer, "time_zone", None) if viewer else None) or request.cookies.get(TIME_ZONE_COOKIE)
+
+
 def request_time_zone(request: Request) -> str:
     viewer = current_viewer(request)
     return i18n.choose_time_zone(
-        preferred=request.cookies.get(TIME_ZONE_COOKIE),
+        preferred=chosen_time_zone(request),
         browser=request.cookies.get(BROWSER_TIME_ZONE_COOKIE),
         country=getattr(viewer, "partner_country", None) if viewer else None,
     )
@@ -176,7 +182,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "flashes": take_flashes(request),
         "here": here(request),
         "time_zone": request_time_zone(request),
-        "time_zone_chosen": i18n.supported_time_zone(request.cookies.get(TIME_ZONE_COOKIE)) is not None,
+        "time_zone_chosen": i18n.supported_time_zone(chosen_time_zone(request)) is not None,
     }
     values.update(context or {})
     html = environment_for(language).get_template(template).render(values)

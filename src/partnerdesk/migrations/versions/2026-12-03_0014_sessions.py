@@ -44,7 +44,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_throttle_counters_expires_at'), ['expires_at'], unique=False)
 
 
+    with op.batch_alter_table('agents', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('preferred_time_zone', sa.String(length=64), nullable=True))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('agents', schema=None) as batch_op:
+        batch_op.drop_column('preferred_time_zone')
     with op.batch_alter_table('throttle_counters', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_throttle_counters_expires_at'))
     op.drop_table('throttle_counters')
