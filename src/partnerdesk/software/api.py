@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import quote
 
 from anyio import from_thread
 from fastapi import APIRouter, Path, Query, Request
@@ -22,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from partnerdesk.accounts.auth import RequestContext, StreamingContext, allow, allow_streaming
 from partnerdesk.accounts.models import Role
 from partnerdesk.core.deps import DbSession, DeskDep, WriteDbSession, request_clock
+from partnerdesk.core.downloads import content_disposition
 from partnerdesk.core.errors import DeskError
 from partnerdesk.core.schemas import Collection, Link
 from partnerdesk.software import presenters, service
@@ -98,11 +98,10 @@ def _refusal(request: Request, error: DeskError) -> Response:
 
 
 def _delivery_headers(delivery: service.Delivery) -> dict[str, str]:
-    ascii_name = delivery.file_name.encode("ascii", "replace").decode().replace('"', "_")
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": delivery.etag,
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(delivery.file_name)}",
+        "Content-Disposition": content_disposition(delivery.file_name),
         "Cache-Control": "private, no-store",
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",

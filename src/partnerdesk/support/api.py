@@ -7,8 +7,6 @@ billing admins have no part in support.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -159,13 +157,7 @@ def download_attachment(request_id: str = Path(alias="requestId"), attachment_id
     row = attachments.get_attachment(ctx.db, principal=ctx.principal, request_id=request_id,
                                      attachment_id=attachment_id)
     chunks = attachments.attachment_bytes(open_storage(ctx.desk.settings), row)
-    ascii_name = row.file_name.encode("ascii", "replace").decode().replace("?", "_")
-    return StreamingResponse(chunks, media_type=row.content_type, headers={
-        "Content-Length": str(row.size),
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(row.file_name)}",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-    })
+    return StreamingResponse(chunks, media_type=row.content_type, headers=attachments.download_headers(row))
 
 
 # --- the operator's queue: refund decisions (rule R6) -----------------------------------------------

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from partnerdesk.accounts.service import Principal
 from partnerdesk.audit import service as audit
 from partnerdesk.core.db import new_id
+from partnerdesk.core.downloads import content_disposition
 from partnerdesk.policies import service as policies
 from partnerdesk.software.storage import CHUNK_BYTES, FileStorage
 from partnerdesk.support import events
@@ -180,6 +181,14 @@ def get_attachment(db: Session, *, principal: Principal, request_id: str,
     if row is None or row.service_request_id != request.id:
         raise AttachmentNotFound(f"Service request {request.id} has no attachment {attachment_id}.", [attachment_id])
     return row
+
+
+def download_headers(row: ServiceRequestAttachment) -> dict[str, str]:
+    """How an attachment is sent, from the API and the portal alike: as a download never shown inline, never
+    sniffed into another type, never cached, and sandboxed should a browser open it anyway."""
+    return {"Content-Length": str(row.size), "Content-Disposition": content_disposition(row.file_name),
+            "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; sandbox"}
 
 
 def attachment_bytes(storage: FileStorage, row: ServiceRequestAttachment) -> Iterator[bytes]:

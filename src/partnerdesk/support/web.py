@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import Depends
 from fastapi.responses import Response, StreamingResponse
@@ -301,11 +301,7 @@ def download_file(request_id: str, attachment_id: str, ctx: PageContext = allow_
     row = attachments.get_attachment(ctx.db, principal=ctx.principal, request_id=request_id,
                                      attachment_id=attachment_id)
     chunks = attachments.attachment_bytes(open_storage(ctx.desk.settings), row)
-    ascii_name = row.file_name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    return StreamingResponse(chunks, media_type=row.content_type, headers={
-        "Content-Length": str(row.size), "X-Content-Type-Options": "nosniff",
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(row.file_name)}",
-        "Content-Security-Policy": "default-src 'none'; sandbox"})
+    return StreamingResponse(chunks, media_type=row.content_type, headers=attachments.download_headers(row))
 
 
 @router.post("/support/{request_id}/approve")
