@@ -44,9 +44,6 @@ def _criteria(ctx: PageContext,
     ), period
 
 
-def _translated(ctx: PageContext, labels: dict[str, str]) -> dict[str, str]:
-    return {key: ctx.gettext(label) for key, label in labels.items()}
-
 
 def _render(ctx: PageContext, template: str, statement_of, statuses: dict[str, str]) -> Response:
     filters, criteria, period = _criteria(ctx, tuple(statuses))
@@ -55,7 +52,7 @@ def _render(ctx: PageContext, template: str, statement_of, statuses: dict[str, s
     return ctx.render(template, {
         "page": page, "filters": filters, "period": period, "errors": period.errors or None,
         "filtered": any(filters.values()) or any(period.values.values()),
-        "status_labels": _translated(ctx, statuses), "cycle_labels": _translated(ctx, BILLING_CYCLE_LABELS),
+        "status_labels": ctx.labels(statuses), "cycle_labels": ctx.labels(BILLING_CYCLE_LABELS),
         "customer_names": customers.names_of(ctx.db, principal=ctx.principal,
                                              customer_ids=(row.customer_id for row in rows)),
         "partner_names": partner_names(ctx, {row.partner_id for row in rows} | {filters["partner"]}),

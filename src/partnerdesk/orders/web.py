@@ -305,7 +305,7 @@ def _review(ctx: PageContext, customer: Customer, cart_id: str, *, message: str 
 
 
 def _cycle_labels(ctx: PageContext) -> dict[str, str]:
-    return {cycle: ctx.gettext(label) for cycle, label in BILLING_CYCLE_LABELS.items()}
+    return ctx.labels(BILLING_CYCLE_LABELS)
 
 
 ORDER_STATUS_LABELS = {"pending": N_("Pending"), "completed": N_("Completed"), cancellation.CANCELLED: N_("Cancelled")}
@@ -314,9 +314,6 @@ LINE_STATUS_LABELS = {"active": N_("Active"), cancellation.CANCELLED: N_("Cancel
 SUBSCRIPTION_STATUS_LABELS = {"active": N_("In force"), "suspended": N_("Suspended"),
                               cancellation.SUBSCRIPTION_DELETED: N_("Ended")}
 
-
-def _status_labels(ctx: PageContext, labels: dict[str, str]) -> dict[str, str]:
-    return {status: ctx.gettext(label) for status, label in labels.items()}
 
 
 @router.get("/customers/{customer_id}/carts/{cart_id}")
@@ -412,7 +409,7 @@ def customer_orders(customer_id: str, ctx: PageContext = allow_page(*PURCHASE_RE
                      ctx.request)
     return render_customer_page(ctx, customer, "orders/customer_orders.html",
                                 {"page": page, "cycle_labels": _cycle_labels(ctx),
-                                 "status_labels": _status_labels(ctx, ORDER_STATUS_LABELS)})
+                                 "status_labels": ctx.labels(ORDER_STATUS_LABELS)})
 
 
 def _order_page(ctx: PageContext, customer: Customer, order_id: str, *, message: str | None = None,
@@ -436,8 +433,8 @@ def _order_page(ctx: PageContext, customer: Customer, order_id: str, *, message:
         "shows_software": shows_software, "credited": credited, "report_link": report_link,
         "days_left": max(0, (deadline - ctx.now).days),
         "may_cancel": may_cancel, "deadline": deadline, "cancelled": cancellation.CANCELLED,
-        "status_labels": _status_labels(ctx, ORDER_STATUS_LABELS),
-        "line_status_labels": _status_labels(ctx, LINE_STATUS_LABELS),
+        "status_labels": ctx.labels(ORDER_STATUS_LABELS),
+        "line_status_labels": ctx.labels(LINE_STATUS_LABELS),
     }, status_code=status_code)
 
 
@@ -508,6 +505,6 @@ def customer_subscriptions(customer_id: str, ctx: PageContext = allow_page(*PURC
     page = list_page(ctx.db, statement, ctx.request)
     return render_customer_page(ctx, customer, "orders/customer_subscriptions.html",
                                 {"page": page, "cycle_labels": _cycle_labels(ctx),
-                                 "status_labels": _status_labels(ctx, SUBSCRIPTION_STATUS_LABELS)})
+                                 "status_labels": ctx.labels(SUBSCRIPTION_STATUS_LABELS)})
 
 from partnerdesk.orders import overview_web  # noqa: E402, F401 - the cross-customer views join this router

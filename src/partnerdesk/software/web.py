@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from babel.units import format_unit
 from fastapi import Depends, Request
@@ -128,10 +127,10 @@ def _software_tab(ctx: PageContext, customer: Customer, opened: Opened | None, *
         "items": items, "opened": opened, "active": service.PURCHASE_ACTIVE,
         "report_links": _report_links(ctx, customer, items),
         "options": {item.purchase.entitlement_id: _choice_options(ctx, item.choices) for item in items},
-        "status_labels": _translated(ctx, STATUS_LABELS),
+        "status_labels": ctx.labels(STATUS_LABELS),
         "cancelled_label": ctx.gettext(CANCELLED),
-        "key_status_labels": _translated(ctx, KEY_STATUS_LABELS),
-        "labels": _translated(ctx, LABELS),
+        "key_status_labels": ctx.labels(KEY_STATUS_LABELS),
+        "labels": ctx.labels(LABELS),
         "file_size": lambda size: file_size(size, ctx.locale),
         "link_days": policies.download_link_days(ctx.db),
         "link_downloads": policies.download_link_max_downloads(ctx.db),
@@ -246,11 +245,8 @@ def software_activity(customer_id: str, ctx: PageContext = allow_page(*ACTIVITY_
               for item in service.list_software(ctx.db, principal=ctx.principal, customer_id=customer.id)}
     return render_customer_page(ctx, customer, "software/activity.html", {
         "page": page, "titles": titles, "shown": shown, "revealed": service.KEYS_REVEALED,
-        "action_labels": _translated(ctx, ACTION_LABELS),
-        "filter_choices": list(_translated(ctx, ACTION_FILTER_LABELS).items()),
+        "action_labels": ctx.labels(ACTION_LABELS),
+        "filter_choices": list(ctx.labels(ACTION_FILTER_LABELS).items()),
         "file_size": lambda size: file_size(size, ctx.locale),
     })
 
-
-def _translated(ctx: PageContext, labels: dict[str, Any]) -> dict[str, str]:
-    return {key: ctx.gettext(label) for key, label in labels.items()}

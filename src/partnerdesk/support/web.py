@@ -112,14 +112,11 @@ PREFILLED = ("topic", "customer_domain", "customer_tenant_id", "order_id", "subs
              "title")
 
 
-def _labels(ctx: PageContext, labels: dict) -> dict:
-    return {key: ctx.gettext(label) for key, label in labels.items()}
-
 
 def _common(ctx: PageContext) -> dict[str, Any]:
-    return {"status_labels": _labels(ctx, STATUS_LABELS), "severity_labels": _labels(ctx, SEVERITY_LABELS),
-            "reason_labels": _labels(ctx, REASON_LABELS), "decision_labels": _labels(ctx, DECISION_LABELS),
-            "topic_labels": _labels(ctx, TOPIC_LABELS), "refund_topic": service.REFUND_TOPIC_ID}
+    return {"status_labels": ctx.labels(STATUS_LABELS), "severity_labels": ctx.labels(SEVERITY_LABELS),
+            "reason_labels": ctx.labels(REASON_LABELS), "decision_labels": ctx.labels(DECISION_LABELS),
+            "topic_labels": ctx.labels(TOPIC_LABELS), "refund_topic": service.REFUND_TOPIC_ID}
 
 
 # --- the list and the queue -------------------------------------------------------------------------

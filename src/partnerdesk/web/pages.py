@@ -7,6 +7,7 @@ tested. A page open to everyone (sign-in, language) says so with `public_page`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,6 +105,10 @@ class PageContext:
     def gettext(self, message: str, **variables: Any) -> str:
         text = translations_for(self.locale).gettext(message)
         return text % variables if variables else text
+
+    def labels(self, labels: Mapping[Any, str]) -> dict[Any, str]:
+        """A table of labels (marked with `N_`) in the reader's language, by the same keys."""
+        return {key: self.gettext(label) for key, label in labels.items()}
 
     def ngettext(self, singular: str, plural: str, count: int, **variables: Any) -> str:
         text = translations_for(self.locale).ngettext(singular, plural, count)
