@@ -18,14 +18,14 @@ HEADER = ",".join(pricelist.COLUMNS)
 GOOD_ROWS = [
     "Windows Server 2022,DG7GMGF0DVT5,0001,Windows Server 2022 Standard,Microsoft Corporation,16 cores,"
     "16 Core License Pack,,OneTime,FR,EUR,994.17,,,2026-01-01T00:00:00Z,,,1100.00,Commercial,0001,"
-    "Software,Perpetual",
+    "Software,Perpetual,,",
     "Windows Server 2022,DG7GMGF0DVT5,0001,Windows Server 2022 Standard,Microsoft Corporation,16 cores,"
     "16 Core License Pack,,OneTime,JP,JPY,160350,1,10,2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,Promo,,"
-    "Commercial,0002,Software,Perpetual",
+    "Commercial,0002,Software,Perpetual,,",
     '"Reserved VM Instance, Dsv5 Series",DZH318Z0BXQ7,0001,D4s v5,Microsoft Corporation,"D4s v5, 4 vCPU",'
-    "1 instance,P1Y,OneTime,FR,EUR,1234.56,,,2026-01-01T00:00:00Z,,,,Commercial,0003,Azure,VirtualMachines",
+    "1 instance,P1Y,OneTime,FR,EUR,1234.56,,,2026-01-01T00:00:00Z,,,,Commercial,0003,Azure,VirtualMachines,,",
     '"Reserved VM Instance, Dsv5 Series",DZH318Z0BXQ7,0001,D4s v5,Microsoft Corporation,"D4s v5, 4 vCPU",'
-    "1 instance,P3Y,Monthly,BR,BRL,310.4567,,,2026-01-01T00:00:00Z,,,,Commercial,0004,Azure,VirtualMachines",
+    "1 instance,P3Y,Monthly,BR,BRL,310.4567,,,2026-01-01T00:00:00Z,,,,Commercial,0004,Azure,VirtualMachines,,",
 ]
 GOOD_FILE = "\n".join([HEADER, *GOOD_ROWS]) + "\n"
 
@@ -119,7 +119,7 @@ BAD_ROWS = {
         GOOD_ROWS[1].replace("2027-01-01T00:00:00Z", "2025-01-01").replace(",0002,Soft", ",0012,Soft"),
         "the end must come after the start",
     ),
-    "short row": ("Windows Server 2022,DG7GMGF0DVT5,0001", "3 fields where the header has 22"),
+    "short row": ("Windows Server 2022,DG7GMGF0DVT5,0001", "3 fields where the header has 24"),
 }
 
 

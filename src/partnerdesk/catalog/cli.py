@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from partnerdesk.catalog import pricelist
+from partnerdesk.catalog.pricelist_formats import FORMAT_NAMES, named
 from partnerdesk.core.cli_support import err, open_desk, out
 from partnerdesk.core.errors import DeskError
 from partnerdesk.policies import service as policies
@@ -32,6 +34,9 @@ def _fail(error: DeskError) -> typer.Exit:
     return typer.Exit(1)
 
 
+FORMAT_HELP = f"The file's layout: {', '.join(FORMAT_NAMES)}."
+
+
 def _counted(handle: TextIO, advance) -> Iterator[str]:
     """The file's lines, telling the progress bar how far through the file they are."""
     for line in handle:
@@ -44,23 +49,32 @@ def import_price_list(
     path: Annotated[
         Path, typer.Argument(help="A price list CSV file.", exists=True, dir_okay=False, readable=True)
     ],
+    format: Annotated[
+        str | None, typer.Option("--format", help=FORMAT_HELP + " Found from the header when left out.")
+    ] = None,
 ) -> None:
-    """Import a price list (all rows or none: any bad row is reported by line and nothing is written)."""
+    """Import a price list in any of Partner Center's layouts or Partner Desk's (all rows or none: any bad
+    row is reported by line and nothing is written; rows for what this desk does not sell are counted)."""
     desk = open_desk()
     started = time.perf_counter()
+    # A console of its own, made now: it sees the terminal this command runs in (and TTY_COMPATIBLE).
     progress = Progress(
         TextColumn("importing"),
         BarColumn(),
         TaskProgressColumn(),
+        TextColumn("{task.fields[rows]} rows"),
         TimeRemainingColumn(),
-        console=err,
+        console=Console(stderr=True),
         transient=True,
     )
     try:
         with progress, path.open(newline="", encoding="utf-8-sig") as handle, desk.database.session() as db:
-            task = progress.add_task("import", total=path.stat().st_size)
+            task = progress.add_task("import", total=path.stat().st_size, rows=0)
             lines = _counted(handle, lambda size: progress.advance(task, size))
-            report = pricelist.import_price_list(db, lines, now=desk.clock.now(), source=path.name)
+            report = pricelist.import_price_list(
+                db, lines, now=desk.clock.now(), source=path.name, format=format,
+                progress=lambda rows: progress.update(task, rows=rows),
+            )
     except DeskError as error:
         raise _fail(error) from None
     except UnicodeDecodeError:
@@ -69,9 +83,12 @@ def import_price_list(
     seconds = time.perf_counter() - started
     out.print(
         f"imported {report.rows} price rows ({report.products} products, {report.skus} SKUs, "
-        f"{len(report.markets)} markets) in {seconds:.1f}s",
+        f"{len(report.markets)} markets) from a {report.format} price list in {seconds:.1f}s",
         highlight=False,
     )
+    if report.skipped:
+        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(report.skipped.items()))
+        out.print(f"skipped {report.skipped.total()} rows, not sold here: {kinds}", highlight=False)
 
 
 @app.command("export")
@@ -82,16 +99,20 @@ def export_price_list(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
+    format: Annotated[
+        str, typer.Option("--format", help=FORMAT_HELP + " partner-desk (the default) round-trips everything.")
+    ] = "partner-desk",
 ) -> None:
-    """Write the price list as CSV (Partner Center's columns) to stdout or a file."""
+    """Write the price list as CSV in the layout asked to stdout or a file."""
     desk = open_desk()
     try:
+        named(format)  # an unknown layout is refused before a file is made
         with desk.database.session(write=False) as db:
             if output is None:
-                pricelist.export_price_list(db, sys.stdout, market=market)
+                pricelist.export_price_list(db, sys.stdout, market=market, format=format)
                 return
             with output.open("w", newline="", encoding="utf-8") as handle:
-                count = pricelist.export_price_list(db, handle, market=market)
+                count = pricelist.export_price_list(db, handle, market=market, format=format)
     except DeskError as error:
         raise _fail(error) from None
     err.print(f"wrote {count} price rows to {output}", highlight=False)

@@ -1,9 +1,11 @@
-"""Price lists in Partner Center's CSV layout: import (all or nothing) and export.
+"""Price lists: import (all or nothing) and export, in Partner Center's layouts and Partner Desk's own.
 
 One row is one availability: a SKU's price in one market, for one term and billing plan, over an
-effective period. Partner Center's columns are kept, plus `AvailabilityId`, `ProductType` and
-`ProductSubType` so that a file round-trips: export, import into an empty desk, export again, and
-the two files are byte for byte the same.
+effective period. The layouts (`catalog.pricelist_formats`) are Partner Center's software, new-commerce
+and license-based price lists and its Azure plan price sheet, as it publishes them, and Partner Desk's
+round-trip layout: Partner Center's columns plus `AvailabilityId`, `ProductType`, `ProductSubType`,
+`ArmRegionName` and `ArmSkuName`, so that a file round-trips byte for byte. The import finds the layout
+from the header (or is told it); rows for what this desk does not sell are counted, not imported.
 
 The import streams the file once inside the caller's transaction: each good row is upserted in
 batches with Core `executemany` (no ORM objects), each bad row adds a line to the report, and if
@@ -14,10 +16,10 @@ Rows upsert on their key (ProductId, SkuId, AvailabilityId); nothing absent from
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any, TextIO
 
 from sqlalchemy import bindparam, select, update
@@ -25,11 +27,11 @@ from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.service import Principal
 from partnerdesk.audit import service as audit
+from partnerdesk.catalog import pricelist_formats as formats
 from partnerdesk.catalog import validation
 from partnerdesk.catalog.errors import InvalidCatalogEntry, InvalidPriceList
 from partnerdesk.catalog.models import Availability, Product, Sku
 from partnerdesk.catalog.vocabulary import (
-    BILLING_PLAN_NAMES,
     RESERVED_INSTANCE_PREREQUISITES,
     RESERVED_INSTANCE_PROVISIONING,
     is_reserved_instance,
@@ -38,14 +40,9 @@ from partnerdesk.catalog.vocabulary import (
 from partnerdesk.core.csv_safe import restore, safe_writer
 from partnerdesk.core.db import engine_insert
 from partnerdesk.core.markets import normalise_country
-from partnerdesk.core.money import money_str
 
-COLUMNS = (
-    "ProductTitle", "ProductId", "SkuId", "SkuTitle", "Publisher", "SkuDescription", "UnitOfMeasure",
-    "TermDuration", "BillingPlan", "Market", "Currency", "UnitPrice", "PricingTierRangeMin",
-    "PricingTierRangeMax", "EffectiveStartDate", "EffectiveEndDate", "Tags", "ERP Price", "Segment",
-    "AvailabilityId", "ProductType", "ProductSubType",
-)  # fmt: skip
+# Partner Desk's own layout, the default of the export.
+COLUMNS = formats.DESK_COLUMNS
 BATCH_ROWS = 5000
 # A report of a million bad rows helps nobody; past this many, the import stops reading.
 MAX_REPORTED_ERRORS = 1000
@@ -57,6 +54,9 @@ class ImportReport:
     products: int = 0
     skus: int = 0
     markets: set[str] = field(default_factory=set)
+    format: str = formats.PARTNER_DESK
+    # Rows for what this desk does not sell, by kind ("Azure consumption meter": 1200).
+    skipped: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -65,13 +65,6 @@ class _Seen:
 
     line: int
     values: tuple[str, ...]
-
-
-def _moment_text(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _whole(text: str, column: str) -> int | None:
@@ -115,9 +108,9 @@ def _price(record: dict[str, str], kind: tuple[str, str] | None, check) -> dict[
         "tier_min": check(_whole, record["PricingTierRangeMin"], "PricingTierRangeMin"),
         "tier_max": check(_whole, record["PricingTierRangeMax"], "PricingTierRangeMax"),
         "tags": check(validation.text, record["Tags"], "Tags", limit=200, required=False),
-        "effective_start": check(validation.moment, record["EffectiveStartDate"], "EffectiveStartDate"),
+        "effective_start": check(formats.read_moment, record["EffectiveStartDate"], "EffectiveStartDate"),
         "effective_end": _optional(
-            check, validation.moment, record["EffectiveEndDate"], "EffectiveEndDate"
+            check, formats.read_moment, record["EffectiveEndDate"], "EffectiveEndDate"
         ),
         "term_duration": None,
     }
@@ -170,6 +163,7 @@ class _Importer:
         self.cycles: dict[tuple[str, str], set[str]] = {}
         self.pending_products: list[dict[str, Any]] = []
         self.pending_skus: list[dict[str, Any]] = []
+        self.pending_placed_skus: list[dict[str, Any]] = []
         self.pending_prices: list[dict[str, Any]] = []
         self.catalog_types = {
             row.id: (row.product_type_id, row.sub_type_id)
@@ -179,13 +173,18 @@ class _Importer:
     def fail(self, line: int, reasons: list[str]) -> None:
         self.errors.append(f"line {line}: " + "; ".join(reasons))
 
-    def row(self, line: int, record: dict[str, str]) -> None:
+    def row(self, line: int, record: dict[str, Any]) -> None:
+        """Checks one desk row (see `pricelist_formats`), deriving what its file left out."""
         reasons: list[str] = []
         check = _collector(reasons)
-        ids = tuple(check(validation.catalog_id, record[name], name) for name in KEY_COLUMNS)
-        kind = check(
-            validation.product_type, record["ProductType"], record["ProductSubType"], "ProductType"
-        )
+        product_id = check(validation.catalog_id, record["ProductId"], "ProductId")
+        sku_id = check(validation.catalog_id, record["SkuId"], "SkuId")
+        given_id = record["AvailabilityId"]
+        availability_id = check(validation.catalog_id, given_id, "AvailabilityId") if given_id is not None else None
+        kind = self._kind(record, check)
+        if isinstance(kind, formats.NotSoldHere):
+            self.report.skipped[kind.kind] += 1
+            return
         price = _price(record, kind, check)
         names = (
             check(validation.text, record["ProductTitle"], "ProductTitle", limit=200),
@@ -195,18 +194,47 @@ class _Importer:
             check(validation.text, record["SkuDescription"], "SkuDescription", limit=4000, required=False,
                   multiline=True),
         )
+        where = self._placement(record, kind, check)
+        if given_id is None and not reasons:
+            availability_id = check(formats.derived_availability_id, price)
+        ids = (product_id, sku_id, availability_id)
         if all(ids):
             first = self.keys.setdefault(ids, line)
             if first != line:
                 reasons.append(f"duplicate key {':'.join(ids)}, first on line {first}.")
         if not reasons:
-            self._consistent(line, ids, kind, names, reasons)
+            self._consistent(line, ids, kind, names, where, reasons)
         if reasons:
             self.fail(line, reasons)
         else:
-            self._accept(line, ids, kind, names, price)
+            self.report.rows += 1
+            self._accept(line, ids, kind, names, where, price)
 
-    def _consistent(self, line, ids, kind, names, reasons: list[str]) -> None:
+    @staticmethod
+    def _kind(record: dict[str, Any], check) -> tuple[str, str] | formats.NotSoldHere | None:
+        """The row's (type, sub-type): its ProductType columns when it has them, else derived."""
+        if record["ProductType"] is not None or record["ProductSubType"] is not None:
+            return check(
+                validation.product_type, record["ProductType"] or "", record["ProductSubType"] or "", "ProductType"
+            )
+        return formats.product_kind(record)
+
+    @staticmethod
+    def _placement(record: dict[str, Any], kind, check) -> tuple[list[str] | None, str | None]:
+        """Where a Reserved Instance SKU is sold and its VM size; software has neither."""
+        if kind is None:
+            return None, None
+        regions, size = formats.placement(record)
+        if is_reserved_instance(kind[0]):
+            regions = [check(validation.text, region, "ArmRegionName", limit=60) for region in regions or []] \
+                if regions is not None else None
+            size = check(validation.text, size, "ArmSkuName", limit=80, required=False) if size is not None else None
+            return regions, size
+        if record["ArmRegionName"] or record["ArmSkuName"]:
+            check(_refuse, "ArmRegionName and ArmSkuName are for Reserved Instances; software has neither.")
+        return None, None
+
+    def _consistent(self, line, ids, kind, names, where, reasons: list[str]) -> None:
         """Every row of a product (and of a SKU) must describe it the same way as its first row."""
         product_id, sku_id, _availability_id = ids
         product_values = (names[0], names[2], *kind)
@@ -221,15 +249,15 @@ class _Importer:
                 f"ProductTitle, Publisher or ProductType of product {product_id} differ from "
                 f"line {seen.line}."
             )
-        sku_values = (names[1], names[4], names[3])
+        sku_values = (names[1], names[4], names[3], tuple(where[0] or ()), where[1] or "")
         seen_sku = self.skus.setdefault((product_id, sku_id), _Seen(line, sku_values))
         if seen_sku.values != sku_values:
             reasons.append(
-                f"SkuTitle, SkuDescription or UnitOfMeasure of SKU {product_id}:{sku_id} differ from line "
-                f"{seen_sku.line}."
+                f"SkuTitle, SkuDescription, UnitOfMeasure or region of SKU {product_id}:{sku_id} differ from "
+                f"line {seen_sku.line}."
             )
 
-    def _accept(self, line, key, kind, names, price) -> None:
+    def _accept(self, line, key, kind, names, where, price) -> None:
         product_id, sku_id, availability_id = key
         now = self.now
         # A product and a SKU are written with the first row that names them.
@@ -248,7 +276,10 @@ class _Importer:
             )
         if self.skus[(product_id, sku_id)].line == line:
             reserved = is_reserved_instance(kind[0])
-            self.pending_skus.append(
+            regions, size = where
+            # A SKU whose file says where it is sold gets that on update too; one that does not keeps its own.
+            pending = self.pending_skus if regions is None and size is None else self.pending_placed_skus
+            pending.append(
                 {
                     "product_id": product_id,
                     "id": sku_id,
@@ -263,9 +294,9 @@ class _Importer:
                     "versions": [],
                     "languages": [],
                     "file_types": [],
-                    "arm_sku_name": "",
+                    "arm_sku_name": size or "",
                     "instance_series": "",
-                    "regions": [],
+                    "regions": regions or [],
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -287,12 +318,11 @@ class _Importer:
             ["id"],
             ["title", "publisher", "product_type_id", "sub_type_id", "updated_at"],
         )
+        sku_columns = ["title", "description", "unit_of_measure", "updated_at"]
+        _upsert(self.db, Sku.__table__, self.pending_skus, ["product_id", "id"], sku_columns)
         _upsert(
-            self.db,
-            Sku.__table__,
-            self.pending_skus,
-            ["product_id", "id"],
-            ["title", "description", "unit_of_measure", "updated_at"],
+            self.db, Sku.__table__, self.pending_placed_skus, ["product_id", "id"],
+            [*sku_columns, "regions", "arm_sku_name"],
         )
         _upsert(
             self.db,
@@ -304,6 +334,7 @@ class _Importer:
             else [],
         )
         self.pending_products, self.pending_skus, self.pending_prices = [], [], []
+        self.pending_placed_skus = []
 
     def finish(self) -> None:
         """Once every row is in: SKUs are billed in every cycle their prices use, old or new."""
@@ -348,24 +379,42 @@ class _Importer:
 
 
 def _read_rows(
-    reader, header: list[str], importer: _Importer, progress: Callable[[int], None] | None
+    reader, fmt: formats.PriceListFormat, positions: dict[str, int], width: int, importer: _Importer,
+    progress: Callable[[int], None] | None,
 ) -> None:
-    positions = [(name, header.index(name)) for name in COLUMNS]
+    read = 0
     for values in reader:
         line = reader.line_num
         if not any(value.strip() for value in values):
             continue
-        importer.report.rows += 1
-        if len(values) != len(header):
-            importer.fail(line, [f"{len(values)} fields where the header has {len(header)}."])
+        read += 1
+        if len(values) != width:
+            importer.fail(line, [f"{len(values)} fields where the header has {width}."])
         else:
             # A title our own export wrote as '=... (a formula neutralised) reads back as it was stored.
-            importer.row(line, {name: restore(values[index]) for name, index in positions})
-        if progress is not None and importer.report.rows % 1000 == 0:
-            progress(importer.report.rows)
+            record = {name: restore(values[index]) for name, index in positions.items()}
+            desk_row = fmt.read(record)
+            if isinstance(desk_row, formats.NotSoldHere):
+                importer.report.skipped[desk_row.kind] += 1
+            else:
+                importer.row(line, desk_row)
+        if progress is not None and read % 1000 == 0:
+            progress(read)
         if len(importer.errors) >= MAX_REPORTED_ERRORS:
             importer.errors.append(f"stopped reading after {MAX_REPORTED_ERRORS} bad rows.")
             return
+
+
+def _header(reader) -> list[str]:
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise InvalidPriceList(
+            f"The price list's header is not readable as CSV ({error}).", ["line 1"]
+        ) from None
+    if header is None:
+        raise InvalidPriceList("The price list is empty; it needs a header line.", ["line 1: no header"])
+    return [name.strip().lstrip("\ufeff").strip() for name in header]
 
 
 def import_price_list(
@@ -376,31 +425,29 @@ def import_price_list(
     principal: Principal | None = None,
     source: str = "",
     progress: Callable[[int], None] | None = None,
+    format: str | None = None,
 ) -> ImportReport:
     """Imports a price list (an iterable of CSV lines) in the caller's transaction.
 
-    Raises InvalidPriceList (400, 2300) listing every bad row as "line N: reason" when any row is
-    bad; the caller must then roll back (the CLI's and the API's sessions do).
+    `format` names the layout (`pricelist_formats.FORMAT_NAMES`); without it, the header tells. Raises
+    InvalidPriceList (400, 2300) listing every bad row as "line N: reason" when any row is bad; the
+    caller must then roll back (the CLI's and the API's sessions do).
     """
+    chosen = formats.named(format)
     reader = csv.reader(lines)
-    try:
-        header = next(reader, None)
-    except csv.Error as error:
-        raise InvalidPriceList(
-            f"The price list's header is not readable as CSV ({error}).", ["line 1"]
-        ) from None
-    if header is None:
-        raise InvalidPriceList("The price list is empty; it needs a header line.", ["line 1: no header"])
-    header = [name.strip().lstrip("\ufeff") for name in header]
-    missing = [name for name in COLUMNS if name not in header]
+    header = _header(reader)
+    fmt = chosen or formats.detect(header)
+    positions, missing = formats.column_positions(fmt, header)
     if missing:
         raise InvalidPriceList(
-            f"The price list lacks column(s) {', '.join(missing)}; nothing was imported.",
+            f"The price list lacks column(s) {', '.join(missing)} of {fmt.title} ({fmt.name}); nothing was "
+            "imported.",
             [f"line 1: missing column {name}" for name in missing],
         )
     importer = _Importer(db, now)
+    importer.report.format = fmt.name
     try:
-        _read_rows(reader, header, importer, progress)
+        _read_rows(reader, fmt, positions, len(header), importer, progress)
     except csv.Error as error:
         # The csv module gives up on a line it cannot parse (a NUL byte, a field over its size limit).
         importer.fail(reader.line_num, [f"not readable as CSV ({error}); reading stopped here."])
@@ -421,26 +468,25 @@ def import_price_list(
         object_type="price_list",
         object_id=source[:80] or None,
         details={
+            "format": report.format,
             "rows": report.rows,
             "products": report.products,
             "skus": report.skus,
             "markets": sorted(report.markets),
+            "skipped": dict(sorted(report.skipped.items())),
         },
     )
     return report
 
 
-def _amount(amount: Decimal, currency: str) -> Decimal:
-    """A price as a number cell (the exact amount with the currency's minor units, as `money_str` writes it)."""
-    return Decimal(money_str(amount, currency))
-
-
-def export_rows(db: Session, *, market: str | None = None) -> Iterator[list[Any]]:
-    """The header, then one row per availability ordered by its key (so exports compare byte for byte).
-
-    Prices and tiers are numbers (`Decimal`, `int`), everything else text, as `core.csv_safe` tells them apart.
-    """
-    yield list(COLUMNS)
+def export_rows(
+    db: Session, *, market: str | None = None, format: str | None = None
+) -> Iterator[list[Any]]:
+    """The header, then one row per availability the layout holds, ordered by its key (so exports compare
+    byte for byte). Prices and tiers are numbers (`Decimal`, `int`), everything else text, as
+    `core.csv_safe` tells them apart."""
+    fmt = formats.named(format) or formats.FORMATS[formats.PARTNER_DESK]
+    yield list(fmt.columns)
     statement = (
         select(
             Product.title.label("product_title"),
@@ -450,6 +496,8 @@ def export_rows(db: Session, *, market: str | None = None) -> Iterator[list[Any]
             Sku.title.label("sku_title"),
             Sku.description.label("sku_description"),
             Sku.unit_of_measure,
+            Sku.regions,
+            Sku.arm_sku_name,
             Availability.__table__,
         )
         .select_from(Availability)
@@ -460,41 +508,26 @@ def export_rows(db: Session, *, market: str | None = None) -> Iterator[list[Any]
     if market is not None:
         statement = statement.where(Availability.country == normalise_country(market, field="market"))
     for row in db.execute(statement.execution_options(yield_per=5000)):
-        yield [
-            row.product_title,
-            row.product_id,
-            row.sku_id,
-            row.sku_title,
-            row.publisher,
-            row.sku_description,
-            row.unit_of_measure,
-            row.term_duration or "",
-            BILLING_PLAN_NAMES[row.billing_plan],
-            row.country,
-            row.currency,
-            _amount(row.unit_price, row.currency),
-            "" if row.tier_min is None else row.tier_min,
-            "" if row.tier_max is None else row.tier_max,
-            _moment_text(row.effective_start),
-            _moment_text(row.effective_end) if row.effective_end else "",
-            row.tags,
-            _amount(row.erp_price, row.currency) if row.erp_price is not None else "",
-            row.segment,
-            row.id,
-            row.product_type_id,
-            row.sub_type_id,
-        ]
+        written = fmt.write(row)
+        if written is not None:
+            yield written
 
 
-def export_price_list(db: Session, out: TextIO, *, market: str | None = None) -> int:
-    """Writes the price list (one market, or all) as CSV to `out`; returns the number of price rows.
+def export_price_list(db: Session, out: TextIO, *, market: str | None = None, format: str | None = None) -> int:
+    """Writes the price list (one market, or all) in the layout asked (Partner Desk's by default) as CSV
+    to `out`; returns the number of price rows written.
 
     Through `core.csv_safe`: a title such as `=HYPERLINK(...)` or `+cmd|...` is written as text, never as a
-    formula a spreadsheet would run, and control characters are left out.
+    formula a spreadsheet would run, and control characters are left out. Partner Center's layouts start
+    with a byte order mark, as its own files do.
     """
-    writer = safe_writer(out, lineterminator="\n")
-    rows = export_rows(db, market=market)
-    writer.writerow(next(rows))
+    fmt = formats.named(format) or formats.FORMATS[formats.PARTNER_DESK]
+    rows = export_rows(db, market=market, format=fmt.name)
+    header = next(rows)
+    if fmt.byte_order_mark:
+        out.write("\ufeff")
+    writer = safe_writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL if fmt.quote_all else csv.QUOTE_MINIMAL)
+    writer.writerow(header)
     count = 0
     for row in rows:
         writer.writerow(row)
