@@ -1,13 +1,15 @@
 """Demo catalog: Windows Server and SQL Server licences, and Azure Reserved VM and SQL instances.
 
 Priced in seven markets, Reserved Instances included in BR and IN: there the price data exists and
-only rule R1 keeps them out of the catalog. Idempotent: only what is missing is added.
+only rule R1 keeps them out of the catalog. Reserved Instances are sold as Partner Center sells them,
+one SKU per size and Azure region (the SKU's `regions` holds that one region, its `armRegionName`), so
+a cart line needs no region. Idempotent: only what is missing is added.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -36,6 +38,8 @@ MARKETS = (
 )
 LANGUAGES = ["en-US", "fr-FR"]
 FILE_TYPES = ["ISO x64", "VHD x64"]
+# Where each Reserved Instance size is sold: one SKU per (size, region), numbered region by region, so
+# the sizes of a product in westeurope keep the first ids ("0001" is the D4s v5 of DESIGN.md's example).
 RI_REGIONS = [
     "westeurope",
     "northeurope",
@@ -167,7 +171,26 @@ PRODUCTS = (
 )
 
 
-def _sku(product: DemoProduct, demo: DemoSku, now: datetime) -> Sku:
+def ri_sku_id(product: DemoProduct, size_index: int, region_index: int) -> str:
+    """The 4-digit SKU id of one size in one region (Partner Center's SKU ids are 4 letters or digits)."""
+    return f"{region_index * len(product.skus) + size_index + 1:04d}"
+
+
+def catalog_skus(product: DemoProduct) -> list[tuple[DemoSku, str]]:
+    """The product's SKUs as the catalog holds them, each with its region ("" for software).
+
+    A Reserved Instance size becomes one SKU per region, with the id `ri_sku_id` gives it.
+    """
+    if product.type_id != AZURE:
+        return [(demo, "") for demo in product.skus]
+    return [
+        (replace(demo, id=ri_sku_id(product, size_index, region_index)), region)
+        for region_index, region in enumerate(RI_REGIONS)
+        for size_index, demo in enumerate(product.skus)
+    ]
+
+
+def _sku(product: DemoProduct, demo: DemoSku, region: str, now: datetime) -> Sku:
     reserved = product.type_id == AZURE
     if reserved:
         cycles = ["one_time", "monthly"]
@@ -177,7 +200,7 @@ def _sku(product: DemoProduct, demo: DemoSku, now: datetime) -> Sku:
         product_id=product.id,
         id=demo.id,
         title=demo.title,
-        description=f"{product.title}: {demo.title}.",
+        description=f"{product.title}: {demo.title}" + (f", reserved in {region}." if reserved else "."),
         unit_of_measure=product.unit_of_measure,
         min_quantity=1,
         max_quantity=100 if reserved else 1000,
@@ -189,7 +212,7 @@ def _sku(product: DemoProduct, demo: DemoSku, now: datetime) -> Sku:
         file_types=[] if reserved else FILE_TYPES,
         arm_sku_name=demo.arm_sku_name,
         instance_series=product.instance_series,
-        regions=RI_REGIONS if reserved else [],
+        regions=[region] if reserved else [],
         created_at=now,
         updated_at=now,
     )
@@ -266,14 +289,17 @@ def load(db: Session, now: datetime, log: Callable[[str], None]) -> None:
         if product.id not in known_products:
             db.add(_product(product, now))
             db.flush()
-        for demo in product.skus:
-            if (product.id, demo.id) not in known_skus:
-                db.add(_sku(product, demo, now))
-                db.flush()
-            for availability in _availabilities(product, demo, start, now):
-                if (availability.product_id, availability.sku_id, availability.id) not in known_prices:
-                    db.add(availability)
-                    added += 1
+        skus = catalog_skus(product)
+        db.add_all(_sku(product, demo, region, now) for demo, region in skus if (product.id, demo.id) not in known_skus)
+        db.flush()
+        prices = [
+            availability
+            for demo, _region in skus
+            for availability in _availabilities(product, demo, start, now)
+            if (availability.product_id, availability.sku_id, availability.id) not in known_prices
+        ]
+        db.add_all(prices)
+        added += len(prices)
     db.flush()
     if added:
         log(f"demo catalog: {len(PRODUCTS)} products, {added} prices added")

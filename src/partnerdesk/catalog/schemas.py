@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from babel.numbers import get_currency_symbol
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from partnerdesk.catalog.price_terms import PriceTermsOut, price_terms
-from partnerdesk.catalog.service import availability_title, terms_of
+from partnerdesk.catalog.service import arm_region_name, availability_title, terms_of, vm_cores
 from partnerdesk.catalog.vocabulary import DISPLAY_NAMES, is_reserved_instance
 from partnerdesk.core.money import money_str
 from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
@@ -120,15 +120,26 @@ class SkuOut(ResponseModel):
 
 
 def dynamic_attributes(row) -> dict[str, Any]:
+    """Partner Center's `dynamicAttributes` of a SKU row.
+
+    A Reserved Instance SKU sold in one region carries `armRegionName` as Partner Center's do (the SKU is
+    the region, so a cart line needs none); `regions` lists where it can be reserved, for Partner Desk's
+    multi-region SKUs and earlier clients. Values are strings, as Partner Center writes them.
+    """
     attributes: dict[str, Any] = {}
     if row.versions or row.languages or row.file_types:
         attributes.update(
             versions=list(row.versions), languages=list(row.languages), fileTypes=list(row.file_types)
         )
     if row.arm_sku_name or row.instance_series or row.regions:
-        attributes.update(
-            armSkuName=row.arm_sku_name, instanceSeries=row.instance_series, regions=list(row.regions)
-        )
+        attributes.update(armSkuName=row.arm_sku_name, instanceSeries=row.instance_series)
+        cores = vm_cores(row.arm_sku_name)
+        if cores is not None:
+            attributes["cores"] = str(cores)
+        region = arm_region_name(row.regions)
+        if region is not None:
+            attributes["armRegionName"] = region
+        attributes["regions"] = list(row.regions)
     return attributes
 
 
@@ -225,7 +236,26 @@ class SkuAttributesIn(CamelModel):
     file_types: list[str] = Field(default_factory=list, max_length=50)
     arm_sku_name: str = Field("", max_length=80)
     instance_series: str = Field("", max_length=80)
+    # Partner Center's way: one Reserved Instance SKU per region. Stored as `regions == [armRegionName]`.
+    arm_region_name: str | None = Field(None, max_length=60)
     regions: list[str] = Field(default_factory=list, max_length=100)
+
+    # Derived from armSkuName when a SKU is read: sent back, it changes nothing.
+    read_only_fields = ("cores",)
+
+    @model_validator(mode="after")
+    def _one_region_per_sku(self) -> SkuAttributesIn:
+        """armRegionName is the SKU's only region; a `regions` list sent with it must say the same."""
+        if self.arm_region_name is None or not self.arm_region_name.strip():
+            return self
+        region = self.arm_region_name.strip()
+        if self.regions and [item.strip().casefold() for item in self.regions] != [region.casefold()]:
+            raise ValueError(
+                "dynamicAttributes.armRegionName is the SKU's one region; regions must then be empty or hold "
+                "that region only"
+            )
+        self.regions = [region]
+        return self
 
 
 class SkuUpdate(CamelModel):

@@ -7,6 +7,7 @@ Carts and orders call `resolve_purchasable(...)` for each line; pages and the AP
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,6 +100,11 @@ class PurchasableItem:
         return self.terms[0].duration if self.terms else None
 
     @property
+    def arm_region_name(self) -> str | None:
+        """The region of a per-region Reserved Instance SKU (Partner Center's shape), None for a multi-region one."""
+        return arm_region_name(self.regions)
+
+    @property
     def billing_cycles(self) -> tuple[str, ...]:
         """The cycles a cart line of this availability may be billed in: its own billing plan only.
 
@@ -107,6 +113,24 @@ class PurchasableItem:
         lists the plans of all its availabilities, not of this one).
         """
         return (self.billing_plan,)
+
+
+def arm_region_name(regions: Sequence[str]) -> str | None:
+    """A SKU whose region list holds one region is sold the Partner Center way: that region is the SKU's."""
+    return regions[0] if regions and len(regions) == 1 else None
+
+
+# Azure's VM size names: a tier, then family letters and the vCPU count, then an optional constrained count
+# ("Standard_E4-2s_v5" runs 2 of the 4 vCPUs of an E4s_v5), then features and version.
+_VM_SIZE = re.compile(r"^(?:Standard|Basic)_[A-Z]+(\d+)(?:-(\d+))?", re.IGNORECASE)
+
+
+def vm_cores(arm_sku_name: str) -> int | None:
+    """The vCPUs of a VM size, read from its ARM name as Azure's naming convention writes them; None otherwise."""
+    match = _VM_SIZE.match(arm_sku_name or "")
+    if match is None:
+        return None
+    return int(match.group(2) or match.group(1))
 
 
 def purchasable_of(row: Row) -> PurchasableItem:

@@ -129,7 +129,11 @@ class LineChecker:
                 f"({item.min_quantity} to {item.max_quantity}).",
                 [f"{field_name}.quantity", item.min_quantity, item.max_quantity],
             )
-        term = self._term(line, item, field_name)
+        given_term = line.term_duration
+        if item.is_reserved_instance and not (given_term or "").strip():
+            # Partner Center's Reserved Instance lines name their term in provisioningContext.duration only.
+            given_term = reservations.term_from_context(line.provisioning_context)
+        term = self._term(given_term, item, field_name)
         cycle = self._billing_cycle(line, item, field_name)
         reservation = None
         if item.is_reserved_instance:
@@ -148,9 +152,9 @@ class LineChecker:
         )
 
     @staticmethod
-    def _term(line: LineInput, item: catalog.PurchasableItem, field_name: str) -> str | None:
+    def _term(term_duration: str | None, item: catalog.PurchasableItem, field_name: str) -> str | None:
         offered = [term.duration for term in item.terms]
-        given = (line.term_duration or "").strip().upper() or None
+        given = (term_duration or "").strip().upper() or None
         if not offered:
             if given is not None:
                 raise TermNotOffered(

@@ -35,6 +35,9 @@ SCOPES = ("Shared", "Single")
 # Partner Center's `duration` words and the ISO 8601 terms they stand for.
 DURATION_TERMS = {"1Year": "P1Y", "3Year": "P3Y"}
 TERM_DURATIONS = {term: duration for duration, term in DURATION_TERMS.items()}
+# What `provisioningContext.duration` may say, in any letter case: Partner Center's words or the term itself.
+_DURATIONS_FOLDED = {**{word.casefold(): word for word in DURATION_TERMS},
+                     **{term.casefold(): word for term, word in TERM_DURATIONS.items()}}
 CONTEXT_KEYS = ("scope", "subscriptionId", "duration", "region")
 REGISTRATION_PREREQUISITE = "AzureSubscriptionRegistration"
 
@@ -166,6 +169,44 @@ def _normalised_context(context: dict[str, Any], field: str) -> dict[str, str]:
     return normalised
 
 
+def term_from_context(context: dict[str, Any] | None) -> str | None:
+    """The term (`P1Y`) a Reserved Instance line's `provisioningContext.duration` names, or None.
+
+    Partner Center's cart lines for Reserved Instances give the term there ("1Year") and no termDuration.
+    """
+    for key, value in (context or {}).items():
+        if str(key).casefold() == "duration" and isinstance(value, str):
+            word = _DURATIONS_FOLDED.get(value.strip().casefold())
+            return DURATION_TERMS[word] if word else None
+    return None
+
+
+def _duration(value: str, *, field: str) -> str:
+    word = _DURATIONS_FOLDED.get(value.casefold())
+    if word is None:
+        raise InvalidProvisioningContext(
+            f"{field}: '{value}' is not a reservation duration; use one of: {', '.join(DURATION_TERMS)}.", [field])
+    return word
+
+
+def _region(regions: Sequence[str], values: dict[str, str], *, field: str) -> str:
+    """The region of the reservation: the SKU's own when it is sold per region, else the one the line names."""
+    given = values.get("region")
+    if len(regions) == 1:
+        if given is not None and given.casefold() != regions[0].casefold():
+            raise InvalidProvisioningContext(
+                f"{field}.region: '{given}' is not this SKU's region; the SKU is sold for {regions[0]} only "
+                "(its dynamicAttributes.armRegionName): leave region out or choose the SKU of that region.",
+                [f"{field}.region", regions[0]],
+            )
+        return regions[0]
+    if given is None:
+        raise InvalidProvisioningContext(
+            f"{field}.region is required; this SKU can be reserved in: {', '.join(regions)}.", [f"{field}.region"]
+        )
+    return _pick(regions, given, field=f"{field}.region", what="a region of this SKU")
+
+
 def _pick(options: Iterable[str], value: str, *, field: str, what: str) -> str:
     options = tuple(options)
     for option in options:
@@ -238,20 +279,13 @@ def plan_reservation(
         )
     duration = TERM_DURATIONS[term_duration]
     if "duration" in values:
-        given = _pick(DURATION_TERMS, values["duration"], field=f"{field}.duration", what="a reservation duration")
+        given = _duration(values["duration"], field=f"{field}.duration")
         if given != duration:
             raise InvalidProvisioningContext(
                 f"{field}.duration {given} does not match termDuration {term_duration} (expected {duration}).",
                 [f"{field}.duration"],
             )
-    if "region" in values:
-        region = _pick(regions, values["region"], field=f"{field}.region", what="a region of this SKU")
-    elif len(regions) == 1:
-        region = regions[0]
-    else:
-        raise InvalidProvisioningContext(
-            f"{field}.region is required; this SKU can be reserved in: {', '.join(regions)}.", [f"{field}.region"]
-        )
+    region = _region(regions, values, field=field)
     subscription = _billing_subscription(
         subscriptions, requested, customer_id=customer_id, field=field,
         registration_required=REGISTRATION_PREREQUISITE in purchase_prerequisites,
