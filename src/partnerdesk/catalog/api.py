@@ -122,7 +122,8 @@ def list_availabilities(
 def _availability(ctx: RequestContext, product, sku, row) -> AvailabilityOut:
     purchasable = service.is_purchasable(ctx.db, product_type_id=product.product_type_id, availability=row,
                                          now=ctx.now)
-    return AvailabilityOut.of(row, product_title=product.title, sku_title=sku.title, is_purchasable=purchasable)
+    return AvailabilityOut.of(row, product_title=product.title, sku_title=sku.title, is_purchasable=purchasable,
+                              product=product, sku=sku)
 
 
 def _availabilities(ctx: RequestContext, request: Request, product, sku, rows) -> Collection[AvailabilityOut]:

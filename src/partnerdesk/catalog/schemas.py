@@ -180,11 +180,17 @@ class AvailabilityOut(ResponseModel):
     erp_price: str | None
     effective_start_date: datetime
     effective_end_date: datetime | None
+    product: ProductOut | None = Field(None, description="The product this availability is of, as Partner Center "
+                                                         "embeds it.")
+    sku: SkuOut | None = Field(None, description="The SKU this availability is of: a Reserved Instance's "
+                                                 "dynamicAttributes.armRegionName says where it is reserved.")
     links: dict[str, Link]
     attributes: dict[str, Any] = {"objectType": "Availability"}
 
     @classmethod
-    def of(cls, row, *, product_title: str, sku_title: str, is_purchasable: bool = True) -> AvailabilityOut:
+    def of(cls, row, *, product_title: str, sku_title: str, is_purchasable: bool = True, product=None,
+           sku=None) -> AvailabilityOut:
+        """`product` and `sku` (their catalog rows), when given, are embedded as Partner Center does."""
         return cls(
             id=row.id,
             product_id=row.product_id,
@@ -204,6 +210,8 @@ class AvailabilityOut(ResponseModel):
             erp_price=money_str(row.erp_price, row.currency) if row.erp_price is not None else None,
             effective_start_date=row.effective_start,
             effective_end_date=row.effective_end,
+            product=ProductOut.of(product, country=row.country) if product is not None else None,
+            sku=SkuOut.of(sku, country=row.country) if sku is not None else None,
             links={"self": Link(uri=availability_path(row.product_id, row.sku_id, row.id))},
         )
 

@@ -129,11 +129,12 @@ class LineChecker:
                 f"({item.min_quantity} to {item.max_quantity}).",
                 [f"{field_name}.quantity", item.min_quantity, item.max_quantity],
             )
-        given_term = line.term_duration
+        given_term, term_source = line.term_duration, "termDuration"
         if item.is_reserved_instance and not (given_term or "").strip():
             # Partner Center's Reserved Instance lines name their term in provisioningContext.duration only.
             given_term = reservations.term_from_context(line.provisioning_context)
-        term = self._term(given_term, item, field_name)
+            term_source = "provisioningContext.duration" if given_term else term_source
+        term = self._term(given_term, item, field_name, term_source)
         cycle = self._billing_cycle(line, item, field_name)
         reservation = None
         if item.is_reserved_instance:
@@ -152,7 +153,8 @@ class LineChecker:
         )
 
     @staticmethod
-    def _term(term_duration: str | None, item: catalog.PurchasableItem, field_name: str) -> str | None:
+    def _term(term_duration: str | None, item: catalog.PurchasableItem, field_name: str,
+              source: str = "termDuration") -> str | None:
         offered = [term.duration for term in item.terms]
         given = (term_duration or "").strip().upper() or None
         if not offered:
@@ -165,9 +167,9 @@ class LineChecker:
             return None
         if given not in offered:
             raise TermNotOffered(
-                f"{field_name}.termDuration: {item.catalog_item_id} is sold for {', '.join(offered)}"
+                f"{field_name}.{source}: {item.catalog_item_id} is sold for {', '.join(offered)}"
                 + (f", not {given}." if given else "; give termDuration."),
-                [f"{field_name}.termDuration", *offered],
+                [f"{field_name}.{source}", *offered],
             )
         return given
 
