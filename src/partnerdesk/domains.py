@@ -24,6 +24,7 @@ API_MODULES: tuple[str, ...] = (
     "partnerdesk.catalog.api", "partnerdesk.billing.api", "partnerdesk.policies.api", "partnerdesk.webhooks.api",
     "partnerdesk.support.api",
     "partnerdesk.hybrid.api",
+    "partnerdesk.catalog.pricelist_api",  # the operator's price-list import and export
 )
 # Typer apps added to the CLI: (module with `app`, command name; None adds its commands at the top level).
 CLI_MODULES: tuple[tuple[str, str | None], ...] = (

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from partnerdesk.catalog.errors import InvalidCatalogEntry, InvalidPriceList
@@ -95,6 +96,7 @@ _US_MOMENT = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)  # a list's rows share a few dates
 def read_moment(text: str, column: str) -> datetime:
     """A date as Partner Center's files write them, in UTC: `2021-10-01T00:00:00.0000000Z`, `2026-01-01`,
     `3/1/2018 12:00:00 AM`, `2/1/2023 0:00` or `12/1/2019` (month first). A time without offset is UTC."""
@@ -231,6 +233,7 @@ _REGION_NAMES = {
 _ARM_SKU_NAME = re.compile(r"\b(Standard_[A-Za-z0-9_]+)\b")
 
 
+@lru_cache(maxsize=4096)  # every row of a SKU has its title
 def region_in_title(title: str) -> str | None:
     """The Azure region a SKU title ends with ("Reserved VM Instance, Standard_D4s_v5, EU West" -> westeurope)."""
     parts = [part.strip().casefold() for part in re.split(r"[,\-–]", title)]
@@ -374,8 +377,9 @@ def _write_azure(row) -> list[Any] | None:
         return None
     return [
         *_described(row), row.term_duration, row.country, row.currency, _amount(row.unit_price, row.currency),
-        *_tiers(row), us_moment(row.effective_start), _optional_moment(row.effective_end, us_moment), "", "",
-        row.tags or RESERVATION_TAGS,
+        *_tiers(row), us_moment(row.effective_start), _optional_moment(row.effective_end, us_moment),
+        # No meter ids are kept; the meter type is the unit, as in Partner Center's sheet.
+        "", row.unit_of_measure, row.tags or RESERVATION_TAGS,
     ]
 
 
@@ -412,17 +416,18 @@ def named(name: str | None) -> PriceListFormat | None:
 
 
 def detect(header: list[str]) -> PriceListFormat:
-    """The layout a header is in. Partner Desk's own columns say partner-desk; `Offer ID` the license-based
-    list; `MeterIds`/`MeterType`, or a TermDuration without BillingPlan, the Azure sheet; `PreviousValues`
+    """The layout a header is in. `Offer ID` says the license-based list; `MeterIds`/`MeterType`, or a
+    TermDuration without BillingPlan, the Azure sheet; Partner Desk's own columns partner-desk; `PreviousValues`
     the software list and `ChangeIndicator` (without it) the new-commerce list. A header with none of those
     marks (the software list before 2026) is read as the software list: `--format` says otherwise."""
     names = {name.casefold() for name in header}
-    if names & {name.casefold() for name in DESK_OWN_COLUMNS}:
-        return FORMATS[PARTNER_DESK]
     if "offer id" in names:
         return FORMATS[LICENSE_BASED]
+    # Before Partner Desk's columns: an Azure sheet may carry armRegionName, which is one of them.
     if names & {"meterids", "metertype"} or ("termduration" in names and "billingplan" not in names):
         return FORMATS[AZURE_SHEET]
+    if names & {name.casefold() for name in DESK_OWN_COLUMNS}:
+        return FORMATS[PARTNER_DESK]
     if "previousvalues" in names:
         return FORMATS[SOFTWARE_LIST]
     if "changeindicator" in names:
