@@ -83,7 +83,7 @@ def import_price_list(
     seconds = time.perf_counter() - started
     out.print(
         f"imported {report.rows} price rows ({report.products} products, {report.skus} SKUs, "
-        f"{len(report.markets)} markets) from a {report.format} price list in {seconds:.1f}s",
+        f"{len(report.markets)} markets) in {seconds:.1f}s, read as the {report.format} layout",
         highlight=False,
     )
     if report.skipped:
