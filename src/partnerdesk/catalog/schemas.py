@@ -283,6 +283,10 @@ class SkuIn(SkuUpdate):
     id: str | None = _ID
 
 
+# A SKU read with GET is accepted back with PUT: what only the server writes is dropped without a word.
+SkuUpdate.read_only_from = SkuOut
+
+
 class TermIn(CamelModel):
     duration: str = Field(min_length=1, max_length=8)
     description: str | None = Field(None, max_length=100)
