@@ -44,7 +44,7 @@ def list_invoices(
     period: str | None = Query(None, description="Billing period YYYY-MM."),
 ) -> Collection[InvoiceOut]:
     statement = service.search_invoices(ctx.principal, partner_id=partner_id, period=period)
-    result = paginate(ctx.db, statement, page)
+    result = paginate(ctx.db, statement, page, sort=service.INVOICE_LIST_ORDER)
     summaries = {summary.invoice.id: summary for summary in service.summaries(ctx.db, result.rows)}
     return to_collection(result, request.url.path, dict(request.query_params),
                          lambda invoice: InvoiceOut.of(summaries[invoice.id], ctx.now))
@@ -67,7 +67,7 @@ def list_invoice_lines(
 ) -> Collection[InvoiceLineItemOut]:
     invoice = service.get_invoice(ctx.db, principal=ctx.principal, invoice_id=invoice_id)
     statement = service.invoice_lines(ctx.db, principal=ctx.principal, invoice_id=invoice_id)
-    result = paginate(ctx.db, statement, page)
+    result = paginate(ctx.db, statement, page, sort=service.INVOICE_LINE_LIST_ORDER)
     return to_collection(result, request.url.path, dict(request.query_params),
                          lambda line: InvoiceLineItemOut.of(line, invoice.number))
 

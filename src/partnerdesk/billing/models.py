@@ -73,12 +73,19 @@ class Invoice(Base):
     total: Mapped[Decimal | None] = mapped_column(MoneyAmount())
 
 
+# The invoices list's keyset order (latest period first, then currency and id), a partner's and the operator's.
+Index("ix_invoices_partner_list", Invoice.partner_id, Invoice.billing_period.desc(), Invoice.currency, Invoice.id)
+Index("ix_invoices_list", Invoice.billing_period.desc(), Invoice.currency, Invoice.id)
+
+
 class InvoiceLineItem(Base):
     """One charge (or, later, credit) on an invoice, with what reconciliation needs copied in."""
 
     __tablename__ = "invoice_line_items"
     __table_args__ = (
-        Index("ix_invoice_line_items_invoice", "invoice_id", "created_at"),
+        # The invoice lines list's keyset order.
+        Index("ix_invoice_line_items_invoice_list", "invoice_id", "created_at", "order_id", "order_line_number",
+              "id"),
         Index("ix_invoice_line_items_partner_currency", "partner_id", "currency"),
         Index("ix_invoice_line_items_order", "order_id", "order_line_number"),
     )

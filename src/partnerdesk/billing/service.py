@@ -42,6 +42,7 @@ from partnerdesk.billing.models import (
 from partnerdesk.core.db import insert_ignoring_duplicates, new_id
 from partnerdesk.core.markets import normalise_country
 from partnerdesk.core.money import is_currency, minor_unit, money_str
+from partnerdesk.core.pagination import ASC, DESC, SortKey
 from partnerdesk.jobs import service as jobs
 from partnerdesk.policies import service as policies
 
@@ -514,6 +515,13 @@ class InvoiceSummary:
         return "open" if now < self.invoice.period_end else "due"
 
 
+# The invoices list's order (latest period first, then currency and id), which its keyset pages follow.
+INVOICE_LIST_ORDER = SortKey("invoices", (Invoice.billing_period, DESC), (Invoice.currency, ASC), (Invoice.id, ASC))
+INVOICE_LINE_LIST_ORDER = SortKey(
+    "invoicelines", (InvoiceLineItem.created_at, ASC), (InvoiceLineItem.order_id, ASC),
+    (InvoiceLineItem.order_line_number, ASC), (InvoiceLineItem.id, ASC))
+
+
 def search_invoices(principal: Principal, *, partner_id: str | None = None, period: str | None = None) -> Select:
     statement = select(Invoice)
     if principal.is_operator:
@@ -523,7 +531,7 @@ def search_invoices(principal: Principal, *, partner_id: str | None = None, peri
         statement = statement.where(Invoice.partner_id == principal.partner_id)
     if period:
         statement = statement.where(Invoice.billing_period == parse_period(period).name)
-    return statement.order_by(Invoice.billing_period.desc(), Invoice.currency, Invoice.id)
+    return statement.order_by(*INVOICE_LIST_ORDER.clauses())
 
 
 def summaries(db: Session, invoices: Sequence[Invoice]) -> list[InvoiceSummary]:
@@ -554,8 +562,7 @@ def invoice_lines(db: Session, *, principal: Principal, invoice_id: str) -> Sele
     return (
         select(InvoiceLineItem)
         .where(InvoiceLineItem.invoice_id == invoice_id)
-        .order_by(InvoiceLineItem.created_at, InvoiceLineItem.order_id, InvoiceLineItem.order_line_number,
-                  InvoiceLineItem.id)
+        .order_by(*INVOICE_LINE_LIST_ORDER.clauses())
     )
 
 

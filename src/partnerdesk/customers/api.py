@@ -77,7 +77,7 @@ def list_customers(
     criteria = {"company_name_prefix": company_name, "domain_prefix": domain, "text": q}
     criteria.update(_parse_partner_center_filter(filter_))
     statement = service.search(ctx.principal, service.CustomerSearch(**criteria))
-    result = paginate(ctx.db, statement, page)
+    result = paginate(ctx.db, statement, page, sort=service.CUSTOMER_LIST_ORDER)
     return to_collection(result, request.url.path, dict(request.query_params), CustomerOut.of)
 
 

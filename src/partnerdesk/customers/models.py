@@ -12,7 +12,9 @@ from partnerdesk.core.db import Base, IdColumn, UTCDateTime, new_id
 
 class Customer(Base):
     __tablename__ = "customers"
-    __table_args__ = (Index("ix_customers_partner_company", "partner_id", "company_name_folded"),)
+    # The customers list's keyset order (name, id), for a partner's agents and for the operator.
+    __table_args__ = (Index("ix_customers_partner_list", "partner_id", "company_name_folded", "id"),
+                      Index("ix_customers_list", "company_name_folded", "id"))
 
     # The tenant GUID; Partner Center uses it as the customer id too.
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)

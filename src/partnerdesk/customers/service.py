@@ -15,6 +15,7 @@ from partnerdesk.audit import service as audit
 from partnerdesk.core.csv_safe import control_character_problem
 from partnerdesk.core.errors import DomainTaken, Forbidden, InvalidDomain, InvalidInput, NotFound
 from partnerdesk.core.markets import normalise_country, normalise_culture, normalise_language
+from partnerdesk.core.pagination import ASC, SortKey
 from partnerdesk.customers.models import Customer
 from partnerdesk.customers.schemas import CustomerIn
 
@@ -214,6 +215,10 @@ class CustomerSearch:
     text: str | None = None
 
 
+# The customers list's order (by name, then id), which its keyset pages follow.
+CUSTOMER_LIST_ORDER = SortKey("customers", (Customer.company_name_folded, ASC), (Customer.id, ASC))
+
+
 def search(principal: Principal, criteria: CustomerSearch) -> Select:
     statement = select(Customer)
     if not principal.is_operator:
@@ -230,7 +235,7 @@ def search(principal: Principal, criteria: CustomerSearch) -> Select:
             Customer.company_name_folded.contains(needle.casefold(), autoescape=True)
             | Customer.domain.contains(needle.lower(), autoescape=True)
         )
-    return statement.order_by(Customer.company_name_folded, Customer.id)
+    return statement.order_by(*CUSTOMER_LIST_ORDER.clauses())
 
 
 def ids_matching(principal: Principal, text: str) -> Select:

@@ -12,7 +12,15 @@ from fastapi.responses import JSONResponse
 from partnerdesk.accounts.auth import RequestContext, allow
 from partnerdesk.accounts.models import Role
 from partnerdesk.core.idempotency import run_once
-from partnerdesk.core.pagination import PageRequest, page_params, paginate, paginate_many, to_collection
+from partnerdesk.core.pagination import (
+    ASC,
+    PageRequest,
+    SortKey,
+    page_params,
+    paginate,
+    paginate_many,
+    to_collection,
+)
 from partnerdesk.core.schemas import Collection
 from partnerdesk.orders import cancellation, flows, presenters, service
 from partnerdesk.orders.errors import SubscriptionNotFound
@@ -91,7 +99,7 @@ def list_orders(
 ) -> Collection[OrderOut]:
     statement = service.search_orders(ctx.db, principal=ctx.principal, customer_id=customer_id,
                                       billing_type=billing_type, billing_cycle=billing_cycle)
-    result = paginate(ctx.db, statement, page)
+    result = paginate(ctx.db, statement, page, sort=service.ORDER_LIST_ORDER)
     lines = service.lines_of_orders(ctx.db, [order.id for order in result.rows])
     window = cancellation.cancellation_window(ctx.db)
     return to_collection(result, request.url.path, dict(request.query_params),
@@ -129,6 +137,11 @@ def cancel_order_lines(body: OrderPatchIn, customer_id: str = Path(alias="custom
                     payload=body.model_dump(mode="json"), now=ctx.now, work=cancel)
 
 
+# The order `reservations.list_azure_subscriptions` gives (oldest first, then id), for its keyset pages.
+AZURE_SUBSCRIPTION_LIST_ORDER = SortKey("azuresubscriptions", (AzureSubscription.created_at, ASC),
+                                        (AzureSubscription.id, ASC))
+
+
 def _any_subscription_out(row: Subscription | AzureSubscription) -> SubscriptionOut | AzureSubscriptionOut:
     return AzureSubscriptionOut.of(row) if isinstance(row, AzureSubscription) else presenters.subscription_out(row)
 
@@ -144,7 +157,8 @@ def list_subscriptions(
     then its Azure plan subscriptions (`billingType` usage), oldest first."""
     purchased = service.search_subscriptions(ctx.db, principal=ctx.principal, customer_id=customer_id)
     azure = reservations.list_azure_subscriptions(ctx.db, principal=ctx.principal, customer_id=customer_id)
-    result = paginate_many(ctx.db, [purchased, azure], page)
+    result = paginate_many(ctx.db, [(purchased, service.SUBSCRIPTION_LIST_ORDER),
+                                    (azure, AZURE_SUBSCRIPTION_LIST_ORDER)], page)
     return to_collection(result, request.url.path, dict(request.query_params), _any_subscription_out)
 
 
@@ -186,7 +200,7 @@ def list_entitlements(
 ) -> Collection[EntitlementOut]:
     statement = service.search_entitlements(ctx.db, principal=ctx.principal, customer_id=customer_id,
                                             entitlement_type=entitlement_type)
-    result = paginate(ctx.db, statement, page)
+    result = paginate(ctx.db, statement, page, sort=service.ENTITLEMENT_LIST_ORDER)
     artifacts = reservations.reservations_by_entitlement(ctx.db, [row.id for row in result.rows])
     return to_collection(result, request.url.path, dict(request.query_params),
                          lambda entitlement: presenters.entitlement_out(entitlement, artifacts.get(entitlement.id, [])))

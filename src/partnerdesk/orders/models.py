@@ -50,7 +50,6 @@ class CartLineItem(Base):
 
 class Order(Base):
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_customer", "customer_id", "created_at"),)
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
@@ -63,6 +62,10 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(320))
+
+
+# The orders list's keyset order (newest first, then id); declared out here to name the column's direction.
+Index("ix_orders_customer_list", Order.customer_id, Order.created_at.desc(), Order.id)
 
 
 class OrderLineItem(Base):
@@ -98,7 +101,6 @@ class Subscription(Base):
 
     __tablename__ = "subscriptions"
     __table_args__ = (
-        Index("ix_subscriptions_customer", "customer_id", "created_at"),
         ForeignKeyConstraint(["order_id", "line_item_number"],
                              ["order_line_items.order_id", "order_line_items.line_item_number"]),
     )
@@ -127,11 +129,14 @@ class Subscription(Base):
     auto_renew_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+# The subscriptions list's keyset order (newest first, then id).
+Index("ix_subscriptions_customer_list", Subscription.customer_id, Subscription.created_at.desc(), Subscription.id)
+
+
 class Entitlement(Base):
     """The customer's right to use a product because of one order line: software or a Reserved Instance."""
 
     __tablename__ = "entitlements"
-    __table_args__ = (Index("ix_entitlements_customer", "customer_id", "entitlement_type", "created_at"),)
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
@@ -149,3 +154,9 @@ class Entitlement(Base):
     fulfillment_state: Mapped[str] = mapped_column(String(16), default="fulfilled")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expiry_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# The entitlements list's keyset order (newest first, then id), of every type and of one type.
+Index("ix_entitlements_customer_list", Entitlement.customer_id, Entitlement.created_at.desc(), Entitlement.id)
+Index("ix_entitlements_customer_type_list", Entitlement.customer_id, Entitlement.entitlement_type,
+      Entitlement.created_at.desc(), Entitlement.id)

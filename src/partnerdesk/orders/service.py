@@ -25,6 +25,7 @@ from partnerdesk.catalog.vocabulary import billing_cycle as canonical_billing_cy
 from partnerdesk.core.db import new_id
 from partnerdesk.core.errors import DeskError
 from partnerdesk.core.money import money_str
+from partnerdesk.core.pagination import ASC, DESC, SortKey
 from partnerdesk.customers import service as customers
 from partnerdesk.customers.service import CustomerRef
 from partnerdesk.orders.errors import (
@@ -605,6 +606,12 @@ RECURRING = "recurring"
 ONE_TIME = "one_time"
 
 
+# The orders, subscriptions and entitlements lists' order (newest first, then id), which keyset pages follow.
+ORDER_LIST_ORDER = SortKey("orders", (Order.created_at, DESC), (Order.id, ASC))
+SUBSCRIPTION_LIST_ORDER = SortKey("subscriptions", (Subscription.created_at, DESC), (Subscription.id, ASC))
+ENTITLEMENT_LIST_ORDER = SortKey("entitlements", (Entitlement.created_at, DESC), (Entitlement.id, ASC))
+
+
 def search_orders(
     db: Session, *, principal: Principal, customer_id: str, billing_type: str | None = None,
     billing_cycle: str | None = None,
@@ -624,7 +631,7 @@ def search_orders(
         if cycle is None:
             raise InvalidOrderFilter(f"billingCycle: '{billing_cycle}' is not a billing cycle.", ["billingCycle"])
         statement = statement.where(Order.billing_cycle == cycle)
-    return statement.order_by(Order.created_at.desc(), Order.id)
+    return statement.order_by(*ORDER_LIST_ORDER.clauses())
 
 
 def lines_of_orders(db: Session, order_ids: Sequence[str]) -> dict[str, list[OrderLineItem]]:
@@ -648,7 +655,7 @@ def get_order(db: Session, *, principal: Principal, customer_id: str, order_id: 
 def search_subscriptions(db: Session, *, principal: Principal, customer_id: str) -> Select:
     customers.get_customer(db, principal=principal, customer_id=customer_id)
     return (select(Subscription).where(Subscription.customer_id == customer_id)
-            .order_by(Subscription.created_at.desc(), Subscription.id))
+            .order_by(*SUBSCRIPTION_LIST_ORDER.clauses()))
 
 
 def get_subscription(db: Session, *, principal: Principal, customer_id: str, subscription_id: str) -> Subscription:
@@ -674,7 +681,7 @@ def search_entitlements(
                 ["entitlementType"],
             )
         statement = statement.where(Entitlement.entitlement_type == kind)
-    return statement.order_by(Entitlement.created_at.desc(), Entitlement.id)
+    return statement.order_by(*ENTITLEMENT_LIST_ORDER.clauses())
 
 
 # --- software purchases (what the software domain hands out keys and downloads for) --------------

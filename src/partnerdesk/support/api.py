@@ -67,7 +67,7 @@ def file_service_request(body: ServiceRequestIn, agent_locale: str = Path(alias=
 def _list(request: Request, ctx: RequestContext, page: PageRequest,
           filters: service.RequestFilter) -> Collection[ServiceRequestOut]:
     statement = service.search_requests(ctx.db, principal=ctx.principal, filters=filters)
-    result = paginate(ctx.db, statement, page)
+    result = paginate(ctx.db, statement, page, sort=service.REQUEST_LIST_ORDER)
     views = {view.request.id: view for view in service.views_of(ctx.db, result.rows)}
     return to_collection(result, request.url.path, dict(request.query_params),
                          lambda row: presenters.service_request_out(views[row.id]))

@@ -23,10 +23,6 @@ class ServiceRequest(Base):
     """A support request of one partner ("Report a problem"), on one support topic."""
 
     __tablename__ = "service_requests"
-    __table_args__ = (
-        Index("ix_service_requests_partner", "partner_id", "created_at"),
-        Index("ix_service_requests_customer", "customer_id", "created_at"),
-    )
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
@@ -48,6 +44,14 @@ class ServiceRequest(Base):
     created_by: Mapped[str] = mapped_column(String(320))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# The service requests list's keyset order (newest first, then id): a partner's, a customer's, the operator's.
+Index("ix_service_requests_partner_list", ServiceRequest.partner_id, ServiceRequest.created_at.desc(),
+      ServiceRequest.id)
+Index("ix_service_requests_customer_list", ServiceRequest.customer_id, ServiceRequest.created_at.desc(),
+      ServiceRequest.id)
+Index("ix_service_requests_list", ServiceRequest.created_at.desc(), ServiceRequest.id)
 
 
 class ServiceRequestNote(Base):

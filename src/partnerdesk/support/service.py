@@ -26,6 +26,7 @@ from partnerdesk.audit import service as audit
 from partnerdesk.core.errors import DeskError, Forbidden, InvalidInput, NotFound
 from partnerdesk.core.markets import normalise_country
 from partnerdesk.core.money import money_str
+from partnerdesk.core.pagination import ASC, DESC, SortKey
 from partnerdesk.customers import service as customers
 from partnerdesk.orders import service as orders
 from partnerdesk.orders.errors import OrderNotFound, SubscriptionNotFound
@@ -470,6 +471,10 @@ def _utc(value: datetime, field: str) -> datetime:
         raise InvalidServiceRequest(f"{field}: {value} is out of range.", [field]) from None
 
 
+# The service requests list's order (newest first, then id), which its keyset pages follow.
+REQUEST_LIST_ORDER = SortKey("servicerequests", (ServiceRequest.created_at, DESC), (ServiceRequest.id, ASC))
+
+
 def search_requests(db: Session, *, principal: Principal, filters: RequestFilter) -> Select:
     """The requests the principal may see (its partner's; every partner's for the operator), newest first."""
     statement = select(ServiceRequest)
@@ -500,7 +505,7 @@ def search_requests(db: Session, *, principal: Principal, filters: RequestFilter
         refunds = select(RefundRequest.service_request_id).where(
             RefundRequest.decision.is_(None) if decision == "pending" else RefundRequest.decision == decision)
         statement = statement.where(ServiceRequest.id.in_(refunds))
-    return statement.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id)
+    return statement.order_by(*REQUEST_LIST_ORDER.clauses())
 
 
 # --- following up: notes and status ---------------------------------------------------------------
