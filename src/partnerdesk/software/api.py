@@ -16,11 +16,13 @@ from collections.abc import AsyncIterator, Iterator
 from anyio import from_thread
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from partnerdesk.accounts.auth import RequestContext, StreamingContext, allow, allow_streaming
 from partnerdesk.accounts.models import Role
 from partnerdesk.core.deps import DbSession, DeskDep, WriteDbSession, request_clock
+from partnerdesk.core.desk import Desk
 from partnerdesk.core.downloads import content_disposition
 from partnerdesk.core.errors import DeskError
 from partnerdesk.core.schemas import Collection, Link
@@ -35,7 +37,7 @@ from partnerdesk.software.schemas import (
     SoftwareFileOut,
     SoftwareOut,
 )
-from partnerdesk.software.storage import FileStorage, open_storage
+from partnerdesk.software.storage import CHUNK_BYTES, FileStorage, open_storage
 
 router = APIRouter(tags=["software"])
 log = logging.getLogger("partnerdesk.software")
@@ -126,12 +128,19 @@ def _missing_from_store(storage: FileStorage, delivery: service.Delivery) -> Fil
         log.error("file store unavailable for a download: %s", type(error).__name__)
         return error
     log.error("installation file missing from the file store: %s", delivery.storage_key)
+    return _unavailable(delivery)
+
+
+def _unavailable(delivery: service.Delivery) -> FileUnavailable:
     return FileUnavailable(f"{delivery.file_name} cannot be downloaded at the moment; the download was not "
                            "counted. Try again later, or tell the reseller who sent the link.",
                            [delivery.file_name])
 
 
-def _serve(request: Request, token: str, db, desk) -> Response:
+def _answer_download(request: Request, token: str, db: Session, desk: Desk) -> Response:
+    """The answer to a link (rule R4): the count is taken with one conditional UPDATE in the request's
+    transaction, the file is checked in the store, and a file that fits in one chunk is read here. Nothing
+    is sent before the transaction is committed (`_serve`)."""
     try:
         delivery = service.start_download(db, _download_request(request, token), now=request_clock(request, db).now())
     except (service.LinkNotFound, service.LinkGone, service.RangeNotSatisfiable) as error:
@@ -141,6 +150,10 @@ def _serve(request: Request, token: str, db, desk) -> Response:
         return Response(status_code=delivery.status_code, headers=headers, media_type=delivery.content_type)
     storage = open_storage(desk.settings)
     unavailable = _missing_from_store(storage, delivery)
+    if unavailable is None and request.method == "GET" and delivery.length <= ONE_BODY_BYTES:
+        body, unavailable = _read_whole(storage, delivery)
+        if unavailable is None:
+            return Response(body, status_code=delivery.status_code, headers=headers, media_type=delivery.content_type)
     if unavailable is not None:
         db.rollback()  # the download this request took is given back: nothing will be sent
         return _refusal(request, unavailable)
@@ -150,11 +163,49 @@ def _serve(request: Request, token: str, db, desk) -> Response:
                              headers=headers, media_type=delivery.content_type)
 
 
+def _answer_and_commit(request: Request, token: str, db: Session, desk: Desk) -> Response:
+    response = _answer_download(request, token, db, desk)
+    db.commit()
+    return response
+
+
+# A file up to one chunk of the stream is sent as one body: streaming it would hold the same chunk in
+# memory, and cost a trip to a worker thread per chunk plus a task watching for the client leaving.
+ONE_BODY_BYTES = CHUNK_BYTES
+
+
+def _read_whole(storage: FileStorage, delivery: service.Delivery) -> tuple[bytes, FileUnavailable | None]:
+    """The delivery's bytes in one piece, or why the store could not give them (removed since it was checked)."""
+    try:
+        body = b"".join(service.file_bytes(storage, delivery))
+    except (OSError, FileUnavailable) as error:
+        log.error("installation file unreadable in the file store: %s (%s)", delivery.storage_key,
+                  type(error).__name__)
+        return b"", _unavailable(delivery)
+    if len(body) != delivery.length:
+        log.error("installation file shorter in the file store than recorded: %s", delivery.storage_key)
+        return b"", _unavailable(delivery)
+    return body, None
+
+
+async def _serve(request: Request, token: str, db: Session, desk: Desk) -> Response:
+    """The link's speed lies here, and only here: the whole transaction (read the link, take the
+    download, log it, commit) and the read of a small file happen in one trip to a worker thread.
+
+    Why: every redemption of a link updates the same row, so each holds that row's lock (on SQLite, the
+    database's write lock) from its UPDATE to its commit, and the next one waits. As a plain `def` route
+    whose session the dependency commits, that span covered two trips to a worker thread and two waits
+    for the event loop, and a streamed body cost one more trip per chunk. Committing here ends the lock
+    within the first trip; the dependency's own commit then finds nothing to do. The rules are
+    `_answer_download`'s, unchanged: the count is committed before any byte is sent."""
+    return await run_in_threadpool(_answer_and_commit, request, token, db, desk)
+
+
 @router.get("/v1/downloads/{token}", response_class=StreamingResponse,
             responses={200: {"description": "The file."}, 206: {"description": "Part of the file (Range)."},
                        404: {"description": "No such link."}, 410: {"description": "Expired, used up or revoked."},
                        416: {"description": "The range lies past the end of the file."}})
-def download(request: Request, db: WriteDbSession, desk: DeskDep, token: str = Path()) -> Response:
+async def download(request: Request, db: WriteDbSession, desk: DeskDep, token: str = Path()) -> Response:
     """Streams the file; no login (the link is sent to the customer). Rule R4: a link serves at most
     `download_link_max_downloads` downloads (50) for `download_link_days` days (14), whichever ends first,
     then answers 410.
@@ -162,12 +213,12 @@ def download(request: Request, db: WriteDbSession, desk: DeskDep, token: str = P
     **One download** is one GET answered from byte 0: no `Range`, a range starting at 0, or an
     `If-Range` that no longer matches. Resuming from a later byte, HEAD and 304 answers do not count.
     Once used up, expired or revoked, a link refuses resumes too."""
-    return _serve(request, token, db, desk)
+    return await _serve(request, token, db, desk)
 
 
 @router.head("/v1/downloads/{token}", include_in_schema=False)
-def download_headers(request: Request, db: DbSession, desk: DeskDep, token: str = Path()) -> Response:
-    return _serve(request, token, db, desk)
+async def download_headers(request: Request, db: DbSession, desk: DeskDep, token: str = Path()) -> Response:
+    return await _serve(request, token, db, desk)
 
 
 # --- the operator: files and key pools -------------------------------------------------------------
