@@ -10,6 +10,8 @@ made through the checkout service itself), serves the app with uvicorn (one work
 adds the constant endpoint) on 127.0.0.1, and drives it with `wrk` for `--seconds` per workload:
 
 - constant:        GET /bench/constant (the HTTP stack's ceiling; every ratio is against it)
+- naive INSERT:    POST /bench/insert, one ORM INSERT in the request's write transaction (the ceiling of any
+                   request that writes; checkout's target is against it)
 - catalog:         GET /v1/customers/{id}/products?targetView=Software (a sales agent)
 - cart + checkout: POST a cart with one software line, then its checkout (rate = checkouts/s)
 - keys and downloads: POST .../software/{id}/keysanddownloads (an admin agent; a fresh link each time)
@@ -20,6 +22,12 @@ adds the constant endpoint) on 127.0.0.1, and drives it with `wrk` for `--second
 then fetches a 512 MiB file with curl from the desk and from nginx serving the same file (one client),
 and reports MB/s and the ratio. The server's peak memory (resident set of its process tree, sampled every
 50 ms) is measured per workload. Load stays on loopback; every run stops by itself.
+
+A second table sets the targets of the issues beside what was measured in the same run: checkout at least
+0.7x the naive INSERT, link redemption at least 0.5x the constant, the large file at least 0.5x nginx with
+flat memory (the server grows by at most 10 MB while sending it), catalog and order list p99 under 50 ms.
+The machine's load average is printed at the start and end of each engine's run: other work on the
+machine weighs on every figure. `--only` measures some workloads (the constant always) while iterating.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -41,13 +50,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import downloads_bench as kit  # noqa: E402  (servers, seeding, wrk, memory sampling)
-from bench.checkout_bench import CHECKOUT_LUA, Databases  # noqa: E402
+from bench.checkout_bench import CHECKOUT_LUA, INSERT_LUA, Databases  # noqa: E402
 
 SMALL_FILE = 64 * 1024
 LARGE_FILE = 512 * 1024 * 1024
 SMALL_CHOICE = ("2022", "en-US", "ISO x64")
 LARGE_CHOICE = ("2022", "fr-FR", "ISO x64")
 ORDERS = 10_000
+WORKLOADS = ("insert", "catalog", "checkout", "keys", "link", "orders", "orders-deep", "large")
+P99_TARGET_MS = 50.0
 
 GET_WITH_TOKEN_LUA = """
 wrk.headers["Authorization"] = "Bearer %(token)s"
@@ -156,62 +167,132 @@ def large_file(desk_url: str, nginx_url: str) -> tuple[float, float]:
     return rates[0], rates[1]
 
 
-def run_engine(name: str, databases: Databases, options: argparse.Namespace, scratch: Path) -> list[list[str]]:
+@dataclass
+class EngineRun:
+    """One engine's figures: each workload's wrk figures, the large file's, and the load around them."""
+
+    name: str
+    results: dict[str, dict[str, float]] = field(default_factory=dict)
+    large: dict[str, float] = field(default_factory=dict)
+    load_before: str = ""
+    load_after: str = ""
+
+
+def run_engine(name: str, databases: Databases, options: argparse.Namespace, scratch: Path) -> EngineRun:
+    wanted = set(options.only.split(",")) if options.only else set(WORKLOADS)
     kit.progress(f"{name}: seeding")
+    run = EngineRun(name)
     with databases.fresh("suite") as (database_url, data_dir):
         seeded = kit.seed(database_url, data_dir)
         kit.store_file(database_url, data_dir, SMALL_CHOICE, SMALL_FILE)
-        large_path = kit.store_file(database_url, data_dir, LARGE_CHOICE, LARGE_FILE)
-        orders_customer = seed_orders(database_url, data_dir, options.orders)
+        large_path = kit.store_file(database_url, data_dir, LARGE_CHOICE, LARGE_FILE) if "large" in wanted else None
+        orders_wanted = wanted & {"orders", "orders-deep"}
+        orders_customer = seed_orders(database_url, data_dir, options.orders) if orders_wanted else None
         nginx_root = scratch / f"nginx-{name}"
         nginx_root.mkdir()
-        (nginx_root / "large.iso").symlink_to(large_path)
+        if large_path is not None:
+            (nginx_root / "large.iso").symlink_to(large_path)
         with ExitStack() as stack:
             desk = stack.enter_context(kit.served_app(database_url, data_dir))
             nginx = stack.enter_context(kit.served_nginx(nginx_root, scratch / f"nginx-run-{name}"))
             purchase = kit.Purchase(desk.base, seeded)
             small_link = purchase.link(SMALL_CHOICE)
-            large_link = purchase.link(LARGE_CHOICE)
+            large_link = purchase.link(LARGE_CHOICE) if large_path is not None else None
             keys_path = purchase.software_url.removeprefix(desk.base) + "/keysanddownloads"
             version, language, file_type = SMALL_CHOICE
             body = json.dumps({"version": version, "language": language, "fileType": file_type})
             load = {"seconds": options.seconds, "clients": options.clients, "scratch": scratch}
             sales = GET_WITH_TOKEN_LUA % {"token": seeded.sales_token}
-            results: dict[str, dict[str, float]] = {}
+            results = run.results
+            run.load_before = kit.load_average()
             with kit.RssSampler(desk.pid) as sampler:
                 run_wrk(f"{desk.base}/bench/constant", seconds=2, clients=options.clients, script=None,
                         scratch=scratch)  # warm-up
                 results["constant"] = measure("constant", sampler, url=f"{desk.base}/bench/constant", script=None,
                                               **load)
-                # The first read of a customer's catalog fills the catalog cache (seconds): not what is measured.
-                catalog_url = f"{desk.base}/v1/customers/{seeded.customer_id}/products?targetView=Software"
-                httpx.get(catalog_url, headers={"Authorization": f"Bearer {seeded.sales_token}"}, timeout=120)
-                results["catalog for a customer"] = measure(
-                    "catalog", sampler, url=catalog_url, script=sales, **load)
-                results["cart + checkout"] = checkout_rate(desk.base, seeded, sampler=sampler, **load)
-                results["keys and downloads"] = measure(
-                    "keys and downloads", sampler, url=f"{desk.base}{keys_path}",
-                    script=POST_WITH_TOKEN_LUA % {"token": seeded.admin_token, "body": body}, **load)
-                results["link redemption (64 KiB)"] = measure("link redemption", sampler,
-                                                              url=f"{desk.base}{small_link}", script=None, **load)
-                results[f"order list ({options.orders:,} orders)"] = measure(
-                    "order list", sampler, url=f"{desk.base}/v1/customers/{orders_customer}/orders?size=50",
-                    script=sales, **load)
-                deep = max(0, options.orders - 50)
-                results["order list, last page"] = measure(
-                    "order list, last page", sampler,
-                    url=f"{desk.base}/v1/customers/{orders_customer}/orders?size=50&offset={deep}",
-                    script=sales, **load)
-                kit.progress("  large file")
-                sampler.reset()
-                desk_rate, nginx_rate = large_file(f"{desk.base}{large_link}", f"{nginx.base}/large.iso")
-                large_peak = kit.mb(sampler.peak())
-    constant = results["constant"]["rps"]
-    rows = [[name, workload, f"{figures['rps']:,.0f}/s", f"{figures['p50']:.1f}", f"{figures['p99']:.1f}",
+                if "insert" in wanted:
+                    results["naive INSERT"] = measure("naive INSERT", sampler, url=f"{desk.base}/bench/insert",
+                                                      script=INSERT_LUA, **load)
+                if "catalog" in wanted:
+                    # The first read of a customer's catalog fills the catalog cache (seconds): not what is measured.
+                    catalog_url = f"{desk.base}/v1/customers/{seeded.customer_id}/products?targetView=Software"
+                    httpx.get(catalog_url, headers={"Authorization": f"Bearer {seeded.sales_token}"}, timeout=120)
+                    results["catalog for a customer"] = measure(
+                        "catalog", sampler, url=catalog_url, script=sales, **load)
+                if "checkout" in wanted:
+                    results["cart + checkout"] = checkout_rate(desk.base, seeded, sampler=sampler, **load)
+                if "keys" in wanted:
+                    results["keys and downloads"] = measure(
+                        "keys and downloads", sampler, url=f"{desk.base}{keys_path}",
+                        script=POST_WITH_TOKEN_LUA % {"token": seeded.admin_token, "body": body}, **load)
+                if "link" in wanted:
+                    results[LINK_ROW] = measure("link redemption", sampler, url=f"{desk.base}{small_link}",
+                                                script=None, **load)
+                if "orders" in wanted:
+                    results[f"order list ({options.orders:,} orders)"] = measure(
+                        "order list", sampler, url=f"{desk.base}/v1/customers/{orders_customer}/orders?size=50",
+                        script=sales, **load)
+                if "orders-deep" in wanted:
+                    deep = max(0, options.orders - 50)
+                    results["order list, last page"] = measure(
+                        "order list, last page", sampler,
+                        url=f"{desk.base}/v1/customers/{orders_customer}/orders?size=50&offset={deep}",
+                        script=sales, **load)
+                if large_link is not None:
+                    kit.progress("  large file")
+                    sampler.reset()
+                    before = kit.tree_rss_bytes(desk.pid)
+                    desk_rate, nginx_rate = large_file(f"{desk.base}{large_link}", f"{nginx.base}/large.iso")
+                    run.large = {"desk": desk_rate, "nginx": nginx_rate, "peak_mb": kit.mb(sampler.peak()),
+                                 "growth_mb": kit.mb(sampler.peak() - before)}
+            run.load_after = kit.load_average()
+    return run
+
+
+LINK_ROW = "link redemption (64 KiB)"
+
+
+def workload_rows(run: EngineRun) -> list[list[str]]:
+    constant = run.results["constant"]["rps"]
+    rows = [[run.name, workload, f"{figures['rps']:,.0f}/s", f"{figures['p50']:.1f}", f"{figures['p99']:.1f}",
              str(int(figures["errors"])), f"{figures['peak_mb']:.0f}", f"{figures['rps'] / constant:.3f}"]
-            for workload, figures in results.items()]
-    rows.append([name, "large file (512 MiB, 1 client)", f"{desk_rate:,.0f} MB/s", "", "", "0",
-                 f"{large_peak:.0f}", f"{desk_rate / nginx_rate:.2f} × nginx ({nginx_rate:,.0f} MB/s)"])
+            for workload, figures in run.results.items()]
+    if run.large:
+        large = run.large
+        rows.append([run.name, "large file (512 MiB, 1 client)", f"{large['desk']:,.0f} MB/s", "", "", "0",
+                     f"{large['peak_mb']:.0f}",
+                     f"{large['desk'] / large['nginx']:.2f} × nginx ({large['nginx']:,.0f} MB/s)"])
+    return rows
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def target_rows(run: EngineRun) -> list[list[str]]:
+    """The targets of the earlier issues beside this run's figures, each against a baseline of the same run."""
+    results, rows = run.results, []
+    if "cart + checkout" in results and "naive INSERT" in results:
+        ratio = results["cart + checkout"]["rps"] / results["naive INSERT"]["rps"]
+        rows.append([run.name, "checkout ÷ naive INSERT", "≥ 0.70",
+                     f"{ratio:.2f} ({results['cart + checkout']['rps']:,.0f} ÷ {results['naive INSERT']['rps']:,.0f})",
+                     verdict(ratio >= 0.7)])
+    if LINK_ROW in results:
+        ratio = results[LINK_ROW]["rps"] / results["constant"]["rps"]
+        rows.append([run.name, "link redemption ÷ constant", "≥ 0.50",
+                     f"{ratio:.3f} ({results[LINK_ROW]['rps']:,.0f} ÷ {results['constant']['rps']:,.0f})",
+                     verdict(ratio >= 0.5)])
+    if run.large:
+        large = run.large
+        ratio = large["desk"] / large["nginx"]
+        rows.append([run.name, "large file ÷ nginx", "≥ 0.50", f"{ratio:.2f}", verdict(ratio >= 0.5)])
+        rows.append([run.name, "large file: server memory growth", f"≤ {kit.FLAT_WITHIN_MB} MB",
+                     f"{large['growth_mb']:.0f} MB (peak {large['peak_mb']:.0f} MB)",
+                     verdict(large["growth_mb"] <= kit.FLAT_WITHIN_MB)])
+    for workload, figures in results.items():
+        if workload.startswith(("catalog", "order list")):
+            rows.append([run.name, f"{workload} p99", f"< {P99_TARGET_MS:.0f} ms", f"{figures['p99']:.1f} ms",
+                         verdict(figures["p99"] < P99_TARGET_MS)])
     return rows
 
 
@@ -221,31 +302,41 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--orders", type=int, default=ORDERS)
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--only", default="", help=f"some of {','.join(WORKLOADS)} (the constant is always measured)")
     options = parser.parse_args()
+    unknown = set(filter(None, options.only.split(","))) - set(WORKLOADS)
+    if unknown:
+        sys.exit(f"--only: unknown workload(s) {', '.join(sorted(unknown))}; choose among {', '.join(WORKLOADS)}")
     for tool in ("wrk", "curl"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is missing: apt-get install -y wrk nginx curl")
     if kit.NGINX is None:
         sys.exit("nginx is missing: apt-get install -y nginx")
     kit.stop_on_sigterm()
-    rows: list[list[str]] = []
+    runs: list[EngineRun] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="partnerdesk-bench-") as folder:
         scratch = Path(folder)
         for name in options.engines.split(","):
             if name == "sqlite":
-                rows += run_engine(name, Databases("sqlite", scratch), options, scratch)
+                runs.append(run_engine(name, Databases("sqlite", scratch), options, scratch))
             else:
                 with kit.postgres_server() as server:
                     if server is None:
                         sys.exit("PostgreSQL is missing: bash scripts/install-system-deps.sh")
-                    rows += run_engine(name, Databases("postgresql", scratch, server), options, scratch)
+                    runs.append(run_engine(name, Databases("postgresql", scratch, server), options, scratch))
     print()
     print(f"Machine: {kit.machine()}; "
           f"{options.seconds} s per workload, {options.clients} clients; run took {time.monotonic() - started:.0f} s")
+    for run in runs:
+        print(f"{run.name}: {run.load_before} at the start, {run.load_after} at the end")
     print()
-    kit.print_table([["engine", "workload", "rate", "p50 ms", "p99 ms", "errors", "peak MB", "÷ constant"], *rows])
-
+    kit.print_table([["engine", "workload", "rate", "p50 ms", "p99 ms", "errors", "peak MB", "÷ constant"],
+                     *[row for run in runs for row in workload_rows(run)]])
+    targets = [row for run in runs for row in target_rows(run)]
+    if targets:
+        print()
+        kit.print_table([["engine", "target", "wanted", "measured", "verdict"], *targets])
 
 if __name__ == "__main__":
     main()
