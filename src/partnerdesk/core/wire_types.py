@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BeforeValidator, Strict
+from pydantic_core import PydanticCustomError
 
 # RFC 3339 / ISO 8601 as clients send it: a date, or a date and time with an optional offset.
 _ISO_8601 = re.compile(
@@ -34,5 +35,15 @@ def _iso_8601_only(value: Any) -> Any:
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only)]
 # The same, with a time zone required (`2026-06-01T12:00:00Z`).
 IsoAwareDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601_only)]
-# A JSON integer: "1" (a string), 1.0 and true are refused rather than converted.
-StrictInteger = Annotated[int, Strict()]
+def _json_integer_only(value: Any) -> Any:
+    """A JSON integer as JSON Schema reads one: 3 and 3.0 (a number with no fraction, as some JSON writers
+    print whole numbers) are the integer 3; "3" (a string), true and 3.5 are refused."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PydanticCustomError("int_type", "Input should be a JSON integer, such as 3")
+    return value
+
+
+# A JSON integer (3, or 3.0 as JSON Schema allows): "3" (a string), true and 3.5 are refused, not converted.
+StrictInteger = Annotated[int, BeforeValidator(_json_integer_only), Strict()]
