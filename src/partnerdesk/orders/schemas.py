@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt, model_validator
+from pydantic import Field, model_validator
 
 from partnerdesk.catalog.price_terms import PriceTermsOut
 from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
+from partnerdesk.core.wire_types import StrictInteger
 
 
 class ParticipantIn(CamelModel):
@@ -31,9 +32,9 @@ class CartLineItemIn(CamelModel):
     read_only_fields = ("error", "addonItems")
 
     # The client's line id; when left out, the line's position in the list.
-    id: Annotated[StrictInt, Field(ge=0, le=9999)] | None = None
+    id: Annotated[StrictInteger, Field(ge=0, le=9999)] | None = None
     catalog_item_id: str = Field(min_length=1, max_length=64)
-    quantity: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
+    quantity: Annotated[StrictInteger, Field(ge=1, le=1_000_000)]
     billing_cycle: str = Field(min_length=1, max_length=16)
     term_duration: str | None = Field(None, max_length=8)
     friendly_name: str | None = Field(None, max_length=200)
@@ -159,7 +160,7 @@ class OrderLineRefIn(CamelModel):
     # A line sent back as read, in any letter case (the .NET SDK's PascalCase): its other fields are the server's.
     read_only_from = OrderLineItemOut
 
-    line_item_number: Annotated[StrictInt, Field(ge=0, le=9999)]
+    line_item_number: Annotated[StrictInteger, Field(ge=0, le=9999)]
 
     @model_validator(mode="before")
     @classmethod
