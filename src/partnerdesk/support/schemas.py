@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt, StrictStr, model_validator
+from pydantic import Field, StrictStr, model_validator
 
 from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
+from partnerdesk.core.wire_types import StrictInteger
 
 ShortText = Annotated[StrictStr, Field(max_length=200)]
 
@@ -103,7 +104,7 @@ class ServiceRequestIn(CamelModel):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=10_000)
     severity: str = Field(min_length=1, max_length=16, description="minimal, moderate or critical")
-    support_topic_id: Annotated[StrictStr, Field(min_length=1, max_length=20)] | StrictInt
+    support_topic_id: Annotated[StrictStr, Field(min_length=1, max_length=20)] | StrictInteger
     primary_contact: ContactIn
     country_code: str | None = Field(None, max_length=2)
     customer_id: str | None = Field(None, max_length=36)
