@@ -12,7 +12,7 @@ from partnerdesk.core.money import is_currency
 from tests.webhooks.helpers import partner_id_of
 
 
-@pytest.mark.parametrize("days", ["1", 1.0, 1.5, True, None, [1]])
+@pytest.mark.parametrize("days", ["1", 1.5, True, None, [1]])
 def test_advance_days_must_be_a_json_integer(actors, days):
     operator = actors(Role.operator)
     before = operator.get("/v1/sandbox/clock").json()["now"]
@@ -22,10 +22,12 @@ def test_advance_days_must_be_a_json_integer(actors, days):
     assert operator.get("/v1/sandbox/clock").json()["now"] == before
 
 
-def test_advance_days_as_an_integer_still_moves_the_clock(actors):
+# 1.0 is an integer to JSON Schema (and to the OpenAPI document that says `"type": "integer"`).
+@pytest.mark.parametrize("days", [1, 1.0])
+def test_advance_days_as_an_integer_still_moves_the_clock(actors, days):
     operator = actors(Role.operator)
     before = datetime.fromisoformat(operator.get("/v1/sandbox/clock").json()["now"])
-    moved = operator.post("/v1/sandbox/clock", json={"advanceDays": 1})
+    moved = operator.post("/v1/sandbox/clock", json={"advanceDays": days})
     assert moved.status_code == 200
     assert datetime.fromisoformat(moved.json()["now"]) - before == timedelta(days=1)
 
