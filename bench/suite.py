@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -126,11 +127,33 @@ def run_wrk(url: str, *, seconds: int, clients: int, script: str | None, scratch
     return figures
 
 
+def tree_cpu_seconds(root_pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its descendants, from /proc."""
+    total, pending = 0.0, [root_pid]
+    while pending:
+        pid = pending.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 def measure(label: str, sampler: kit.RssSampler, **load) -> dict[str, float]:
+    """wrk's figures, the server's peak memory, and its CPU time per request: the CPU figure depends far
+    less than the rate on what else the machine runs (PostgreSQL's own processes are not counted)."""
     kit.progress(f"  {label}")
     sampler.reset()
+    cpu = tree_cpu_seconds(sampler.pid)
     figures = run_wrk(**load)
     figures["peak_mb"] = kit.mb(sampler.peak())
+    figures["cpu_ms"] = 1000 * (tree_cpu_seconds(sampler.pid) - cpu) / max(figures["requests"], 1)
     return figures
 
 
@@ -143,6 +166,7 @@ def checkout_rate(base: str, seeded: kit.Seeded, *, seconds: int, clients: int, 
     path.write_text(script)
     kit.progress("  cart + checkout")
     sampler.reset()
+    cpu = tree_cpu_seconds(sampler.pid)
     command = ["wrk", f"-t{min(clients, 4)}", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s", "--latency",
                "-s", str(path), base]
     finished = subprocess.run(command, capture_output=True, text=True)
@@ -150,8 +174,9 @@ def checkout_rate(base: str, seeded: kit.Seeded, *, seconds: int, clients: int, 
     counted = re.search(r"CHECKOUTS (\d+) FAILURES (\d+)", output)
     if finished.returncode != 0 or counted is None:
         raise RuntimeError(f"wrk failed: {finished.stderr or output}")
-    figures = {"rps": int(counted.group(1)) / seconds, "errors": int(counted.group(2)),
-               "peak_mb": kit.mb(sampler.peak())}
+    checkouts = int(counted.group(1))
+    figures = {"rps": checkouts / seconds, "errors": int(counted.group(2)), "peak_mb": kit.mb(sampler.peak()),
+               "cpu_ms": 1000 * (tree_cpu_seconds(sampler.pid) - cpu) / max(checkouts, 1)}  # per checkout (2 requests)
     for percentile in ("50", "99"):
         found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
         figures[f"p{percentile}"] = kit.milliseconds(*found.groups())
@@ -255,12 +280,13 @@ LINK_ROW = "link redemption (64 KiB)"
 def workload_rows(run: EngineRun) -> list[list[str]]:
     constant = run.results["constant"]["rps"]
     rows = [[run.name, workload, f"{figures['rps']:,.0f}/s", f"{figures['p50']:.1f}", f"{figures['p99']:.1f}",
-             str(int(figures["errors"])), f"{figures['peak_mb']:.0f}", f"{figures['rps'] / constant:.3f}"]
+             str(int(figures["errors"])), f"{figures['peak_mb']:.0f}", f"{figures['cpu_ms']:.2f}",
+             f"{figures['rps'] / constant:.3f}"]
             for workload, figures in run.results.items()]
     if run.large:
         large = run.large
         rows.append([run.name, "large file (512 MiB, 1 client)", f"{large['desk']:,.0f} MB/s", "", "", "0",
-                     f"{large['peak_mb']:.0f}",
+                     f"{large['peak_mb']:.0f}", "",
                      f"{large['desk'] / large['nginx']:.2f} × nginx ({large['nginx']:,.0f} MB/s)"])
     return rows
 
@@ -331,7 +357,8 @@ def main() -> None:
     for run in runs:
         print(f"{run.name}: {run.load_before} at the start, {run.load_after} at the end")
     print()
-    kit.print_table([["engine", "workload", "rate", "p50 ms", "p99 ms", "errors", "peak MB", "÷ constant"],
+    kit.print_table([["engine", "workload", "rate", "p50 ms", "p99 ms", "errors", "peak MB", "CPU ms/req",
+                      "÷ constant"],
                      *[row for run in runs for row in workload_rows(run)]])
     targets = [row for run in runs for row in target_rows(run)]
     if targets:
