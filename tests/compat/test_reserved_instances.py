@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from partnerdesk.accounts.models import Role
 from partnerdesk.catalog import demo as catalog_demo
-from partnerdesk.catalog.models import Availability
+from partnerdesk.catalog.models import Availability, Sku
 from tests.compat.shapes import assert_documented_shape, fixture
 from tests.orders.factories import Shop
 
@@ -196,3 +196,21 @@ def test_rule_r1_still_keeps_per_region_skus_out_of_an_excluded_market(shop):
 
     assert refused.status_code == 400, refused.text
     assert refused.json()["code"] == 2104 and "BR" in refused.json()["data"]
+
+
+def test_the_demo_loaded_before_skus_were_per_region_is_narrowed_to_them_and_operator_changes_are_kept(shop):
+    """A database loaded earlier held each size once with every demo region, under today's westeurope ids."""
+    esv5 = "DZH318Z0BXR1"
+    with shop.desk.database.session() as db:
+        db.get(Sku, (DSV5, "0001")).regions = list(catalog_demo.RI_REGIONS)
+        db.get(Sku, (DSV5, "0002")).regions = list(catalog_demo.RI_REGIONS)
+        db.get(Sku, (esv5, "0001")).regions = ["westeurope", "eastus"]  # an operator's own change
+    said: list[str] = []
+
+    with shop.desk.database.session() as db:
+        catalog_demo.load(db, shop.desk.clock.now(), said.append)
+
+    with shop.desk.database.session(write=False) as db:
+        assert db.get(Sku, (DSV5, "0001")).regions == db.get(Sku, (DSV5, "0002")).regions == ["westeurope"]
+        assert db.get(Sku, (esv5, "0001")).regions == ["westeurope", "eastus"]
+    assert said == ["demo catalog: 2 Reserved Instance SKUs now sold in one region each"]

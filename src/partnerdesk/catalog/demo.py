@@ -275,6 +275,24 @@ def _availabilities(
     ]
 
 
+def _narrow_skus_of_every_region(
+    db: Session, product: DemoProduct, skus: list[tuple[DemoSku, str]], known: set[tuple[str, str]], now: datetime
+) -> int:
+    """A database loaded before RIs were sold per region holds each size once, in every demo region, under
+    the ids the sizes now have in westeurope: those SKUs become the westeurope ones. A SKU an operator
+    changed since (its regions no longer the demo's whole list) is left as it is."""
+    narrowed = 0
+    for demo, region in skus:
+        if not region or (product.id, demo.id) not in known:
+            continue
+        sku = db.get(Sku, (product.id, demo.id))
+        if sku is not None and sku.regions == RI_REGIONS and sku.regions != [region]:
+            fresh = _sku(product, demo, region, now)
+            sku.regions, sku.description, sku.updated_at = fresh.regions, fresh.description, now
+            narrowed += 1
+    return narrowed
+
+
 def load(db: Session, now: datetime, log: Callable[[str], None]) -> None:
     """Adds the demo products, SKUs and prices that are not there yet (prices start on January 1st)."""
     start = datetime(now.year, 1, 1, tzinfo=UTC)
@@ -284,12 +302,13 @@ def load(db: Session, now: datetime, log: Callable[[str], None]) -> None:
         tuple(row)
         for row in db.execute(select(Availability.product_id, Availability.sku_id, Availability.id))
     }
-    added = 0
+    added = narrowed = 0
     for product in PRODUCTS:
         if product.id not in known_products:
             db.add(_product(product, now))
             db.flush()
         skus = catalog_skus(product)
+        narrowed += _narrow_skus_of_every_region(db, product, skus, known_skus, now)
         db.add_all(_sku(product, demo, region, now) for demo, region in skus if (product.id, demo.id) not in known_skus)
         db.flush()
         prices = [
@@ -303,3 +322,5 @@ def load(db: Session, now: datetime, log: Callable[[str], None]) -> None:
     db.flush()
     if added:
         log(f"demo catalog: {len(PRODUCTS)} products, {added} prices added")
+    if narrowed:
+        log(f"demo catalog: {narrowed} Reserved Instance SKUs now sold in one region each")
