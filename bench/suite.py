@@ -15,7 +15,8 @@ adds the constant endpoint) on 127.0.0.1, and drives it with `wrk` for `--second
 - catalog:         GET /v1/customers/{id}/products?targetView=Software (a sales agent)
 - cart + checkout: POST a cart with one software line, then its checkout (rate = checkouts/s)
 - keys and downloads: POST .../software/{id}/keysanddownloads (an admin agent; a fresh link each time)
-- link redemption: GET /v1/downloads/{token} of a 64 KiB file (no login)
+- link redemption: GET /v1/downloads/{token} of a 64 KiB file (no login), every client on one link, then
+                   each request on one of `--clients` links of the same file (many customers' links)
 - order list:      GET /v1/customers/{id}/orders?size=50 for the customer with 10,000 orders, first page
 - order list, deep: the same, 200 pages in (offset paging)
 
@@ -63,6 +64,14 @@ P99_TARGET_MS = 50.0
 
 GET_WITH_TOKEN_LUA = """
 wrk.headers["Authorization"] = "Bearer %(token)s"
+"""
+# Each request redeems one of several links, picked at random (wrk's threads each run their own copy).
+MANY_LINKS_LUA = """
+local paths = {%(paths)s}
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
 """
 POST_WITH_TOKEN_LUA = """
 wrk.method = "POST"
@@ -253,6 +262,12 @@ def run_engine(name: str, databases: Databases, options: argparse.Namespace, scr
                 if "link" in wanted:
                     results[LINK_ROW] = measure("link redemption", sampler, url=f"{desk.base}{small_link}",
                                                 script=None, **load)
+                    # One link's redemptions wait for each other (each takes the link's row lock from its
+                    # UPDATE to its commit, so the limit holds); many customers' links do not.
+                    paths = ", ".join(f'"{purchase.link(SMALL_CHOICE)}"' for _ in range(options.clients))
+                    results[f"link redemption, {options.clients} links"] = measure(
+                        "link redemption, one link per client", sampler, url=f"{desk.base}{small_link}",
+                        script=MANY_LINKS_LUA % {"paths": paths}, **load)
                 if "orders" in wanted:
                     results[f"order list ({options.orders:,} orders)"] = measure(
                         "order list", sampler, url=f"{desk.base}/v1/customers/{orders_customer}/orders?size=50",
