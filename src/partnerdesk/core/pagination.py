@@ -223,7 +223,7 @@ def page_params(
                       description=f"How many items to return; 0 (as Partner Center's examples send it) means "
                       f"the default, {DEFAULT_PAGE_SIZE}."),
     seek_operation: str | None = Query(
-        None, alias="seekOperation",
+        None, alias="seekOperation", json_schema_extra={"enum": list(SEEK_OPERATIONS)},
         description="Partner Center's seek paging: Next or Previous with the MS-ContinuationToken header of "
         "links.next or links.previous; First: the first page."),
     token: str | None = Header(None, alias=CONTINUATION_HEADER, description="The token of links.next or "
