@@ -219,13 +219,25 @@ class CustomerSearch:
 CUSTOMER_LIST_ORDER = SortKey("customers", (Customer.company_name_folded, ASC), (Customer.id, ASC))
 
 
+def _prefix_range(column, prefix: str) -> list:
+    """`prefix <= column < next prefix` beside the LIKE: the index range the LIKE alone gives only under the
+    "C" collation, so a prefix search reads its matches and nothing else. Only when the prefix ends with a letter
+    or digit whose successor is one too ("fab" -> "fac"): every collation orders those, and so every name
+    starting with the prefix falls inside; for other prefixes the LIKE alone decides."""
+    last = prefix[-1:]
+    if not (last.isascii() and last.isalnum() and last not in "9zZ"):
+        return []
+    return [column >= prefix, column < prefix[:-1] + chr(ord(last) + 1)]
+
+
 def search(principal: Principal, criteria: CustomerSearch) -> Select:
     statement = select(Customer)
     if not principal.is_operator:
         statement = statement.where(Customer.partner_id == principal.partner_id)
     if criteria.company_name_prefix:
-        statement = statement.where(Customer.company_name_folded.startswith(criteria.company_name_prefix.casefold(),
-                                                                             autoescape=True))
+        prefix = criteria.company_name_prefix.casefold()
+        statement = statement.where(Customer.company_name_folded.startswith(prefix, autoescape=True),
+                                    *_prefix_range(Customer.company_name_folded, prefix))
     if criteria.domain_prefix:
         statement = statement.where(Customer.domain.startswith(criteria.domain_prefix.strip().lower(),
                                                                autoescape=True))
