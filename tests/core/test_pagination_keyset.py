@@ -212,3 +212,16 @@ def test_each_list_reads_its_index_in_order_without_a_sort(desk, index):
         db.execute(text("SET LOCAL enable_bitmapscan = off"))
         plan = "\n".join(db.scalars(text("EXPLAIN " + LIST_QUERIES[index])))
     assert f"using {index} on" in plan and "Sort" not in plan, plan
+
+
+@pytest.mark.both_engines
+@pytest.mark.parametrize(("prefix", "expected"), [
+    ("fab", ["Fab", "Fab-Est", "Fabé", "Fabz"]),     # read as the range fab <= name < fac
+    ("Fab-", ["Fab-Est"]),                            # no range: the LIKE alone
+    ("faz", ["Fazz"]),
+])
+def test_a_name_prefix_finds_exactly_the_names_that_start_with_it(actors, prefix, expected):
+    admin = actors(Role.admin_agent)
+    add_customers(admin, ["Fab", "Fab-Est", "Fabé", "Fabz", "Fac", "Fa", "Fazz", "Contoso"])
+    found = admin.get("/v1/customers", params={"companyName": prefix}).json()["items"]
+    assert sorted(item["companyProfile"]["companyName"] for item in found) == sorted(expected)
