@@ -15,7 +15,12 @@ from partnerdesk.core.clock import Clock
 from partnerdesk.core.desk import Desk
 from partnerdesk.core.errors import install_error_handlers
 from partnerdesk.core.logging import redact_server_logs
-from partnerdesk.core.middleware import BodySizeLimitMiddleware, NulCharacterMiddleware, RequestIdMiddleware
+from partnerdesk.core.middleware import (
+    BodySizeLimitMiddleware,
+    ConcretePathsMiddleware,
+    NulCharacterMiddleware,
+    RequestIdMiddleware,
+)
 from partnerdesk.core.openapi import install_openapi
 from partnerdesk.core.schemas import IgnoredFieldsMiddleware, QueryNamesMiddleware, TrailingCommasMiddleware
 from partnerdesk.core.throttling import install_throttling, new_throttle
@@ -94,6 +99,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     _include_routers(app, settings)
     install_openapi(app)
     install_operations(app)  # /healthz, /readyz, /metrics; its middleware must be the innermost
+    app.add_middleware(ConcretePathsMiddleware)
     app.add_middleware(IgnoredFieldsMiddleware)
     app.add_middleware(QueryNamesMiddleware)
     app.add_middleware(TrailingCommasMiddleware)

@@ -85,6 +85,11 @@ class NotFound(DeskError):
     code = 1200
 
 
+class MethodNotAllowed(DeskError):
+    status_code = 405
+    code = 1201
+
+
 class Conflict(DeskError):
     status_code = 409
     code = 1300
@@ -185,13 +190,23 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error.body(), status_code=error.status_code)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: NotFound.code, 405: 1201, 401: AuthenticationRequired.code, 403: Forbidden.code}
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: NotFound.code, 405: MethodNotAllowed.code, 401: AuthenticationRequired.code,
+                 403: Forbidden.code}
         description = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 404 and description == "Not Found":
             description = "No such resource."
+        if exc.status_code == 405 and request.url.path.startswith("/v1/"):
+            # The router's own Allow names the methods of the first route it met on the path; the document
+            # knows them all (and which concrete path wins over a template).
+            from partnerdesk.core.openapi import documented_methods  # core.openapi is built on these errors' shape
+
+            allowed = ", ".join(sorted(documented_methods(request.app, request.url.path)[0]))
+            headers["Allow"] = allowed
+            description = f"{request.method} is not a method of {request.url.path}; it answers {allowed}."
         body = error_body(codes.get(exc.status_code, 1000), description)
-        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(OperationalError)
     async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:

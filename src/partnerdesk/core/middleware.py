@@ -8,20 +8,22 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from partnerdesk.core.errors import InvalidInput, InvalidRequestId, PayloadTooLarge
+from partnerdesk.core.errors import InvalidInput, InvalidRequestId, MethodNotAllowed, PayloadTooLarge
+from partnerdesk.core.openapi import documented_methods
 
 REQUEST_ID_HEADER = "ms-requestid"
 CORRELATION_ID_HEADER = "ms-correlationid"
 _ID_HEADERS = frozenset({REQUEST_ID_HEADER.encode(), CORRELATION_ID_HEADER.encode()})
 
 
-async def _send_error(send: Send, status: int, body: dict) -> None:
+async def _send_error(send: Send, status: int, body: dict, headers: list[tuple[bytes, bytes]] = ()) -> None:
     payload = json.dumps(body).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                        *headers],
         }
     )
     await send({"type": "http.response.body", "body": payload})
@@ -134,3 +136,25 @@ class BodySizeLimitMiddleware:
 
 class _BodyTooLarge(BaseException):
     """A BaseException so that body parsing's `except Exception` cannot turn it into a 400."""
+
+
+
+class ConcretePathsMiddleware:
+    """A path spelled out in the API answers its own methods only, as OpenAPI reads paths (concrete paths
+    before templated ones): `PATCH /v1/webhooks/eventtypes` is a 405 listing `GET`, not an update of a
+    webhook whose id would be "eventtypes" (the router alone tries routes in order and would take it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path", "").startswith("/v1/"):
+            methods, concrete = documented_methods(scope["app"], scope["path"])
+            method = "GET" if scope["method"] == "HEAD" else scope["method"]
+            if concrete and method not in methods:
+                allowed = ", ".join(sorted(methods))
+                error = MethodNotAllowed(f"{scope['method']} is not a method of {scope['path']}; it answers "
+                                         f"{allowed}.")
+                await _send_error(send, error.status_code, error.body(), headers=[(b"allow", allowed.encode())])
+                return
+        await self.app(scope, receive, send)

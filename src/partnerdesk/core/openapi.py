@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -43,6 +45,134 @@ def _describe_lenient_body(operation: dict[str, Any]) -> None:
             response.setdefault("headers", {})["Partner-Desk-Ignored-Fields"] = IGNORED_FIELDS_HEADER_SCHEMA
 
 
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
+def _document_error_statuses(path: str, method: str, operation: dict[str, Any], *, secured: bool) -> None:
+    """The refusals any /v1 operation may answer, from what the code under every route can raise, so that
+    each status a client can get is in the document (a route's own `responses=` keeps its wording):
+
+    - 404 (`NotFound` and kin) wherever the path names a resource: unknown, or not the caller's;
+    - 409 (`Conflict`, `IdempotencyKeyReused`) on writes: the state forbids it, or an MS-RequestId reused;
+    - 413 (`BodySizeLimitMiddleware`) wherever a body is read;
+    - 429 (`accounts.auth`'s request rates) wherever a token is read;
+    - 503 (`DatabaseUnavailable`, `core.errors`) everywhere: the database went away, retry later.
+    """
+    if not path.startswith("/v1/"):
+        return
+    responses = operation["responses"]
+    if "{" in path:
+        responses.setdefault("404", _error_response("No such resource, or not one the caller may see."))
+    if method in WRITE_METHODS:
+        responses.setdefault("409", _error_response(
+            "The resource's state forbids this now, or the MS-RequestId was used for another request."))
+    if "requestBody" in operation:
+        responses.setdefault("413", _error_response("The request body is larger than the server accepts."))
+    if secured:
+        responses.setdefault("429", {**_error_response("Too many requests for now; retry after Retry-After seconds."),
+                                     "headers": {"Retry-After": RETRY_AFTER_HEADER}})
+    responses.setdefault("503", {**_error_response("The database is unavailable for the moment; retry later."),
+                                 "headers": {"Retry-After": RETRY_AFTER_HEADER}})
+
+
+RETRY_AFTER_HEADER = {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}
+_PARAMETER = re.compile(r"\{([^}]+)\}")
+
+
+def _merge_identical_templates(paths: dict[str, dict[str, Any]]) -> None:
+    """Paths that differ only in their parameters' names are one path to OpenAPI (and to the router:
+    `POST /v1/servicerequests/{agentLocale}` and `GET /v1/servicerequests/{requestId}` share every URL).
+    They become one path item, named as the one with the most operations; an operation moved there keeps
+    its parameter's meaning in the description, under the path's parameter name."""
+    by_shape: dict[str, list[str]] = {}
+    for path in paths:
+        by_shape.setdefault(_PARAMETER.sub("{}", path), []).append(path)
+    for same in by_shape.values():
+        if len(same) < 2:
+            continue
+        kept, *moved = sorted(same, key=lambda path: -len(paths[path]))
+        for path in moved:
+            renamed = dict(zip(_PARAMETER.findall(path), _PARAMETER.findall(kept), strict=True))
+            for method, operation in paths.pop(path).items():
+                for parameter in operation.get("parameters", []):
+                    name = parameter["name"]
+                    if parameter.get("in") == "path" and renamed.get(name, name) != name:
+                        parameter["name"] = renamed[name]
+                        parameter["description"] = (f"For {method.upper()}: the {name}. "
+                                                     + parameter.get("description", "")).strip()
+                paths[kept][method] = operation
+
+
+@dataclass(frozen=True)
+class DocumentedPath:
+    pattern: re.Pattern[str]
+    segments: tuple[str | None, ...]  # None for each {parameter}
+    methods: frozenset[str]
+
+    def narrower_than(self, other: DocumentedPath) -> bool:
+        """Whether this path spells out a segment `other` leaves open, and matches nothing `other` does not."""
+        return len(self.segments) == len(other.segments) and self.segments != other.segments and all(
+            mine == theirs or theirs is None for mine, theirs in zip(self.segments, other.segments, strict=True))
+
+
+def documented_paths(document: dict[str, Any]) -> list[DocumentedPath]:
+    table = []
+    for path, item in document.get("paths", {}).items():
+        segments = tuple(None if _PARAMETER.fullmatch(part) else part for part in path.strip("/").split("/"))
+        pattern = re.compile("/" + "/".join("[^/]+" if part is None else re.escape(part) for part in segments) + "$")
+        table.append(DocumentedPath(pattern, segments, frozenset(method.upper() for method in item)))
+    return table
+
+
+def documented_methods(app: FastAPI, path: str) -> tuple[frozenset[str], bool]:
+    """The methods the document gives `path`, and whether a concrete path of the document won over a
+    template that matches too (`/v1/webhooks/eventtypes` over `/v1/webhooks/{webhookId}`), as OpenAPI
+    reads paths."""
+    table = getattr(app.state, "documented_paths", None)
+    if table is None:
+        table = app.state.documented_paths = documented_paths(app.openapi())
+    matching = [entry for entry in table if entry.pattern.match(path)]
+    kept = [entry for entry in matching if not any(other.narrower_than(entry) for other in matching)]
+    return frozenset().union(*(entry.methods for entry in kept)), len(kept) < len(matching)
+
+
+# Pydantic writes the bounds of an annotated type that has a validator before them (`core.wire_types`'s
+# StrictInteger with `Field(ge=1)`) under their Python names; JSON Schema only knows its own.
+_BOUND_NAMES = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
+def _json_schema_bounds(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number"):
+            for python_name, schema_name in _BOUND_NAMES.items():
+                if python_name in node:
+                    node[schema_name] = node.pop(python_name)
+        for value in node.values():
+            _json_schema_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            _json_schema_bounds(value)
+
+
+# No text the API reads may hold a NUL character (`core.middleware.NulCharacterMiddleware` for the URL,
+# `core.schemas.CamelModel` for bodies: PostgreSQL cannot store one): every free-text string says so.
+NO_NUL_PATTERN = "^[^\\x00]*$"
+_SHAPED_STRING = ("enum", "const", "format", "pattern", "contentMediaType")
+
+
+def _strings_without_nul(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not any(key in node for key in _SHAPED_STRING):
+            node["pattern"] = NO_NUL_PATTERN
+        if node.get("type") == "string" and node.get("contentMediaType") == "application/octet-stream":
+            node.setdefault("format", "binary")  # a file part of a multipart body, as OpenAPI 3.0 tools read it
+        for value in node.values():
+            _strings_without_nul(value)
+    elif isinstance(node, list):
+        for value in node:
+            _strings_without_nul(value)
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -53,17 +183,24 @@ def install_openapi(app: FastAPI) -> None:
             document["components"]["schemas"].pop(schemas, None)
         document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         for path, item in document.get("paths", {}).items():
-            for operation in item.values():
+            for method, operation in item.items():
                 responses = operation.setdefault("responses", {})
                 responses.pop("422", None)
                 responses["400"] = _error_response("Invalid input; the description names the field.")
                 if "requestBody" in operation:
                     _describe_lenient_body(operation)
-                if path.startswith("/v1/downloads"):
-                    continue
-                operation["security"] = [{"bearer": []}]
-                responses["401"] = _error_response("No valid API token.")
-                responses["403"] = _error_response("The caller's role may not do this.")
+                secured = not path.startswith("/v1/downloads")
+                if secured:
+                    operation["security"] = [{"bearer": []}]
+                    responses["401"] = _error_response("No valid API token.")
+                    responses["403"] = _error_response("The caller's role may not do this.")
+                _document_error_statuses(path, method, operation, secured=secured)
+        _merge_identical_templates(document.get("paths", {}))
+        _json_schema_bounds(document)
+        _strings_without_nul(document["components"]["schemas"])
+        for item in document.get("paths", {}).values():
+            for operation in item.values():
+                _strings_without_nul(operation.get("parameters", []))
         app.openapi_schema = document
         return document
 
