@@ -44,7 +44,9 @@ def list_support_topics(ctx: RequestContext = allow(*EVERYONE)) -> Collection[Su
 
 @router.post("/v1/servicerequests/{agentLocale}", status_code=201, response_model=ServiceRequestOut,
              response_model_exclude_none=True)
-def file_service_request(body: ServiceRequestIn, agent_locale: str = Path(alias="agentLocale", max_length=16),
+def file_service_request(body: ServiceRequestIn, agent_locale: str = Path(
+                             alias="agentLocale", max_length=16, json_schema_extra={"enum": service.agent_locales()},
+                             description="The agent's locale, such as en-US or fr-FR (in any letter case)."),
                          ctx: RequestContext = allow(*FILERS)) -> JSONResponse:
     """Files a request. On topic 1001 ("CSP purchase/refund on behalf of customers") it must carry
     `refundRequest` with the four items of rule R6, and only an admin agent may file it."""

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, localedata
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -173,6 +173,18 @@ def normalise_locale(agent_locale: str) -> str:
     if not locale.territory:
         raise InvalidLocale(f"agentLocale: '{agent_locale}' needs a country part, as in fr-FR.", ["agentLocale"])
     return f"{locale.language}-{locale.territory}"
+
+
+def agent_locales() -> list[str]:
+    """Every agentLocale `normalise_locale` accepts, in its canonical spelling (en-US), for the OpenAPI
+    document: a client (or a fuzzer) that picks one from the list is never refused."""
+    known = []
+    for identifier in localedata.locale_identifiers():
+        try:
+            known.append(normalise_locale(identifier.replace("_", "-")))
+        except InvalidLocale:
+            continue
+    return sorted(set(known))
 
 
 def _severity(value: str) -> str:
