@@ -28,6 +28,12 @@ FORMAT_DESCRIPTION = (
     "everything). Import: found from the header when left out."
 )
 
+# The names in the document's enum; the routes also take them in any letter case, as the CLI does.
+FormatQuery = Query(
+    None, alias="format", max_length=40, description=FORMAT_DESCRIPTION,
+    json_schema_extra={"enum": list(formats.FORMAT_NAMES)},
+)
+
 
 class SkippedRowsOut(ResponseModel):
     kind: str = Field(description='What the rows are for, such as "Azure consumption meter".')
@@ -49,7 +55,7 @@ class PriceListImportOut(ResponseModel):
     responses={200: {"content": {"text/csv": {}}, "description": "The price list as a CSV file."}},
 )
 def export_price_list(
-    layout: str | None = Query(None, alias="format", max_length=40, description=FORMAT_DESCRIPTION),
+    layout: str | None = FormatQuery,
     market: str | None = Query(None, max_length=2, description="Only this market (FR); all when left out."),
     ctx: RequestContext = allow(*PRICE_LIST_KEEPERS),
 ) -> Response:
@@ -68,7 +74,7 @@ def export_price_list(
 @router.post("/v1/pricelists", response_model=PriceListImportOut)
 def import_price_list(
     body: bytes = Body(..., media_type="text/csv", description="A price list CSV file (UTF-8, with or without BOM)."),
-    layout: str | None = Query(None, alias="format", max_length=40, description=FORMAT_DESCRIPTION),
+    layout: str | None = FormatQuery,
     ctx: RequestContext = allow(*PRICE_LIST_KEEPERS),
 ) -> PriceListImportOut:
     """Imports a price list: every row or none (400, code 2300, each bad row by line and column)."""
