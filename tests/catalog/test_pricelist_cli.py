@@ -54,6 +54,10 @@ def test_the_format_option_overrides_the_header_and_refuses_unknown_names(cli, t
     target = tmp_path / "never.csv"
     refused = cli("catalog", "export", "--format", "xlsx", "--output", str(target))
     assert refused.exit_code == 1 and not target.exists()
+    no_market = cli("catalog", "export", "--format", "software", "--market", "QQ", "--output", str(target))
+    assert no_market.exit_code == 1 and "'QQ'" in no_market.stderr and not target.exists()
+    on_stdout = cli("catalog", "export", "--format", "software", "--market", "QQ")
+    assert on_stdout.exit_code == 1 and on_stdout.stdout == ""
 
 
 def test_the_import_shows_a_progress_bar_and_the_export_writes_the_layout_asked(cli, tmp_path, desk):

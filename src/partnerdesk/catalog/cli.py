@@ -16,6 +16,7 @@ from partnerdesk.catalog import pricelist
 from partnerdesk.catalog.pricelist_formats import FORMAT_NAMES, named
 from partnerdesk.core.cli_support import err, open_desk, out
 from partnerdesk.core.errors import DeskError
+from partnerdesk.core.markets import normalise_country
 from partnerdesk.policies import service as policies
 
 app = typer.Typer(
@@ -106,7 +107,10 @@ def export_price_list(
     """Write the price list as CSV in the layout asked to stdout or a file."""
     desk = open_desk()
     try:
-        named(format)  # an unknown layout is refused before a file is made
+        # An unknown layout or market is refused before a file is made.
+        named(format)
+        if market is not None:
+            normalise_country(market, field="market")
         with desk.database.session(write=False) as db:
             if output is None:
                 pricelist.export_price_list(db, sys.stdout, market=market, format=format)

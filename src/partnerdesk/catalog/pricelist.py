@@ -486,6 +486,8 @@ def export_rows(
     byte for byte). Prices and tiers are numbers (`Decimal`, `int`), everything else text, as
     `core.csv_safe` tells them apart."""
     fmt = formats.named(format) or formats.FORMATS[formats.PARTNER_DESK]
+    # Checked before the header is given, so that a refused market leaves no half-written file.
+    country = normalise_country(market, field="market") if market is not None else None
     yield list(fmt.columns)
     statement = (
         select(
@@ -505,8 +507,8 @@ def export_rows(
         .join(Product, Product.id == Availability.product_id)
         .order_by(Availability.product_id, Availability.sku_id, Availability.id)
     )
-    if market is not None:
-        statement = statement.where(Availability.country == normalise_country(market, field="market"))
+    if country is not None:
+        statement = statement.where(Availability.country == country)
     for row in db.execute(statement.execution_options(yield_per=5000)):
         written = fmt.write(row)
         if written is not None:
@@ -523,7 +525,7 @@ def export_price_list(db: Session, out: TextIO, *, market: str | None = None, fo
     """
     fmt = formats.named(format) or formats.FORMATS[formats.PARTNER_DESK]
     rows = export_rows(db, market=market, format=fmt.name)
-    header = next(rows)
+    header = next(rows)  # checks the market before anything is written
     if fmt.byte_order_mark:
         out.write("\ufeff")
     writer = safe_writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL if fmt.quote_all else csv.QUOTE_MINIMAL)
