@@ -29,6 +29,7 @@ from partnerdesk.core.money import money_str
 from partnerdesk.core.pagination import ASC, DESC, SortKey
 from partnerdesk.customers import service as customers
 from partnerdesk.orders import service as orders
+from partnerdesk.orders.cancellation import refundable_amount
 from partnerdesk.orders.errors import OrderNotFound, SubscriptionNotFound
 from partnerdesk.support import events, mail
 from partnerdesk.support.errors import (
@@ -325,7 +326,9 @@ def check_refund(db: Session, *, principal: Principal, items: RefundItems) -> Re
     order, line_number, subscription_id = _refund_purchase(db, principal, customer.id, items)
     lines = [line for line in orders.lines_of_orders(db, [order.id])[order.id]
              if line_number is None or line.line_item_number == line_number]
-    refundable = sum((line.total_price - line.credited_amount for line in lines), Decimal(0))
+    # What an approval can still credit: a cancelled line is never credited again (rule R5), even when a
+    # refund gave back only part of its price, so only the lines still held count.
+    refundable = refundable_amount(lines)
     amount = parse_refund_amount(items.amount)
     currency = items.currency.strip().upper()
     if currency != order.currency:
@@ -336,7 +339,8 @@ def check_refund(db: Session, *, principal: Principal, items: RefundItems) -> Re
         raise RefundAmountTooHigh(
             f"refundRequest.amount: {items.amount.strip()} {currency} is more than the "
             f"{money_str(refundable, currency)} {currency} paid for {_purchase_name(order.id, subscription_id)} "
-            "and not yet credited.", ["refundRequest.amount", money_str(refundable, currency)])
+            "and not yet credited (a line already cancelled is credited no more).",
+            ["refundRequest.amount", money_str(refundable, currency)])
     return RefundRequest(customer_id=customer.id, customer_domain=customer.domain, order_id=order.id,
                          subscription_id=subscription_id, line_item_number=line_number, reason=reason,
                          reason_details=(items.reason_details or "").strip(), amount=amount, currency=currency)
