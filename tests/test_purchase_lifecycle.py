@@ -16,7 +16,10 @@ its own model of what each of those must have done and, after every step, holds 
   cancellation or the approved refund gave, never more than was paid;
 - no answer is ever a 5xx.
 
-The run is deterministic (`derandomize`, no example database) and bounded, on SQLite and PostgreSQL.
+The random run is deterministic (`derandomize`, no example database) and bounded, on SQLite and PostgreSQL;
+each example starts from the same state (empty key pool, default limits), so a failure replays. A scripted
+walk runs the same rules in an order that reaches every case at least once, and the sequences the machine
+found failing are kept below as tests of their own.
 """
 
 from __future__ import annotations
@@ -32,14 +35,12 @@ from typing import Any, ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    Bundle,
     RuleBasedStateMachine,
     initialize,
     invariant,
-    multiple,
     precondition,
     rule,
     run_state_machine_as_test,
@@ -129,8 +130,10 @@ class Link:
 
 @dataclass(eq=False)
 class Refund:
+    """A refund request (rule R6) for one purchase (its subscription) or for every line of its order."""
+
     request_id: str
-    purchase: Purchase
+    lines: list[Purchase]
     amount: Decimal
     decided: bool = False
 
@@ -186,20 +189,25 @@ def _request_for(how: str, first_byte: int) -> tuple[str, dict[str, str], bool, 
     return "GET", {}, True, None
 
 
+# Which customer, purchase, link or refund of the example a rule acts on: 0 is the newest, and
+# hypothesis shrinks towards it.
+PICK = st.integers(min_value=0, max_value=255)
+
+
+def _pick(items: list, number: int):
+    return items[-1 - number % len(items)]
+
+
 # --- the machine -------------------------------------------------------------------------------------
 
 class PurchaseLifecycle(RuleBasedStateMachine):
     world: ClassVar[World]
 
-    customers = Bundle("customers")
-    purchases = Bundle("purchases")
-    links = Bundle("links")
-    refunds = Bundle("refunds")
-
     def __init__(self) -> None:
         super().__init__()
         self.all_customers: list[Customer] = []
         self.all_purchases: list[Purchase] = []
+        self.all_links: list[Link] = []
         self.all_refunds: list[Refund] = []
         self.pool_available = 0
         self.link_limit = LINK_DOWNLOADS
@@ -220,19 +228,37 @@ class PurchaseLifecycle(RuleBasedStateMachine):
 
     # --- set-up -------------------------------------------------------------------------------------
 
-    @initialize(target=customers)
-    def start(self) -> Customer:
+    @initialize()
+    def start_with_a_live_link(self) -> None:
+        """Every example starts from a customer holding a live link, whichever rules it then draws."""
         clock = self.call(Role.sales_agent, "GET", "/v1/sandbox/clock")
         assert clock.status_code == 200, clock.text
         self.now = datetime.fromisoformat(clock.json()["now"])
+        # Every example starts from the same state, so hypothesis can replay and shrink a failing one: the
+        # key pool empty, the download limit at its default; then one purchase with its keys and a link.
+        self._drain_the_pool()
+        policy = self.call(Role.operator, "DELETE", f"/v1/policies/{LINK_LIMIT_POLICY}")
+        assert policy.status_code == 200 and policy.json()["value"] == LINK_DOWNLOADS, policy.text
+        [purchase] = self._buy(self._new_customer(), Role.sales_agent, [1], retries=0)
+        self._refill(1)
+        self._keys_and_downloads(purchase)
+
+    def _drain_the_pool(self) -> None:
+        """Gives the keys earlier examples left in the pool to a purchase of a customer this example ignores."""
         pools = self.call(Role.operator, "GET", "/v1/software/keypools",
                           params={"productId": SOFTWARE_PRODUCT, "skuId": OFFICE_SKU})
         assert pools.status_code == 200, pools.text
-        self.pool_available = sum(pool["available"] for pool in pools.json()["items"] if pool["version"] == "")
-        policy = self.call(Role.operator, "GET", f"/v1/policies/{LINK_LIMIT_POLICY}")
-        assert policy.status_code == 200, policy.text
-        self.link_limit = int(policy.json()["value"])
-        return self._new_customer()
+        left = sum(pool["available"] for pool in pools.json()["items"] if pool["version"] == "")
+        if left:
+            customer = self.call(Role.sales_agent, "POST", "/v1/customers", json=customer_body()).json()["id"]
+            cart = self.call(Role.sales_agent, "POST", f"/v1/customers/{customer}/carts",
+                             json={"lineItems": [software_line(OFFICE_FR, quantity=left)]}).json()["id"]
+            self.call(Role.sales_agent, "POST", f"/v1/customers/{customer}/carts/{cart}/checkout")
+            [item] = self.call(Role.admin_agent, "GET", f"/v1/customers/{customer}/software").json()["items"]
+            drained = self.call(Role.admin_agent, "POST",
+                                f"/v1/customers/{customer}/software/{item['id']}/keysanddownloads", json=CHOICE)
+            assert drained.status_code == 200, drained.text
+        self.pool_available = 0
 
     def _new_customer(self) -> Customer:
         created = self.call(Role.sales_agent, "POST", "/v1/customers", json=customer_body())
@@ -242,14 +268,17 @@ class PurchaseLifecycle(RuleBasedStateMachine):
         self.all_customers.append(customer)
         return customer
 
-    @rule(target=customers)
-    def add_customer(self) -> Customer:
-        return self._new_customer()
+    @rule()
+    def add_customer(self) -> None:
+        self._new_customer()
 
     # The operator refills a pool that runs low, so purchases also meet an empty pool now and then.
     @precondition(lambda self: self.pool_available < 3)
     @rule(count=st.integers(min_value=1, max_value=3))
     def refill_the_pool(self, count: int) -> None:
+        self._refill(count)
+
+    def _refill(self, count: int) -> None:
         keys = make_keys(count, seed=next(self.world.keys_made))
         answer = self.call(Role.operator, "POST", f"/v1/software/keypools/{SOFTWARE_PRODUCT}/{OFFICE_SKU}",
                            json={"version": "", "keys": keys})
@@ -261,10 +290,13 @@ class PurchaseLifecycle(RuleBasedStateMachine):
 
     # A handful of purchases alive at a time, so the steps go to their keys, links and cancellations.
     @precondition(lambda self: sum(not purchase.cancelled for purchase in self.all_purchases) < 4)
-    @rule(target=purchases, customer=customers, buyer=st.sampled_from([Role.sales_agent, Role.admin_agent]),
+    @rule(customer=PICK, buyer=st.sampled_from([Role.sales_agent, Role.admin_agent]),
           quantities=st.lists(st.integers(min_value=1, max_value=3), min_size=1, max_size=3),
           retries=st.integers(min_value=0, max_value=2))
-    def buy(self, customer: Customer, buyer: Role, quantities: list[int], retries: int):
+    def buy(self, customer: int, buyer: Role, quantities: list[int], retries: int) -> None:
+        self._buy(_pick(self.all_customers, customer), buyer, quantities, retries)
+
+    def _buy(self, customer: Customer, buyer: Role, quantities: list[int], retries: int) -> list[Purchase]:
         lines = [software_line(OFFICE_FR, quantity=quantity, line_id=number) for number, quantity in
                  enumerate(quantities)]
         cart = self.call(buyer, "POST", f"/v1/customers/{customer.id}/carts", json={"lineItems": lines})
@@ -282,8 +314,9 @@ class PurchaseLifecycle(RuleBasedStateMachine):
         assert placed.json()["orderErrors"] == []
         assert Decimal(order["totalPrice"]) == UNIT_PRICE * sum(quantities)
         customer.orders.append(order["id"])
-        listed = self.call(Role.sales_agent, "GET", f"/v1/customers/{customer.id}/orders")
-        assert listed.json()["totalCount"] == len(customer.orders), "one MS-RequestId makes one order"
+        if retries:
+            listed = self.call(Role.sales_agent, "GET", f"/v1/customers/{customer.id}/orders")
+            assert listed.json()["totalCount"] == len(customer.orders), "one MS-RequestId makes one order"
         software = self.call(Role.admin_agent, "GET", f"/v1/customers/{customer.id}/software").json()["items"]
         by_line = {item["lineItemNumber"]: item for item in software if item["orderId"] == order["id"]}
         bought = []
@@ -295,29 +328,33 @@ class PurchaseLifecycle(RuleBasedStateMachine):
                                    quantity=line["quantity"], paid=Decimal(line["totalPrice"]), bought_at=self.now))
         assert len(bought) == len(quantities)
         self.all_purchases.extend(bought)
-        return multiple(*bought)
+        return bought
 
     # --- keys and downloads (R3) --------------------------------------------------------------------
 
-    @rule(target=links, purchase=purchases)
-    def get_keys_and_downloads(self, purchase: Purchase):
+    @precondition(lambda self: self.all_purchases)
+    @rule(purchase=PICK)
+    def get_keys_and_downloads(self, purchase: int) -> None:
+        self._keys_and_downloads(_pick(self.all_purchases, purchase))
+
+    def _keys_and_downloads(self, purchase: Purchase) -> None:
         answer = self.call(Role.admin_agent, "POST", _keys_path(purchase), json=CHOICE)
         if purchase.cancelled:
             if purchase.keys is None:
                 assert answer.status_code == 409 and answer.json()["code"] == 6003, answer.text
                 self.saw("keys refused: cancelled before any key")
-                return multiple()
+                return
             assert answer.status_code == 200, answer.text
             shown = answer.json()
             assert shown["downloads"] == [], "a cancelled purchase gets no link"
             assert [key["status"] for key in shown["productKeys"]] == ["revoked"] * purchase.quantity
             assert [key["key"] for key in shown["productKeys"]] == [MASKED + key[-5:] for key in purchase.keys]
             self.saw("keys shown revoked")
-            return multiple()
+            return
         if purchase.keys is None and self.pool_available < purchase.quantity:
             assert answer.status_code == 409 and answer.json()["code"] == 6002, answer.text
             self.saw("keys refused: pool empty")
-            return multiple()
+            return
         assert answer.status_code == 200, answer.text
         assert answer.headers["cache-control"] == "no-store"
         shown = answer.json()
@@ -342,12 +379,14 @@ class PurchaseLifecycle(RuleBasedStateMachine):
         assert all(link.path != link_path for link in purchase.links), "every request gives a fresh link"
         link = Link(purchase=purchase, path=link_path, created_at=self.now, limit=self.link_limit)
         purchase.links.append(link)
-        return link
+        self.all_links.append(link)
 
-    @rule(purchase=purchases, role=st.sampled_from([Role.sales_agent, Role.helpdesk_agent]), cancel=st.booleans())
-    def other_roles_are_refused(self, purchase: Purchase, role: Role, cancel: bool) -> None:
+    @precondition(lambda self: self.all_purchases)
+    @rule(pick=PICK, role=st.sampled_from([Role.sales_agent, Role.helpdesk_agent]), cancel=st.booleans())
+    def other_roles_are_refused(self, pick: int, role: Role, cancel: bool) -> None:
         """Keys and downloads (R3) and cancelling (R5) are the admin agent's: a sales or helpdesk agent gets a
         403, and nothing is issued, made or cancelled (the invariants compare keys, links and lines)."""
+        purchase = _pick(self.all_purchases, pick)
         if cancel:
             answer = self.call(role, "PATCH", _order_path(purchase),
                                json={"status": "cancelled", "lineItems": [{"lineItemNumber": purchase.line_number}]})
@@ -359,16 +398,17 @@ class PurchaseLifecycle(RuleBasedStateMachine):
 
     # --- the link (R4) ------------------------------------------------------------------------------
 
-    @rule(link=links, fetches=st.lists(st.tuples(st.sampled_from(FETCHES), st.integers(1, FILE_SIZE - 1)),
+    @precondition(lambda self: self.all_links)
+    @rule(link=PICK, fetches=st.lists(st.tuples(st.sampled_from(FETCHES), st.integers(1, FILE_SIZE - 1)),
                                        min_size=1, max_size=5),
           then_downloads=st.sampled_from([0, 0, 3, LINK_DOWNLOADS]))
-    def use_the_link(self, link: Link, fetches: list[tuple[str, int]], then_downloads: int) -> None:
-        """The customer fetches the link a few ways (see FETCHES), then maybe downloads it again and again."""
-        for how, first_byte in fetches:
-            self._fetch(link, how, first_byte)
-        for _ in range(then_downloads):
-            if not self._fetch(link, "get", 0):
-                break  # refused once, refused for good: a later step may try again
+    def use_the_link(self, link: int, fetches: list[tuple[str, int]], then_downloads: int) -> None:
+        """The customer fetches a link a few ways (see FETCHES), then maybe downloads it again and again."""
+        link = _pick(self.all_links, link)
+        # A refused link stays refused (expired, used up and revoked are for good): one refusal per step.
+        for how, first_byte in [*fetches, *[("get", 0)] * then_downloads]:
+            if not self._fetch(link, how, first_byte):
+                break
 
     @rule(limit=st.sampled_from([3, LINK_DOWNLOADS]))
     def set_the_download_limit(self, limit: int) -> None:
@@ -408,79 +448,95 @@ class PurchaseLifecycle(RuleBasedStateMachine):
 
     # Mostly short moves, so links live a while, and the edges: a link's 14 days, rule R5's 60 days.
     @precondition(lambda self: self.all_purchases)
-    @rule(days=st.sampled_from([1, 1, 2, 3, 6, 13, 14, 15, 46, 59, 60, 61]), hours=st.sampled_from([0, 0, 1, 23]))
+    @rule(days=st.sampled_from([1, 2, 6, 13, 14, 15, 30, 59, 60, 61]), hours=st.sampled_from([0, 0, 1, 23]))
     def advance_the_clock(self, days: int, hours: int) -> None:
         self.saw("clock advanced")
         moved = self.call(Role.operator, "POST", "/v1/sandbox/clock", json={"advanceDays": days})
         assert moved.status_code == 200, moved.text
         self.world.clock.advance(timedelta(hours=hours))  # the wall clock under the test clock's offset
         self.now += timedelta(days=days, hours=hours)
-        seen = self.call(Role.sales_agent, "GET", "/v1/sandbox/clock").json()["now"]
-        assert datetime.fromisoformat(seen.replace("Z", "+00:00")) == self.now
+        assert datetime.fromisoformat(moved.json()["now"].replace("Z", "+00:00")) == self.now - timedelta(hours=hours)
 
     # --- cancelling (R5) and refunds (R6) -----------------------------------------------------------
 
-    @rule(purchase=purchases)
-    def cancel(self, purchase: Purchase) -> None:
-        answer = self.call(Role.admin_agent, "PATCH", _order_path(purchase),
-                           json={"status": "cancelled", "lineItems": [{"lineItemNumber": purchase.line_number}]})
-        if not purchase.cancelled and not purchase.cancellable_at(self.now):
+    @precondition(lambda self: self.all_purchases)
+    @rule(pick=PICK, whole_order=st.booleans())
+    def cancel(self, pick: int, whole_order: bool = False) -> None:
+        """The admin agent cancels a purchase's line, or its whole order (no `lineItems`: every line)."""
+        purchase = _pick(self.all_purchases, pick)
+        lines = self._order_lines(purchase) if whole_order else [purchase]
+        body = {"status": "cancelled"} if whole_order else \
+            {"status": "cancelled", "lineItems": [{"lineItemNumber": purchase.line_number}]}
+        answer = self.call(Role.admin_agent, "PATCH", _order_path(purchase), json=body)
+        held = [line for line in lines if not line.cancelled]
+        if held and not purchase.cancellable_at(self.now):
             assert answer.status_code == 409 and answer.json()["code"] == 3113, answer.text
             self.saw("cancel refused: window closed")
             return
         assert answer.status_code == 200, answer.text
-        if not purchase.cancelled:  # asked again, a cancelled line is left as it is and credited nothing more
-            purchase.cancelled, purchase.credited = True, purchase.paid
-            self.saw("cancelled")
-        else:
-            self.saw("cancelled again")
-        [line] = [line for line in answer.json()["lineItems"] if line["lineItemNumber"] == purchase.line_number]
-        assert line["status"] == "cancelled" and line["quantity"] == 0
-        assert Decimal(line["creditedAmount"]) == purchase.credited
+        for line in held:  # no fee; a line cancelled before is left as it is and credited nothing more
+            line.cancelled, line.credited = True, line.paid
+        self.saw(("cancelled" if held else "cancelled again") + (" (whole order)" if whole_order else ""))
+        shown = {line["lineItemNumber"]: line for line in answer.json()["lineItems"]}
+        for line in lines:
+            assert shown[line.line_number]["status"] == "cancelled" and shown[line.line_number]["quantity"] == 0
+            assert Decimal(shown[line.line_number]["creditedAmount"]) == line.credited
 
-    @precondition(lambda self: sum(not refund.decided for refund in self.all_refunds) < 2)
-    @rule(target=refunds, purchase=purchases, part=st.sampled_from(["all", "half", "a cent"]))
-    def file_a_refund_request(self, purchase: Purchase, part: str):
-        amount = {"all": purchase.paid, "half": (purchase.paid / 2).quantize(Decimal("0.01")),
-                  "a cent": Decimal("0.01")}[part]
+    def _order_lines(self, purchase: Purchase) -> list[Purchase]:
+        return [line for line in self.all_purchases if line.order_id == purchase.order_id]
+
+    @precondition(lambda self: self.all_purchases and sum(not refund.decided for refund in self.all_refunds) < 2)
+    @rule(pick=PICK, whole_order=st.booleans(), part=st.sampled_from(["all", "half", "a cent"]))
+    def file_a_refund_request(self, pick: int, whole_order: bool, part: str) -> None:
+        purchase = _pick(self.all_purchases, pick)
+        lines = self._order_lines(purchase) if whole_order else [purchase]
+        paid = sum((line.paid for line in lines), Decimal(0))
+        amount = {"all": paid, "half": (paid / 2).quantize(Decimal("0.01")), "a cent": Decimal("0.01")}[part]
+        named = {"orderId": purchase.order_id} if whole_order else {"subscriptionId": purchase.subscription_id}
         body = {"title": "Bought by mistake", "description": "The customer wanted another edition.",
                 "severity": "moderate", "supportTopicId": REFUND_TOPIC,
                 "primaryContact": {"firstName": "Ana", "lastName": "Silva", "email": "ana@contoso.example",
                                    "phoneNumber": "+33 4 72 00 00 00"},
-                "refundRequest": {"customerDomain": purchase.customer.domain,
-                                  "subscriptionId": purchase.subscription_id, "reason": "wrong_product",
+                "refundRequest": {"customerDomain": purchase.customer.domain, **named, "reason": "wrong_product",
                                   "amount": str(amount), "currency": "EUR"}}
         answer = self.call(Role.admin_agent, "POST", "/v1/servicerequests/en-US", json=body)
-        if amount > purchase.refundable:
+        # What approval could still credit: the lines not yet cancelled (a cancelled line is never credited
+        # again, rule R5), each up to what it cost.
+        if amount > sum((line.refundable for line in lines if not line.cancelled), Decimal(0)):
             assert answer.status_code == 400 and answer.json()["code"] == 7015, answer.text
             self.saw("refund refused: more than left")
-            return multiple()
+            return
         assert answer.status_code == 201, answer.text
         self.saw("refund filed")
-        refund = Refund(request_id=answer.json()["id"], purchase=purchase, amount=amount)
-        self.all_refunds.append(refund)
-        return refund
+        self.all_refunds.append(Refund(request_id=answer.json()["id"], lines=lines, amount=amount))
 
-    @rule(refund=refunds)
-    def approve_the_refund(self, refund: Refund) -> None:
-        purchase = refund.purchase
+    @precondition(lambda self: self.all_refunds)
+    @rule(pick=PICK)
+    def approve_the_refund(self, pick: int) -> None:
+        refund = _pick(self.all_refunds, pick)
+        active = [line for line in refund.lines if not line.cancelled]
         answer = self.call(Role.operator, "POST", f"/v1/servicerequests/{refund.request_id}/refundrequest/approve",
                            json={})
         if refund.decided:
             assert answer.status_code == 409 and answer.json()["code"] == 7021, answer.text
             self.saw("approval refused: decided")
-        elif purchase.cancelled:
+        elif not active:
             assert answer.status_code == 409 and answer.json()["code"] == 7023, answer.text
             self.saw("approval refused: already cancelled")
-        elif not purchase.cancellable_at(self.now):
+        elif not active[0].cancellable_at(self.now):
             assert answer.status_code == 409 and answer.json()["code"] == 7024, answer.text
             self.saw("approval refused: window closed")
         else:
             assert answer.status_code == 200, answer.text
+            # The amount approved is spread over the lines still held, in order, each taking at most its price.
+            left = refund.amount
+            for line in sorted(active, key=lambda line: line.line_number):
+                share = min(line.refundable, left)
+                line.cancelled, line.credited, left = True, line.credited + share, left - share
             shown = answer.json()["refundRequest"]
-            assert Decimal(shown["creditedAmount"]) == refund.amount and shown["decision"] == "approved"
+            assert shown["decision"] == "approved" and Decimal(shown["approvedAmount"]) == refund.amount
+            assert Decimal(shown["creditedAmount"]) == refund.amount - left
             refund.decided = True
-            purchase.cancelled, purchase.credited = True, purchase.credited + refund.amount
             self.saw("refund approved")
 
     # --- what holds after every step ----------------------------------------------------------------
@@ -585,27 +641,135 @@ class Books:
 
 # --- the test ----------------------------------------------------------------------------------------
 
-RUN = settings(max_examples=10, stateful_step_count=100, derandomize=True, database=None, deadline=None,
-               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                      HealthCheck.data_too_large])
+# About 25 x 25 steps and 1,000 requests: under 30 s per engine on the 2-core machines. No shrinking phase: each
+# step is several real requests, shrinking a failure took over five minutes, and 25 steps read well unshrunk.
+RUN = settings(max_examples=25, stateful_step_count=25, derandomize=True, database=None, phases=[Phase.generate],
+               deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                                     HealthCheck.data_too_large])
 
 
-# The cases a run must go through, or its examples were too tame to prove anything.
-EXPECTED_CASES = {
+# Every case the machine knows. The scripted walk below goes through all of them; the random run must at
+# least reach the common ones, or its examples were too tame to prove anything.
+EVERY_CASE = {
     "checkout replayed", "keys issued", "keys shown again", "keys shown revoked", "keys refused: pool empty",
     "keys refused: role", "keys refused: cancelled before any key", "GET counted", "GET not counted",
     "HEAD not counted", "GET counted last", "link used_up", "link expired", "link revoked", "cancelled",
-    "cancelled again", "cancel refused: window closed", "cancel refused: role", "refund filed",
-    "refund refused: more than left", "refund approved", "approval refused: decided",
+    "cancelled again", "cancelled (whole order)", "cancel refused: window closed", "cancel refused: role",
+    "refund filed", "refund refused: more than left", "refund approved", "approval refused: decided",
     "approval refused: already cancelled", "approval refused: window closed",
 }
+COMMON_CASES = {"checkout replayed", "keys issued", "keys shown again", "keys refused: pool empty", "GET counted",
+                "link used_up", "link revoked", "cancelled", "refund filed", "refund approved"}
+
+
+def _world(desk, clock, client, actors) -> World:
+    load_catalog(desk)
+    add_file(desk, CONTENT, name="office-2024-fr.iso")
+    return World(desk=desk, clock=clock, client=client, actors=actors)
 
 
 def test_the_purchase_life_cycle_holds_its_invariants(desk, clock, client, actors):
-    load_catalog(desk)
-    add_file(desk, CONTENT, name="office-2024-fr.iso")
-    world = World(desk=desk, clock=clock, client=client, actors=actors)
+    world = _world(desk, clock, client, actors)
     machine = type("PurchaseLifecycleOnThisDesk", (PurchaseLifecycle,), {"world": world})
     run_state_machine_as_test(machine, settings=RUN)
     print(f"{world.responses} requests:", dict(sorted(world.seen.items())))
-    assert world.seen.keys() >= EXPECTED_CASES, f"never reached: {sorted(EXPECTED_CASES - world.seen.keys())}"
+    assert world.seen.keys() >= COMMON_CASES, f"never reached: {sorted(COMMON_CASES - world.seen.keys())}"
+
+
+class Walk:
+    """Runs the machine's rules in an order chosen by hand, checking the invariants after each, as hypothesis does."""
+
+    def __init__(self, world: World) -> None:
+        self.machine = type("PurchaseLifecycleOnThisDesk", (PurchaseLifecycle,), {"world": world})()
+        self.machine.start_with_a_live_link()
+        self.machine.the_books_match_the_model()
+
+    def __call__(self, rule: str, **arguments: Any) -> None:
+        getattr(self.machine, rule)(**arguments)
+        self.machine.the_books_match_the_model()
+
+    def pick(self, items: list, item: Any) -> int:
+        """The PICK number that `_pick` turns into `item`."""
+        return len(items) - 1 - items.index(item)
+
+    def purchase(self, purchase: Purchase) -> int:
+        return self.pick(self.machine.all_purchases, purchase)
+
+    def link(self, link: Link) -> int:
+        return self.pick(self.machine.all_links, link)
+
+    def refund_of(self, purchase: Purchase) -> int:
+        [refund] = [refund for refund in self.machine.all_refunds if refund.lines == [purchase]]
+        return self.pick(self.machine.all_refunds, refund)
+
+
+def test_a_walk_through_every_case_of_the_life_cycle(desk, clock, client, actors):
+    world = _world(desk, clock, client, actors)
+    walk = Walk(world)
+    model = walk.machine
+    [first] = model.all_purchases
+    [first_link] = model.all_links
+    assert model.pool_available == 0  # the walk's desk had no key: the one it was given went to the first purchase
+
+    walk("use_the_link", link=walk.link(first_link), fetches=[(how, 100) for how in FETCHES], then_downloads=0)
+    walk("set_the_download_limit", limit=3)
+    walk("get_keys_and_downloads", purchase=walk.purchase(first))
+    walk("use_the_link", link=walk.link(model.all_links[-1]), fetches=[("get", 0)], then_downloads=3)
+    walk("set_the_download_limit", limit=LINK_DOWNLOADS)
+    walk("other_roles_are_refused", pick=walk.purchase(first), role=Role.sales_agent, cancel=False)
+    walk("other_roles_are_refused", pick=walk.purchase(first), role=Role.helpdesk_agent, cancel=True)
+
+    walk("buy", customer=0, buyer=Role.sales_agent, quantities=[2, 1], retries=1)
+    two, one = model.all_purchases[-2:]
+    walk("get_keys_and_downloads", purchase=walk.purchase(two))  # the pool is empty
+    walk("refill_the_pool", count=3)
+    walk("get_keys_and_downloads", purchase=walk.purchase(two))
+    walk("advance_the_clock", days=LINK_DAYS, hours=0)  # the link's last instant has passed
+    walk("use_the_link", link=walk.link(model.all_links[-1]), fetches=[("get", 0)], then_downloads=0)
+    walk("cancel", pick=walk.purchase(one))  # no key was ever issued to it
+    walk("get_keys_and_downloads", purchase=walk.purchase(one))
+    walk("cancel", pick=walk.purchase(one))
+    walk("cancel", pick=walk.purchase(first))
+    walk("use_the_link", link=walk.link(first_link), fetches=[("head", 0), ("get", 0)], then_downloads=0)
+    walk("get_keys_and_downloads", purchase=walk.purchase(first))
+
+    walk("file_a_refund_request", whole_order=False, pick=walk.purchase(first), part="all")  # already credited in full
+    walk("file_a_refund_request", whole_order=False, pick=walk.purchase(two), part="half")
+    walk("approve_the_refund", pick=walk.refund_of(two))
+    walk("approve_the_refund", pick=walk.refund_of(two))
+
+    walk("add_customer")
+    walk("buy", customer=0, buyer=Role.admin_agent, quantities=[1, 1], retries=0)
+    late, cancelled_first = model.all_purchases[-2:]
+    walk("file_a_refund_request", whole_order=False, pick=walk.purchase(late), part="a cent")
+    walk("file_a_refund_request", whole_order=False, pick=walk.purchase(cancelled_first), part="all")
+    walk("cancel", pick=walk.purchase(cancelled_first))
+    walk("approve_the_refund", pick=walk.refund_of(cancelled_first))
+    walk("advance_the_clock", days=CANCELLATION_DAYS, hours=1)  # rule R5's window closed an hour ago
+    walk("cancel", pick=walk.purchase(late))
+    walk("buy", customer=0, buyer=Role.sales_agent, quantities=[1, 3], retries=0)
+    walk("cancel", pick=walk.purchase(model.all_purchases[-1]), whole_order=True)
+    walk("approve_the_refund", pick=walk.refund_of(late))
+
+    print(f"{world.responses} requests:", dict(sorted(world.seen.items())))
+    assert world.seen.keys() >= EVERY_CASE, f"never reached: {sorted(EVERY_CASE - world.seen.keys())}"
+
+
+# --- sequences the machine found, kept as they failed ------------------------------------------------
+
+def test_after_a_partial_refund_cancelled_the_line_no_other_refund_of_it_is_accepted(desk, clock, client, actors):
+    """Found by the machine: a refund approved for half a line cancels the line; a second refund request,
+    for the line or for its order, was accepted for the half not credited, though no approval could ever
+    credit it (409, code 7023) and the operator's queue showed 0.00 left. It is refused when filed (7015)."""
+    walk = Walk(_world(desk, clock, client, actors))
+    model = walk.machine
+    [first] = model.all_purchases
+    walk("file_a_refund_request", pick=walk.purchase(first), whole_order=False, part="half")
+    walk("approve_the_refund", pick=walk.refund_of(first))
+    assert first.cancelled and first.credited == first.paid / 2
+
+    for whole_order in (False, True):
+        walk("file_a_refund_request", pick=walk.purchase(first), whole_order=whole_order, part="a cent")
+
+    assert model.world.seen["refund refused: more than left"] == 2
+    assert len(model.all_refunds) == 1
