@@ -16,13 +16,14 @@ Rows upsert on their key (ProductId, SkuId, AvailabilityId); nothing absent from
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.service import Principal
@@ -140,13 +141,61 @@ def _refuse(reason: str) -> None:
 
 
 def _upsert(db: Session, table, rows: list[dict[str, Any]], keys: list[str], updated: list[str]) -> None:
+    """Inserts `rows`, or updates the `updated` columns of those whose `keys` exist, in few statements.
+
+    Not a plain `executemany`: the drivers run it as one statement per row, and the catalog's
+    statement-level trigger (the cache's version) then updates its one row once per price; on
+    PostgreSQL, 20,000 updates of one row in one transaction took a minute. PostgreSQL gets the rows by
+    COPY into a temporary table and one INSERT ... SELECT; SQLite one INSERT per 1,000 rows
+    (SQLAlchemy's "insertmanyvalues", which RETURNING turns on).
+    """
     if not rows:
+        return
+    if db.get_bind().dialect.name == "postgresql":
+        _upsert_by_copy(db, table, rows, keys, updated)
         return
     statement = engine_insert(db, table)
     statement = statement.on_conflict_do_update(
         index_elements=keys, set_={name: statement.excluded[name] for name in updated}
+    ).returning(table.c[keys[-1]])
+    db.execute(statement, rows).all()
+
+
+def _copy_value(value: Any) -> Any:
+    """A JSON column's list as the JSON text COPY expects (the driver would write a PostgreSQL array)."""
+    return json.dumps(value) if isinstance(value, list | dict) else value
+
+
+def _upsert_by_copy(db: Session, table, rows: list[dict[str, Any]], keys: list[str], updated: list[str]) -> None:
+    connection = db.connection()
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    names = list(rows[0])
+    # Each value as the column's type would bind it (scaled money, naive UTC times, JSON text).
+    processors = [table.c[name].type.bind_processor(dialect) for name in names]
+    columns = ", ".join(quote(name) for name in names)
+    target, staging = quote(table.name), quote(f"staging_{table.name}")
+    connection.execute(text(f"DROP TABLE IF EXISTS pg_temp.{staging}"))
+    connection.execute(
+        text(f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS SELECT {columns} FROM {target} WITH NO DATA")
     )
-    db.execute(statement, rows)
+    cursor = connection.connection.cursor()
+    try:
+        with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([
+                    _copy_value(value if process is None else process(value))
+                    for value, process in zip((row[name] for name in names), processors, strict=True)
+                ])
+    finally:
+        cursor.close()
+    changes = ", ".join(f"{quote(name)} = EXCLUDED.{quote(name)}" for name in updated)
+    connection.execute(
+        text(
+            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {staging} "
+            f"ON CONFLICT ({', '.join(quote(key) for key in keys)}) DO UPDATE SET {changes}"
+        )
+    )
 
 
 class _Importer:
