@@ -174,6 +174,21 @@ def test_every_catalog_matches_the_code_and_french_is_complete(domains_with_page
             assert untranslated == [], f"{po_path}: translate these"
 
 
+@pytest.mark.parametrize("language", list(i18n.LANGUAGES))
+def test_a_message_reads_the_same_in_every_catalog(domains_with_pages, language):
+    """The catalogs are merged into one, so a message two domains translate differently would read as
+    whichever catalog came last: a cart shown "Ouverte" because a support request is feminine."""
+    translations: dict[str, dict[str, str]] = {}
+    for folder in i18n.catalog_dirs():
+        with (folder / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        for message in catalog:
+            if message.id and not message.context and all(_strings(message)):
+                translations.setdefault(_msgid(message.id), {})[folder.parent.name] = repr(message.string)
+    differing = {msgid: by_domain for msgid, by_domain in translations.items() if len(set(by_domain.values())) > 1}
+    assert differing == {}
+
+
 def _strings(message) -> list[str]:
     return list(message.string) if isinstance(message.string, tuple | list) else [message.string]
 
