@@ -264,6 +264,17 @@ def test_partner_desks_layout_without_its_own_columns_derives_them(desk, actors)
     assert exported.splitlines()[2].endswith(",FR1YMC20260101,Azure,VirtualMachines,westeurope,Standard_D4s_v5")
 
 
+def test_blank_ids_and_types_in_partner_desks_layout_are_derived_too(desk, actors):
+    row = (
+        "Windows Server 2022,DG7GMGF0DVT5,0001,Windows Server 2022 Standard,Microsoft,,,,OneTime,FR,EUR,994.17,,,"
+        "2026-01-01T00:00:00Z,,,,Education,,,,,"
+    )
+    report = import_text(desk, ",".join(formats.DESK_COLUMNS) + "\n" + row + "\n")
+    assert (report.format, report.rows) == ("partner-desk", 1)
+    price = availabilities(actors, "DG7GMGF0DVT5", "0001", "FR")["FRPPOE20260101"]
+    assert (price["segment"], price["terms"], price["billingPlan"]) == ("Education", [], "one_time")
+
+
 def test_a_reserved_instance_sold_in_several_regions_keeps_them_all(desk):
     row = (
         '"Reserved VM Instance, Dsv5 Series",DZH318Z0BXQ7,0001,D4s v5,Microsoft,,,P1Y,OneTime,FR,EUR,1234.56,,,'

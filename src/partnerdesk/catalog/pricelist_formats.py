@@ -266,6 +266,9 @@ def placement(row: dict[str, Any]) -> tuple[list[str] | None, str | None]:
 def _desk_row(record: dict[str, str | None], **values: Any) -> dict[str, Any]:
     row: dict[str, Any] = {name: record.get(name) or "" for name in PRICE_LIST_COLUMNS}
     row.update({name: record.get(name) for name in DESK_OWN_COLUMNS})
+    # A blank id or type is derived as an absent one; a blank region says "no region".
+    for name in ("AvailabilityId", "ProductType", "ProductSubType"):
+        row[name] = (row[name] or "").strip() or None
     row.update(values)
     return row
 
