@@ -173,6 +173,66 @@ def _strings_without_nul(node: Any) -> None:
             _strings_without_nul(value)
 
 
+# OpenAPI links: what a created resource's answer feeds into (a client's next calls; schemathesis follows
+# them in its stateful phase). (method, path, status) of the answer -> (name, method, path, parameters).
+CUSTOMER = {"customerId": "$request.path.customerId"}
+LINKS: dict[tuple[str, str, str], list[tuple[str, str, str, dict[str, str]]]] = {
+    ("post", "/v1/customers", "201"): [
+        ("GetCustomer", "get", "/v1/customers/{customerId}", {"customerId": "$response.body#/id"}),
+        ("CreateCart", "post", "/v1/customers/{customerId}/carts", {"customerId": "$response.body#/id"}),
+        ("ListOrders", "get", "/v1/customers/{customerId}/orders", {"customerId": "$response.body#/id"}),
+        ("ListSubscriptions", "get", "/v1/customers/{customerId}/subscriptions", {"customerId": "$response.body#/id"}),
+        ("CreateAzurePlan", "post", "/v1/customers/{customerId}/subscriptions/azureplan",
+         {"customerId": "$response.body#/id"}),
+        ("ListServiceRequests", "get", "/v1/customers/{customerId}/servicerequests",
+         {"customerId": "$response.body#/id"}),
+    ],
+    ("post", "/v1/customers/{customerId}/carts", "201"): [
+        ("GetCart", "get", "/v1/customers/{customerId}/carts/{cartId}", {**CUSTOMER, "cartId": "$response.body#/id"}),
+        ("UpdateCart", "put", "/v1/customers/{customerId}/carts/{cartId}",
+         {**CUSTOMER, "cartId": "$response.body#/id"}),
+        ("Checkout", "post", "/v1/customers/{customerId}/carts/{cartId}/checkout",
+         {**CUSTOMER, "cartId": "$response.body#/id"}),
+    ],
+    ("post", "/v1/customers/{customerId}/carts/{cartId}/checkout", "201"): [
+        ("GetOrder", "get", "/v1/customers/{customerId}/orders/{orderId}",
+         {**CUSTOMER, "orderId": "$response.body#/orders/0/id"}),
+        ("CancelOrder", "patch", "/v1/customers/{customerId}/orders/{orderId}",
+         {**CUSTOMER, "orderId": "$response.body#/orders/0/id"}),
+        ("GetSubscription", "get", "/v1/customers/{customerId}/subscriptions/{subscriptionId}",
+         {**CUSTOMER, "subscriptionId": "$response.body#/orders/0/lineItems/0/subscriptionId"}),
+        ("UpdateSubscription", "patch", "/v1/customers/{customerId}/subscriptions/{subscriptionId}",
+         {**CUSTOMER, "subscriptionId": "$response.body#/orders/0/lineItems/0/subscriptionId"}),
+    ],
+    ("post", "/v1/customers/{customerId}/subscriptions/azureplan", "201"): [
+        ("GetSubscription", "get", "/v1/customers/{customerId}/subscriptions/{subscriptionId}",
+         {**CUSTOMER, "subscriptionId": "$response.body#/id"}),
+        ("UpdateSubscription", "patch", "/v1/customers/{customerId}/subscriptions/{subscriptionId}",
+         {**CUSTOMER, "subscriptionId": "$response.body#/id"}),
+        ("Register", "post", "/v1/customers/{customerId}/subscriptions/{subscriptionId}/registrations",
+         {**CUSTOMER, "subscriptionId": "$response.body#/id"}),
+    ],
+    # Filing a service request (POST /v1/servicerequests/{agentLocale}, one path item with its GET).
+    ("post", "/v1/servicerequests/{requestId}", "201"): [
+        ("GetServiceRequest", "get", "/v1/servicerequests/{requestId}", {"requestId": "$response.body#/id"}),
+        ("UpdateServiceRequest", "patch", "/v1/servicerequests/{requestId}", {"requestId": "$response.body#/id"}),
+        ("ListAttachments", "get", "/v1/servicerequests/{requestId}/attachments", {"requestId": "$response.body#/id"}),
+    ],
+}
+
+
+def _add_links(paths: dict[str, dict[str, Any]]) -> None:
+    for (method, path, status), links in LINKS.items():
+        response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        for name, target_method, target_path, parameters in links:
+            target = paths.get(target_path, {}).get(target_method)
+            if target is not None:
+                response.setdefault("links", {})[name] = {"operationId": target["operationId"],
+                                                          "parameters": parameters}
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -197,6 +257,7 @@ def install_openapi(app: FastAPI) -> None:
                 _document_error_statuses(path, method, operation, secured=secured)
         _merge_identical_templates(document.get("paths", {}))
         _json_schema_bounds(document)
+        _add_links(document.get("paths", {}))
         _strings_without_nul(document["components"]["schemas"])
         for item in document.get("paths", {}).values():
             for operation in item.values():
