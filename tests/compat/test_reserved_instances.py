@@ -80,7 +80,7 @@ def test_reserved_instance_skus_are_one_per_size_and_region_with_arm_region_name
     assert by_place[("Standard_D4s_v5", "northeurope")] == ("0003", "4")
     # The market's catalog (no customer) says the same.
     assert shop.buyer.get(f"/v1/products/{DSV5}/skus?country=FR").json()["items"] == answered["items"]
-    sql = shop.buyer.get("/v1/products/DZH318Z0BPS6/skus/0002?country=FR").json()["dynamicAttributes"]
+    sql = shop.buyer.get("/v1/products/DZH318Z0BQ4R/skus/0002?country=FR").json()["dynamicAttributes"]
     assert (sql["armSkuName"], sql["armRegionName"]) == ("SQLDB_GP_Compute_Gen5", "northeurope")
     assert "cores" not in sql  # not a VM size: the catalog does not make a number up
 

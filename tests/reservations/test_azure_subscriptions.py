@@ -62,3 +62,19 @@ def test_the_demo_gives_every_demo_customer_a_registered_azure_subscription(desk
     assert len(customers) == 7
     assert sorted(s.customer_id for s in subscriptions) == sorted(customers)
     assert {s.capacity_registration for s in subscriptions} == {"Registered"}
+
+
+def test_the_azure_plan_offer_is_no_product_of_the_demo_catalog(desk, actors):
+    """An Azure plan subscription's offerId is Partner Center's Azure plan; a client that looks it up in the
+    catalog must not find a reservation under that id."""
+    from partnerdesk.catalog.demo import PRODUCTS
+    from partnerdesk.reservations.models import AZURE_PLAN_OFFER_ID
+
+    load_demo(desk)
+    plan_product = AZURE_PLAN_OFFER_ID.split(":")[0]
+    assert plan_product not in {product.id for product in PRODUCTS}
+    agent = actors(Role.sales_agent)
+    sql = agent.get("/v1/products/DZH318Z0BQ4R?country=FR")
+    assert sql.status_code == 200, sql.text
+    assert sql.json()["productType"]["id"] == "Azure"
+    assert agent.get(f"/v1/products/{plan_product}?country=FR").status_code == 404

@@ -159,7 +159,8 @@ PRODUCTS = (
         instance_series="Esv5 Series",
     ),
     DemoProduct(
-        "DZH318Z0BPS6",
+        # Not DZH318Z0BPS6: that is the Azure plan's product id in Partner Center (reservations.models).
+        "DZH318Z0BQ4R",
         "SQL Database Reserved vCore, General Purpose Gen5",
         "Azure SQL Database compute, reserved for one or three years.",
         AZURE,
