@@ -275,9 +275,10 @@ class _Importer:
             return None, None
         regions, size = formats.placement(record)
         if is_reserved_instance(kind[0]):
-            regions = [check(validation.text, region, "ArmRegionName", limit=60) for region in regions or []] \
-                if regions is not None else None
-            size = check(validation.text, size, "ArmSkuName", limit=80, required=False) if size is not None else None
+            if regions is not None:
+                regions = [check(validation.text, region, "ArmRegionName", limit=60) for region in regions]
+            if size is not None:
+                size = check(validation.text, size, "ArmSkuName", limit=80, required=False)
             return regions, size
         if record["ArmRegionName"] or record["ArmSkuName"]:
             check(_refuse, "ArmRegionName and ArmSkuName are for Reserved Instances; software has neither.")
