@@ -80,12 +80,15 @@ def list_service_requests(
     request: Request,
     ctx: RequestContext = allow(*FOLLOWERS),
     page: PageRequest = Depends(page_params),
-    status: str | None = Query(None, max_length=20, description="open, attention_needed or closed."),
-    support_topic_id: str | None = Query(None, alias="supportTopicId", max_length=20),
+    status: str | None = Query(None, max_length=20, description="open, attention_needed or closed.",
+                               json_schema_extra={"enum": list(service.STATUSES)}),
+    support_topic_id: str | None = Query(None, alias="supportTopicId", max_length=20, json_schema_extra={
+        "enum": [str(topic.id) for topic in service.SUPPORT_TOPICS]}),
     customer_id: str | None = Query(None, alias="customerId", max_length=36),
     start_date: IsoDateTime | None = Query(None, alias="startDate", description="Created at or after (ISO 8601)."),
     end_date: IsoDateTime | None = Query(None, alias="endDate", description="Created at or before (ISO 8601)."),
     refund_decision: str | None = Query(None, alias="refundDecision", max_length=20,
+                                        json_schema_extra={"enum": list(service.REFUND_DECISIONS)},
                                         description="Refund requests only: pending, approved or rejected."),
 ) -> Collection[ServiceRequestOut]:
     filters = service.RequestFilter(status=status, support_topic_id=support_topic_id, customer_id=customer_id,
