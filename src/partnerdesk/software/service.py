@@ -659,6 +659,46 @@ _TAKE_DOWNLOAD = (
 )
 _LINK_STATE = select(_link.created_at, _link.expires_at, _link.max_downloads, _link.downloads_used,
                      _link.revoked_at).where(_link.id == bindparam("link_id"))
+# A plain GET (no Range, no If-None-Match) is one download whenever the link is live, so it takes it at
+# once, finding the link by its token in the UPDATE itself: one statement fewer on the hot path. The same
+# conditions as `_TAKE_DOWNLOAD`; when no row comes back, `start_download`'s general path says why.
+_TAKE_DOWNLOAD_BY_TOKEN = (
+    update(DownloadLink.__table__)
+    .where(_link.token_hash == bindparam("link_token_hash"), _link.revoked_at.is_(None),
+           _link.expires_at > bindparam("now"), _link.downloads_used < _link.max_downloads)
+    .values(downloads_used=_link.downloads_used + 1)
+    .returning(_link.id, _link.entitlement_id, _link.partner_id, _link.customer_id, _link.expires_at,
+               _link.max_downloads, _link.downloads_used, _link.file_id)
+)
+_FILE_FACTS = select(_file.id, _file.file_name, _file.content_type, _file.size, _file.sha256,
+                     _file.storage_key).where(_file.id == bindparam("file_id"))
+
+
+@dataclass(frozen=True)
+class _StoredFile:
+    id: str
+    file_name: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_key: str
+
+
+# An installation file's row never changes once stored (nothing updates or deletes one; a restore needs
+# the server stopped), so what a download needs of it is kept per process, by file id (random, never
+# reused): a redemption then reads no file row. Bounded: emptied when full.
+_stored_files: dict[str, _StoredFile] = {}
+_STORED_FILES_KEPT = 1024
+
+
+def _stored_file(db: Session, file_id: str) -> _StoredFile:
+    known = _stored_files.get(file_id)
+    if known is None:
+        known = _StoredFile(*db.execute(_FILE_FACTS, {"file_id": file_id}).one())
+        if len(_stored_files) >= _STORED_FILES_KEPT:
+            _stored_files.clear()
+        _stored_files[file_id] = known
+    return known
 
 
 def _gone(link: Row, now: datetime) -> LinkGone | None:
@@ -684,7 +724,20 @@ def start_download(db: Session, request: DownloadRequest, *, now: datetime) -> D
     and records the request in the activity log. The caller streams the bytes after the commit."""
     if not TOKEN_PATTERN.match(request.token):
         raise LinkNotFound("There is no download link at this address. Check that the whole link was copied.", [])
-    link = db.execute(_FIND_LINK, {"token_hash": hash_token(request.token)}).first()
+    token_hash = hash_token(request.token)
+    if request.method == "GET" and not request.range and not request.if_none_match:
+        taken = db.execute(_TAKE_DOWNLOAD_BY_TOKEN, {"link_token_hash": token_hash, "now": now}).first()
+        if taken is not None:
+            file = _stored_file(db, taken.file_id)
+            delivery = Delivery(file_name=file.file_name, content_type=file.content_type, size=file.size,
+                                sha256=file.sha256, storage_key=file.storage_key, etag=etag_of(file.sha256),
+                                byte_range=None, not_modified=False, counted=True,
+                                downloads_remaining=max(taken.max_downloads - taken.downloads_used, 0),
+                                expires_at=taken.expires_at)
+            _record_download(db, taken, file.id, request, delivery, now=now)
+            return delivery
+        # No live link has this token: the general path below finds out why, and takes nothing.
+    link = db.execute(_FIND_LINK, {"token_hash": token_hash}).first()
     if link is None:
         raise LinkNotFound("There is no download link at this address. Check that the whole link was copied.", [])
     gone = _gone(link, now)
@@ -708,14 +761,20 @@ def start_download(db: Session, request: DownloadRequest, *, now: datetime) -> D
                         not_modified=not_modified, counted=counted, downloads_remaining=max(limit - used, 0),
                         expires_at=link.expires_at)
     if request.method == "GET":
-        audit.record(db, principal=None, now=now, action=DOWNLOADED, object_type="downloadLink", object_id=link.id,
-                     partner_id=link.partner_id, customer_id=link.customer_id,
-                     details={"softwareId": link.entitlement_id, "fileId": link.file_id, "fileName": link.file_name,
-                              "ip": request.client_ip or "", "userAgent": (request.user_agent or "")[:300],
-                              "status": delivery.status_code, "firstByte": delivery.first_byte,
-                              "bytes": delivery.length, "counted": counted,
-                              "downloadsRemaining": delivery.downloads_remaining})
+        _record_download(db, link, link.file_id, request, delivery, now=now)
     return delivery
+
+
+def _record_download(db: Session, link: Row, file_id: str, request: DownloadRequest, delivery: Delivery, *,
+                     now: datetime) -> None:
+    """The activity-log record of a GET on a link (`link`: a row with its id, purchase, partner and customer)."""
+    audit.record(db, principal=None, now=now, action=DOWNLOADED, object_type="downloadLink", object_id=link.id,
+                 partner_id=link.partner_id, customer_id=link.customer_id,
+                 details={"softwareId": link.entitlement_id, "fileId": file_id, "fileName": delivery.file_name,
+                          "ip": request.client_ip or "", "userAgent": (request.user_agent or "")[:300],
+                          "status": delivery.status_code, "firstByte": delivery.first_byte,
+                          "bytes": delivery.length, "counted": delivery.counted,
+                          "downloadsRemaining": delivery.downloads_remaining})
 
 
 def file_bytes(storage: FileStorage, delivery: Delivery) -> Iterator[bytes]:
