@@ -41,8 +41,9 @@ bench-downloads: $(STAMP) system-deps
 	command -v wrk >/dev/null && command -v nginx >/dev/null || (apt-get update && apt-get install -y wrk nginx curl)
 	$(BIN)/python bench/downloads_bench.py --seconds 8 --rounds 3 --engines sqlite,postgresql
 
-## Every workload on SQLite and PostgreSQL in one table (rate, p50, p99, errors, peak memory, ratio to the
-## constant endpoint), and a 512 MiB file beside nginx (needs wrk, nginx, curl).
+## Every workload on SQLite and PostgreSQL in one table (rate, p50, p99, errors, peak memory, CPU per request,
+## ratio to the constant endpoint), a 512 MiB file beside nginx, then the issues' targets beside the
+## figures (needs wrk, nginx, curl; see bench/README.md).
 bench-all: $(STAMP) system-deps
 	command -v wrk >/dev/null && command -v nginx >/dev/null || (apt-get update && apt-get install -y wrk nginx curl)
 	$(BIN)/python bench/suite.py --seconds 8 --engines sqlite,postgresql
