@@ -52,7 +52,8 @@ def _document_error_statuses(path: str, method: str, operation: dict[str, Any], 
     """The refusals any /v1 operation may answer, from what the code under every route can raise, so that
     each status a client can get is in the document (a route's own `responses=` keeps its wording):
 
-    - 404 (`NotFound` and kin) wherever the path names a resource: unknown, or not the caller's;
+    - 404 (`NotFound` and kin) wherever the path or a query parameter (`customerId`) names a resource:
+      unknown, or not the caller's;
     - 409 (`Conflict`, `IdempotencyKeyReused`) on writes: the state forbids it, or an MS-RequestId reused;
     - 413 (`BodySizeLimitMiddleware`) wherever a body is read;
     - 429 (`accounts.auth`'s request rates) wherever a token is read;
@@ -61,7 +62,9 @@ def _document_error_statuses(path: str, method: str, operation: dict[str, Any], 
     if not path.startswith("/v1/"):
         return
     responses = operation["responses"]
-    if "{" in path:
+    names_a_resource = "{" in path or any(parameter.get("in") == "query" and parameter["name"].endswith("Id")
+                                          for parameter in operation.get("parameters", []))
+    if names_a_resource:
         responses.setdefault("404", _error_response("No such resource, or not one the caller may see."))
     if method in WRITE_METHODS:
         responses.setdefault("409", _error_response(
