@@ -1,25 +1,202 @@
-"""Property-based calls generated from the OpenAPI document: whatever arrives, no 5xx."""
+"""Schemathesis against our own OpenAPI document: every operation, every role, every check, zero failures.
+
+Each operation of `/openapi.json` is called with a valid token of each role (the four agent roles of a
+partner and the operator) and with no token, in schemathesis' three stateless phases: the schema's
+examples, the coverage phase (boundary and type-mutation cases built from each schema, unexpected methods)
+and random fuzzing (positive and negative data). Every response goes through all of schemathesis'
+checks: no 5xx, a documented status, content type and headers, a body that matches the documented
+schema, schema-invalid input refused and schema-valid input accepted, required headers, 405 with the right
+`Allow` header, and resources that stay available or gone as they should.
+
+The stateful run follows the OpenAPI links of the document (a created customer feeds its carts, orders,
+subscriptions and service requests; a cart its checkout) through `schema.as_state_machine()`.
+
+SQLite is enough for the stateless run (it is the same code whatever the engine; what engines store
+differently has tests of its own); the smaller stateful run also goes to PostgreSQL.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, settings
 
 from partnerdesk.accounts.models import Role
+from partnerdesk.app import create_app
+from partnerdesk.config import Settings
+from partnerdesk.core.openapi import LINKS
+from tests.orders.factories import load_catalog, software_line
+from tests.support.actors import customer_body
+
+# Examples per operation in the fuzzing phase; the examples and coverage phases build their own cases.
+FUZZ_EXAMPLES = 5
+SEED = 18
+# A support topic that any filer may use (not 1001, the refunds, which must carry a refund request).
+SUPPORT_TOPIC = 1006
+
+# Where the OpenAPI document does not yet say everything the business rules ask of a valid request, a
+# schema-valid request can be refused with a 400: schemathesis' `positive_data_acceptance` is off for these
+# operations only, each for the reason given (every other check still runs on them). Each is a gap of the
+# document to close in its domain, not a behaviour to keep: see docs/api-conformance.md.
+POSITIVE_DATA_GAPS = {
+    "POST /v1/customers": "the domain must be a DNS name, the culture, language and country known ones, the "
+                          "names printable and not blank (customers.service)",
+    "GET /v1/products": "targetView and country are required and must be known values (catalog.service)",
+    "GET /v1/customers/{customerId}/products": "targetView is required and must be a known view",
+    "GET /v1/products/{productId}/skus": "country is required (the market)",
+    "GET /v1/products/{productId}/skus/{skuId}/availabilities": "country is required (the market)",
+    "POST /v1/webhooks": "the URL must be http(s) and resolve to public addresses only (the SSRF guard), "
+                         "and the event types known ones",
+    "PATCH /v1/webhooks/{webhookId}": "as POST /v1/webhooks; and `active: null` is refused (leave it out)",
+    "PATCH /v1/servicerequests/{requestId}": "a note or a status must be sent (null for both is refused)",
+    "POST /v1/servicerequests/{requestId}": "the support topic, severity and contact must be known or valid "
+                                            "values (support.service)",
+    "POST /v1/servicerequests/{requestId}/attachments": "the operator's attachment policies decide which "
+                                                        "files (types, sizes, count) are accepted",
+    "PATCH /v1/customers/{customerId}/orders/{orderId}": "the only change an order accepts is status "
+                                                         "\"cancelled\" with the lines to cancel",
+    "POST /v1/hybridbenefit/estimates": "the currency must be an ISO 4217 one and the rates decimal strings",
+    "POST /v1/customers/{customerId}/hybridbenefit/estimates": "as POST /v1/hybridbenefit/estimates",
+    "GET /v1/customers": "filter is Partner Center's JSON filter ({\"Field\": ..., \"Value\": ..., \"Operator\": ...})",
+    "GET /v1/auditrecords": "startDate and endDate are dates, in ISO 8601 or Partner Center's 6/1/2024 12:00:00 AM",
+}
+
+FUZZ_CONFIG = {
+    "seed": SEED,
+    "operations": [{"include-name": name, "checks": {"positive_data_acceptance": {"enabled": False}}}
+                   for name in POSITIVE_DATA_GAPS],
+    "generation": {"max-examples": FUZZ_EXAMPLES, "database": "none", "mode": "all"},
+    "checks": {"enabled": True},
+    "phases": {
+        "examples": {"enabled": True},
+        "coverage": {"enabled": True},
+        "fuzzing": {"enabled": True},
+        "stateful": {"enabled": False},
+    },
+}
 
 
-def test_no_generated_input_makes_the_api_fail(app, actors):
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    callers = {role: actors(role) for role in Role}
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert operations
-    for operation in operations:
+def _openapi_document() -> dict:
+    """The document as the app serves it (routes do not depend on the database: a throwaway one will do)."""
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(data_dir=Path(folder), database_url=f"sqlite:///{folder}/openapi.db", sandbox=True,
+                            secret_key="openapi-document-only")
+        return create_app(settings).openapi()
 
-        @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def call(case) -> None:
-            for caller in (callers[Role.admin_agent], callers[Role.operator]):
-                response = case.call(headers={"Authorization": f"Bearer {caller.token}"})
-                assert response.status_code < 500, (case.method, case.formatted_path, response.text)
 
-        call()
+api = schemathesis.openapi.from_dict(_openapi_document(), config=schemathesis.Config.from_dict(FUZZ_CONFIG))
+
+
+@pytest.fixture
+def stocked_catalog(desk) -> None:
+    """Products, SKUs and availabilities to buy, so that purchases reach the checks beyond "no such item"."""
+    load_catalog(desk)
+
+
+def count_case(role: Role | None, case) -> None:
+    """With PARTNERDESK_FUZZ_COUNTS=<file>, one line per case sent (caller, phase, operation): the figures of
+    docs/api-conformance.md are counted from it."""
+    counts = os.environ.get("PARTNERDESK_FUZZ_COUNTS")
+    if counts:
+        with open(counts, "a", encoding="utf-8") as out:
+            phase = case.meta.phase.name.value if case.meta else "-"
+            out.write(f"{role or 'no_token'} {phase} {case.operation.label}\n")
+
+
+def without_continuation_token(case) -> None:
+    """A continuation token is one the server signed (`core.pagination`): one made up is refused with a 400,
+    whatever its shape, so generated ones are left out (tests/core covers forged and stale tokens)."""
+    case.headers.pop("MS-ContinuationToken", None)
+    if case.query:
+        case.query.pop("continuationToken", None)
+
+
+def _conformance_test(role: Role | None):
+    @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+    @api.parametrize()
+    @settings(deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def conforms(case, app, actors, stocked_catalog) -> None:
+        # The document is read once, at collection; each test serves its own app (and database). The checks
+        # that send probes of their own (ignored_auth, use_after_free) reach it through the schema.
+        case.operation.schema.app = app
+        headers = {"Authorization": f"Bearer {actors(role).token}"} if role else {}
+        without_continuation_token(case)
+        case.call_and_validate(headers=headers, app=app)
+        count_case(role, case)
+
+    return conforms
+
+
+test_as_admin_agent = _conformance_test(Role.admin_agent)
+test_as_sales_agent = _conformance_test(Role.sales_agent)
+test_as_helpdesk_agent = _conformance_test(Role.helpdesk_agent)
+test_as_billing_admin = _conformance_test(Role.billing_admin)
+test_as_operator = _conformance_test(Role.operator)
+test_with_no_token = _conformance_test(None)
+
+
+# --- stateful: the OpenAPI links, followed --------------------------------------------------------------
+
+STATEFUL_CONFIG = {
+    "seed": SEED,
+    "operations": FUZZ_CONFIG["operations"],
+    "generation": {"database": "none"},
+    "checks": {"enabled": True},
+    "phases": {"stateful": {"enabled": True, "max-steps": 8}},
+}
+STATEFUL_SCENARIOS = {"sqlite": 12, "postgresql": 4}
+
+# The scenarios start from resources that exist: the creations get a body the business rules accept (a
+# free domain name, a product of the catalog, a support topic), as a client's would be. What generated
+# bodies do to these operations is the stateless tests' part; here the links are.
+WELL_FORMED_CREATIONS = {
+    "POST /v1/customers": lambda number: customer_body(domain=f"stateful-{number}.onmicrosoft.com"),
+    "POST /v1/customers/{customerId}/carts": lambda number: {"lineItems": [software_line(quantity=number % 3 + 1)]},
+    "POST /v1/customers/{customerId}/subscriptions/azureplan": lambda number: {"friendlyName": f"plan {number}"},
+    "POST /v1/servicerequests/{requestId}": lambda number: {
+        "title": f"Question {number}", "description": "Where is the invoice?", "severity": "minimal",
+        "supportTopicId": SUPPORT_TOPIC, "primaryContact": {"firstName": "Ana", "lastName": "Silva",
+                                                            "email": "ana@contoso.example"}},
+}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_linked_operations_conform_in_sequence(app, actors, stocked_catalog, database_flavour) -> None:
+    """Scenarios of linked calls as an admin agent (who may call every linked operation): a customer is
+    created, and its id feeds its carts, orders, subscriptions and service requests; a cart feeds its
+    checkout, whose order and subscription feed their GET, PATCH and cancellation."""
+    config = schemathesis.Config.from_dict(STATEFUL_CONFIG)
+    document = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
+    # The operations the links join; the others are the stateless tests' part.
+    linked = {f"{method.upper()} {path}" for method, path, _status in LINKS} | {
+        f"{method.upper()} {path}" for links in LINKS.values() for _name, method, path, _parameters in links}
+    schema = document.include(name=sorted(linked))
+    token = actors(Role.admin_agent).token
+    steps: Counter[str] = Counter()
+
+    numbers = itertools.count(1)
+
+    class AsAdminAgent(schema.as_state_machine()):
+        def before_call(self, case) -> None:
+            without_continuation_token(case)
+            make = WELL_FORMED_CREATIONS.get(case.operation.label)
+            if make is not None:
+                case.body = make(next(numbers))
+
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def after_call(self, response, case) -> None:
+            steps[f"{case.operation.label} {response.status_code}"] += 1
+
+    AsAdminAgent.run(settings=settings(max_examples=STATEFUL_SCENARIOS[database_flavour], deadline=None,
+                                       suppress_health_check=list(HealthCheck), database=None))
+    # Every step went through all the checks (a failure fails the run); the calls are printed for the figures.
+    print(f"stateful ({database_flavour}): {sum(steps.values())} calls", dict(steps))
+    assert sum(steps.values()) >= STATEFUL_SCENARIOS[database_flavour]
