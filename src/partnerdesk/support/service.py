@@ -20,7 +20,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from partnerdesk.accounts import service as accounts
-from partnerdesk.accounts.models import Role
+from partnerdesk.accounts.models import Partner, Role
 from partnerdesk.accounts.service import Principal
 from partnerdesk.audit import service as audit
 from partnerdesk.core.errors import DeskError, Forbidden, InvalidInput, NotFound
@@ -438,10 +438,9 @@ def _views(db: Session, requests: Sequence[ServiceRequest]) -> list[ServiceReque
             notes[note.service_request_id].append(note)
         refunds = {refund.service_request_id: refund for refund in
                    db.scalars(select(RefundRequest).where(RefundRequest.service_request_id.in_(ids)))}
-    partner_names: dict[str, str] = {}
-    for request in requests:
-        if request.partner_id not in partner_names:
-            partner_names[request.partner_id] = accounts.get_partner(db, request.partner_id).name
+    # One query for the page's partners (the operator's page names up to one partner per request).
+    partner_names: dict[str, str] = dict(db.execute(
+        select(Partner.id, Partner.name).where(Partner.id.in_({request.partner_id for request in requests}))).all())
     files: dict[str, list[ServiceRequestAttachment]] = {request_id: [] for request_id in ids}
     if ids:
         for row in db.scalars(select(ServiceRequestAttachment)
