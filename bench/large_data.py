@@ -652,7 +652,7 @@ def without_large_data_indexes(database_url: str):
 
     config = runner.alembic_config(database_url)
     progress("undoing migration 0017 (the large-data indexes) ...")
-    command.downgrade(config, "0016_price_list_formats")
+    command.downgrade(config, "0014_sessions")
     analyze(database_url)
 
     def restore() -> None:

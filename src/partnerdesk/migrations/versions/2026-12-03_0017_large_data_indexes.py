@@ -1,7 +1,7 @@
 """indexes for lists of a million customers and ten million orders
 
 Revision ID: 0017_large_data_indexes
-Revises: 0016_price_list_formats
+Revises: 0014_sessions
 Create Date: 2026-12-03 17:00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0017_large_data_indexes'
-down_revision = '0016_price_list_formats'
+down_revision = '0014_sessions'
 branch_labels = None
 depends_on = None
 
