@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
 from partnerdesk.accounts.models import Role
 from partnerdesk.catalog.models import Availability
-from partnerdesk.cli import app
 from tests.catalog.test_pricelist import GOOD_FILE, GOOD_ROWS, HEADER
-
-
-@pytest.fixture
-def cli(database_url, tmp_path):
-    runner = CliRunner()
-    env = {
-        "PARTNERDESK_DATABASE_URL": database_url,
-        "PARTNERDESK_DATA_DIR": str(tmp_path / "cli-data"),
-        "PARTNERDESK_SECRET_KEY": "test-secret-key-not-for-production",
-        "COLUMNS": "200",
-    }
-
-    def invoke(*args: str):
-        return runner.invoke(app, list(args), env=env)
-
-    return invoke
 
 
 def test_import_then_export_round_trips(cli, tmp_path, desk):
