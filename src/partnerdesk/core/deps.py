@@ -69,7 +69,8 @@ def _end(session: Session, *, failure: BaseException | None = None) -> None:
 
 def _session_dependency(*, always_write: bool) -> Callable[[Request], AsyncIterator[Session]]:
     async def request_session(request: Request) -> AsyncIterator[Session]:
-        """One transaction per request, committed when the route returns (before the answer is sent).
+        """One transaction per request, committed when the route returns (before the answer is sent),
+        unless the route committed it itself (`Session.commit()` in its own worker-thread trip).
 
         Every write of the desk goes through here: the API, the portal and, with `Database.session`,
         the CLI and the job worker run the same service code in the same kind of transaction.
@@ -90,7 +91,14 @@ def _session_dependency(*, always_write: bool) -> Callable[[Request], AsyncItera
                 except BaseException as failure:
                     await run_in_threadpool(_end, session, failure=failure)
                     raise
-                await run_in_threadpool(_end, session)
+                if session.in_transaction():
+                    await run_in_threadpool(_end, session)
+                else:
+                    # The route ended its transaction itself, within its own trip to a worker thread (a
+                    # download link does: its row lock must not outlive that trip). A session with no
+                    # transaction holds no connection (SQLAlchemy gives it back to the pool at commit),
+                    # so closing it does no I/O and is done here, without a second trip.
+                    session.close()
             finally:
                 if writer_gate is not None:
                     writer_gate.release()
