@@ -7,8 +7,15 @@ it never buys). Who may write: the operator only.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+import hashlib
+import inspect
+import json
+from collections.abc import Callable
+from functools import lru_cache
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from partnerdesk.accounts.auth import RequestContext, allow
 from partnerdesk.accounts.models import Role
@@ -26,7 +33,7 @@ from partnerdesk.catalog.schemas import (
     product_json,
 )
 from partnerdesk.core.idempotency import run_once
-from partnerdesk.core.pagination import Page, PageRequest, page_params, to_collection
+from partnerdesk.core.pagination import PageRequest, page_params, to_collection
 from partnerdesk.core.schemas import Collection, Link
 
 router = APIRouter(tags=["catalog"])
@@ -48,29 +55,90 @@ TargetViewQuery = Query(
 )
 
 
-def _product_page(request: Request, page: Page, *, country: str) -> JSONResponse:
-    """A page of products as JSON, built without pydantic models (see `schemas.product_json`)."""
-    # to_collection gives the envelope and its links; the items are added as plain JSON.
-    body = to_collection(page, request.url.path, dict(request.query_params), lambda _row: None).model_dump()
-    body["items"] = [product_json(row, country=country) for row in page.rows]
-    return JSONResponse(body)
+IfNoneMatch = Header(None, alias="If-None-Match",
+                     description="The ETag of a page already held: 304 Not Modified while the page is the same.")
+PAGE_OF_PRODUCTS_RESPONSES = {
+    304: {"description": "Not modified: the page is still the one whose ETag was sent in If-None-Match."}}
+
+
+def _json(content) -> bytes:
+    """JSON as the API's `JSONResponse` writes it (same separators and characters)."""
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+
+
+@lru_cache(maxsize=512)
+def _items_renderer(country: str) -> Callable[[tuple[tuple, ...]], bytes]:
+    """The renderer of a market's product rows: one function per market, so a cached page keeps its JSON by it."""
+    def render(rows: tuple[tuple, ...]) -> bytes:
+        return _json([product_json(row, country=country) for row in rows])
+
+    return render
+
+
+_NO_ITEMS = b'"items":[]'
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110's weak comparison of If-None-Match's list (or `*`) with the page's ETag."""
+    if if_none_match is None:
+        return False
+    sent = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in sent or etag in sent
+
+
+def _product_page(request: Request, listed: service.ProductList, if_none_match: str | None) -> Response:
+    """A page of products as JSON, built without pydantic models (see `schemas.product_json`), with its ETag.
+
+    The envelope (count and links, which name the request's own path) is made per request; the items'
+    JSON comes with the cached page. 304 when the caller already holds these bytes."""
+    envelope = to_collection(listed.page, request.url.path, dict(request.query_params), lambda _row: None).model_dump()
+    envelope["items"] = []
+    head, _, tail = _json(envelope).partition(_NO_ITEMS)  # totalCount, an integer, is the only key before it
+    body = b"".join((head, b'"items":', listed.products.json_items(_items_renderer(listed.country)), tail))
+    etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+    # private: the page is the caller's to keep (a proxy must not hand it to another); no-cache: ask again,
+    # with If-None-Match, each time (a catalog change shows on the next request).
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if _etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+async def page_on_the_loop(**params) -> PageRequest:
+    """`core.pagination.page_params`, with its parameters, run on the event loop: it does no I/O, and FastAPI
+    would send it, a plain `def`, to a worker thread of its own (a trip costs more than its work)."""
+    return page_params(**params)
+
+
+page_on_the_loop.__signature__ = inspect.signature(page_params, eval_str=True)
+
+
+def _in_one_trip(ctx: RequestContext, answer: Callable[[], Response]) -> Response:
+    """Reads, ends the request's read transaction and builds the answer, in the one trip to a worker thread this
+    route makes: the session dependency then closes the session without a trip of its own (`core.deps`)."""
+    response = answer()
+    ctx.db.commit()
+    return response
 
 
 # Reading by market
 
 
-@router.get("/v1/products", response_model=Collection[ProductOut])
-def list_products(
+@router.get("/v1/products", response_model=Collection[ProductOut], responses=PAGE_OF_PRODUCTS_RESPONSES)
+async def list_products(
     request: Request,
     ctx: RequestContext = allow(*READERS),
-    page: PageRequest = Depends(page_params),
+    page: PageRequest = Depends(page_on_the_loop),
     country: str | None = Country,
     target_view: str | None = TargetViewQuery,
-) -> JSONResponse:
-    result = service.products_for_market(
-        ctx.db, country=country, target_view=target_view, now=ctx.now, page=page
-    )
-    return _product_page(request, result, country=service.market(country))
+    if_none_match: str | None = IfNoneMatch,
+) -> Response:
+    def answer() -> Response:
+        listed = service.products_for_market(ctx.db, country=country, target_view=target_view, now=ctx.now,
+                                             page=page)
+        return _product_page(request, listed, if_none_match)
+
+    return await run_in_threadpool(_in_one_trip, ctx, answer)
 
 
 @router.get("/v1/products/{productId}", response_model=ProductOut)
@@ -151,23 +219,22 @@ def get_availability(
 # A customer's catalog: the customer's market, rule R1, prices in force now
 
 
-@router.get("/v1/customers/{customerId}/products", response_model=Collection[ProductOut])
-def list_customer_products(
+@router.get("/v1/customers/{customerId}/products", response_model=Collection[ProductOut],
+            responses=PAGE_OF_PRODUCTS_RESPONSES)
+async def list_customer_products(
     request: Request,
     customer_id: str = CustomerId,
     target_view: str | None = TargetViewQuery,
     ctx: RequestContext = allow(*READERS),
-    page: PageRequest = Depends(page_params),
-) -> JSONResponse:
-    country, result = service.products_for_customer(
-        ctx.db,
-        principal=ctx.principal,
-        customer_id=customer_id,
-        target_view=target_view,
-        now=ctx.now,
-        page=page,
-    )
-    return _product_page(request, result, country=country)
+    page: PageRequest = Depends(page_on_the_loop),
+    if_none_match: str | None = IfNoneMatch,
+) -> Response:
+    def answer() -> Response:
+        listed = service.products_for_customer(ctx.db, principal=ctx.principal, customer_id=customer_id,
+                                               target_view=target_view, now=ctx.now, page=page)
+        return _product_page(request, listed, if_none_match)
+
+    return await run_in_threadpool(_in_one_trip, ctx, answer)
 
 
 @router.get("/v1/customers/{customerId}/products/{productId}/skus", response_model=Collection[SkuOut])

@@ -6,14 +6,17 @@ An entry is used only while three things hold, so it is never stale:
 - the time has not reached the next moment a price of that market starts or ends;
 - the database is the same one (its URL and the epoch drawn when it was created).
 Rule R1's policy is not cached: callers apply it before asking.
+
+An entry also keeps its page's items as the JSON the API sends (made once, on first use): the rows of an
+entry never change, so neither does their JSON, and building it was most of a catalog request's own work.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -24,12 +27,31 @@ from partnerdesk.catalog.vocabulary import TargetView
 
 
 @dataclass(frozen=True)
+class ProductsOnSale:
+    """One page of products on sale (rows in `repository.PRODUCT_COLUMNS` order) and how many there are."""
+
+    total: int
+    rows: tuple[tuple, ...]
+    # The JSON of `rows`, by the renderer that made it (one per API shape; a dict, so the frozen page can keep it).
+    rendered: dict[Callable, bytes] = field(default_factory=dict, compare=False, repr=False)
+
+    def json_items(self, render: Callable[[tuple[tuple, ...]], bytes]) -> bytes:
+        """`render(rows)`, made once per page: two threads racing here both make the same bytes."""
+        made = self.rendered.get(render)
+        if made is None:
+            made = self.rendered[render] = render(self.rows)
+        return made
+
+
+NOTHING_ON_SALE = ProductsOnSale(0, ())
+
+
+@dataclass(frozen=True)
 class _Entry:
     version: int
     computed_at: datetime
     valid_until: datetime | None
-    total: int
-    rows: tuple[tuple, ...]
+    products: ProductsOnSale
 
     def serves(self, version: int, now: datetime) -> bool:
         return (
@@ -47,7 +69,7 @@ class ProductPages:
 
     def page(
         self, db: Session, *, view: TargetView, country: str, now: datetime, offset: int, size: int
-    ) -> tuple[int, Sequence[tuple]]:
+    ) -> ProductsOnSale:
         """`repository.products_on_sale(...)`, from the cache when the entry still holds."""
         # The version is read before the catalog: an entry may then be older than its data, never newer.
         epoch, version = repository.catalog_stamp(db)
@@ -57,17 +79,17 @@ class ProductPages:
             if entry is not None:
                 self._entries.move_to_end(key)
         if entry is not None and entry.serves(version, now):
-            return entry.total, entry.rows
+            return entry.products
         total, rows = repository.products_on_sale(
             db, view=view, country=country, now=now, offset=offset, size=size
         )
-        entry = _Entry(version, now, repository.next_price_change(db, country, now), total, tuple(rows))
+        entry = _Entry(version, now, repository.next_price_change(db, country, now), ProductsOnSale(total, tuple(rows)))
         with self._lock:
             self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self._capacity:
                 self._entries.popitem(last=False)
-        return entry.total, entry.rows
+        return entry.products
 
     def clear(self) -> None:
         with self._lock:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from partnerdesk.accounts.service import Principal
 from partnerdesk.catalog import repository, vocabulary
-from partnerdesk.catalog.cache import CATALOG_ITEMS, PRODUCT_PAGES
+from partnerdesk.catalog.cache import CATALOG_ITEMS, NOTHING_ON_SALE, PRODUCT_PAGES, ProductsOnSale
 from partnerdesk.catalog.errors import (
     AvailabilityNotFound,
     CatalogItemNotFound,
@@ -256,19 +256,28 @@ def resolve_purchasable(
 # Browsing: what the API's GETs and the portal's pages show.
 
 
+@dataclass(frozen=True)
+class ProductList:
+    """A page of products on sale: the page (for its links), the market, and the products (which keep their JSON)."""
+
+    page: Page
+    country: str
+    products: ProductsOnSale
+
+
 def products_for_market(
     db: Session, *, country: str | None, target_view: str | None, now: datetime, page: PageRequest
-) -> Page:
+) -> ProductList:
     """One page of the products of a target view on sale in a market now; none that R1 forbids there."""
     view = vocabulary.target_view(target_view)
     country = market(country)
     if not view.product_type_id or (
             is_reserved_instance(view.product_type_id) and not reserved_instances_sold_in(db, country)):
-        return Page(total_count=0, rows=[], offset=page.offset, size=page.size)
-    total, rows = PRODUCT_PAGES.page(
-        db, view=view, country=country, now=now, offset=page.offset, size=page.size
-    )
-    return Page(total_count=total, rows=rows, offset=page.offset, size=page.size)
+        products = NOTHING_ON_SALE
+    else:
+        products = PRODUCT_PAGES.page(db, view=view, country=country, now=now, offset=page.offset, size=page.size)
+    return ProductList(Page(total_count=products.total, rows=products.rows, offset=page.offset, size=page.size),
+                       country, products)
 
 
 def get_product(db: Session, *, product_id: str, country: str | None = None, now: datetime) -> Row:
@@ -342,7 +351,9 @@ def get_availability(
 
 
 def customer_market(db: Session, *, principal: Principal, customer_id: str) -> str:
-    return customers.get_customer(db, principal=principal, customer_id=customer_id).country
+    # The purchase path's plain read of the customer (same visibility rule): loading the whole row into the
+    # ORM cost as much as the rest of a catalog request.
+    return customers.get_customer_ref(db, principal=principal, customer_id=customer_id).country
 
 
 def products_for_customer(
@@ -353,11 +364,11 @@ def products_for_customer(
     target_view: str | None,
     now: datetime,
     page: PageRequest,
-) -> tuple[str, Page]:
-    """The customer's market and one page of the products of a view the customer may buy now."""
+) -> ProductList:
+    """One page of the products of a view the customer may buy now, in the customer's market."""
     vocabulary.target_view(target_view)
     country = customer_market(db, principal=principal, customer_id=customer_id)
-    return country, products_for_market(db, country=country, target_view=target_view, now=now, page=page)
+    return products_for_market(db, country=country, target_view=target_view, now=now, page=page)
 
 
 @dataclass(frozen=True)
