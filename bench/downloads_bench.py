@@ -176,12 +176,13 @@ def app_env(database_url: str, data_dir: Path, port: int) -> dict[str, str]:
 
 
 @contextmanager
-def served_app(database_url: str, data_dir: Path) -> Iterator[Served]:
-    """The app with the baselines, served by uvicorn with one worker on 127.0.0.1."""
+def served_app(database_url: str, data_dir: Path, *, workers: int = 1) -> Iterator[Served]:
+    """The app with the baselines, served by uvicorn on 127.0.0.1 (one worker process unless told otherwise;
+    with several, `pid` is uvicorn's supervisor, whose process tree holds the workers)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "bench.bench_app:serve_bench_app", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"],
+         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
         env=app_env(database_url, data_dir, port), cwd=ROOT)
     try:
         base = f"http://127.0.0.1:{port}"

@@ -6,8 +6,8 @@ the app's own constant endpoint measured in the same run. Not a test: it prints 
 For each engine it starts a throwaway database (PostgreSQL from Debian's binaries, on /dev/shm when there
 is room) and data dir, seeds it (the demo catalog, a partner's agents, a customer with one software
 purchase and its key, a small and a large installation file, and a second customer with `--orders` orders
-made through the checkout service itself), serves the app with uvicorn (one worker, `bench/bench_app.py`
-adds the constant endpoint) on 127.0.0.1, and drives it with `wrk` for `--seconds` per workload:
+made through the checkout service itself), serves the app with uvicorn (one worker, or `--workers N`;
+`bench/bench_app.py` adds the constant endpoint) on 127.0.0.1, and drives it with `wrk` for `--seconds` per workload:
 
 - constant:        GET /bench/constant (the HTTP stack's ceiling; every ratio is against it)
 - naive INSERT:    POST /bench/insert, one ORM INSERT in the request's write transaction (the ceiling of any
@@ -227,7 +227,7 @@ def run_engine(name: str, databases: Databases, options: argparse.Namespace, scr
         if large_path is not None:
             (nginx_root / "large.iso").symlink_to(large_path)
         with ExitStack() as stack:
-            desk = stack.enter_context(kit.served_app(database_url, data_dir))
+            desk = stack.enter_context(kit.served_app(database_url, data_dir, workers=options.workers))
             nginx = stack.enter_context(kit.served_nginx(nginx_root, scratch / f"nginx-run-{name}"))
             purchase = kit.Purchase(desk.base, seeded)
             small_link = purchase.link(SMALL_CHOICE)
@@ -250,7 +250,9 @@ def run_engine(name: str, databases: Databases, options: argparse.Namespace, scr
                 if "catalog" in wanted:
                     # The first read of a customer's catalog fills the catalog cache (seconds): not what is measured.
                     catalog_url = f"{desk.base}/v1/customers/{seeded.customer_id}/products?targetView=Software"
-                    httpx.get(catalog_url, headers={"Authorization": f"Bearer {seeded.sales_token}"}, timeout=120)
+                    # Each request on a new connection, so that every worker process most likely fills its own.
+                    for _ in range(4 * options.workers - 3):
+                        httpx.get(catalog_url, headers={"Authorization": f"Bearer {seeded.sales_token}"}, timeout=120)
                     results["catalog for a customer"] = measure(
                         "catalog", sampler, url=catalog_url, script=sales, **load)
                 if "checkout" in wanted:
@@ -343,6 +345,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--orders", type=int, default=ORDERS)
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="uvicorn worker processes (production runs several stateless ones; CPU is their sum)")
     parser.add_argument("--only", default="", help=f"some of {','.join(WORKLOADS)} (the constant is always measured)")
     options = parser.parse_args()
     unknown = set(filter(None, options.only.split(","))) - set(WORKLOADS)
@@ -368,7 +372,8 @@ def main() -> None:
                     runs.append(run_engine(name, Databases("postgresql", scratch, server), options, scratch))
     print()
     print(f"Machine: {kit.machine()}; "
-          f"{options.seconds} s per workload, {options.clients} clients; run took {time.monotonic() - started:.0f} s")
+          f"{options.seconds} s per workload, {options.clients} clients, {options.workers} uvicorn worker"
+          f"{'s' if options.workers > 1 else ''}; run took {time.monotonic() - started:.0f} s")
     for run in runs:
         print(f"{run.name}: {run.load_before} at the start, {run.load_after} at the end")
     print()
