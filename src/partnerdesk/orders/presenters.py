@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
+from typing import Any
 
 from babel.numbers import get_currency_symbol
 
@@ -18,7 +20,6 @@ from partnerdesk.orders.schemas import (
     CartOut,
     EntitledArtifactOut,
     EntitlementOut,
-    OrderLineItemOut,
     OrderOut,
     ReferenceOrderOut,
     ReservationOut,
@@ -34,6 +35,31 @@ RESERVED_INSTANCE_ARTIFACT = "reservedinstance"  # Partner Center's spelling of 
 
 def _customer_path(customer_id: str) -> str:
     return f"/v1/customers/{customer_id}"
+
+
+# An order line's money strings and its priceTerms (a sentence Babel formats) depend on a few values
+# only, and recomputing them for every line was most of the order list's time (a page of 50 orders) and
+# a tenth of a checkout's (bench/README.md, "Checkout: profile"). Equal amounts give equal strings,
+# whatever their Decimal exponent, so the caches are keyed by value; they are bounded, and what they
+# hold is never changed by a caller.
+@lru_cache(maxsize=8192)
+def _money(amount: Decimal, currency: str) -> str:
+    return money_str(amount, currency)
+
+
+@lru_cache(maxsize=4096)
+def _price_terms_out(amount: Decimal, currency: str, billing_cycle: str, term_duration: str | None) -> PriceTermsOut:
+    return PriceTermsOut.of(price_terms(amount, currency, billing_cycle, term_duration))
+
+
+@lru_cache(maxsize=4096)
+def _price_terms_shape(amount: Decimal, currency: str, billing_cycle: str, term_duration: str | None) -> dict[str, Any]:
+    return _price_terms_out(amount, currency, billing_cycle, term_duration).model_dump(mode="json")
+
+
+@lru_cache(maxsize=512)
+def _currency_symbol(currency: str) -> str:
+    return get_currency_symbol(currency, locale="en_US")
 
 
 def cart_out(view: CartView) -> CartOut:
@@ -57,8 +83,7 @@ def cart_out(view: CartView) -> CartOut:
 def _cart_line_terms(line: CartLineItem, item: PurchasableItem | None) -> PriceTermsOut | None:
     if item is None:
         return None
-    return PriceTermsOut.of(price_terms(item.unit_price * line.quantity, item.currency, line.billing_cycle,
-                                        line.term_duration))
+    return _price_terms_out(item.unit_price * line.quantity, item.currency, line.billing_cycle, line.term_duration)
 
 
 def _cart_line_out(line: CartLineItem, group: str, item: PurchasableItem | None = None) -> CartLineItemOut:
@@ -69,42 +94,49 @@ def _cart_line_out(line: CartLineItem, group: str, item: PurchasableItem | None 
     )
 
 
-def _line_out(
+def _link(uri: str) -> dict[str, Any]:
+    return {"uri": uri, "method": "GET", "headers": []}
+
+
+def _line_shape(
     *, customer_id: str, number: int, catalog_item_id: str, product_id: str, sku_id: str, availability_id: str,
     friendly_name: str, quantity: int, term_duration: str | None, billing_cycle: str, subscription_id: str,
     provisioning_context: dict[str, str], unit_price: Decimal, total: Decimal, currency: str, status: str,
     credited: Decimal = Decimal(0),
-) -> OrderLineItemOut:
-    return OrderLineItemOut(
-        line_item_number=number, offer_id=catalog_item_id, catalog_item_id=catalog_item_id, product_id=product_id,
-        sku_id=sku_id, availability_id=availability_id, friendly_name=friendly_name, quantity=quantity,
-        term_duration=term_duration, billing_cycle=billing_cycle, subscription_id=subscription_id,
-        provisioning_context=provisioning_context, transaction_type="New",
-        unit_price=money_str(unit_price, currency), total_price=money_str(total, currency), currency_code=currency,
-        price_terms=PriceTermsOut.of(price_terms(total, currency, billing_cycle, term_duration)),
-        status=status, credited_amount=money_str(credited, currency),
-        links={"subscription": Link(uri=f"{_customer_path(customer_id)}/subscriptions/{subscription_id}")},
-    )
+) -> dict[str, Any]:
+    """An `OrderLineItemOut` as its JSON object (camelCase, in the model's field order)."""
+    return {
+        "lineItemNumber": number, "offerId": catalog_item_id, "catalogItemId": catalog_item_id,
+        "productId": product_id, "skuId": sku_id, "availabilityId": availability_id, "friendlyName": friendly_name,
+        "quantity": quantity, "termDuration": term_duration, "billingCycle": billing_cycle,
+        "subscriptionId": subscription_id, "provisioningContext": provisioning_context, "transactionType": "New",
+        "unitPrice": _money(unit_price, currency), "totalPrice": _money(total, currency),
+        "priceTerms": _price_terms_shape(total, currency, billing_cycle, term_duration), "currencyCode": currency,
+        "status": status, "creditedAmount": _money(credited, currency),
+        "links": {"subscription": _link(f"{_customer_path(customer_id)}/subscriptions/{subscription_id}")},
+    }
 
 
-def _order_out(
+def _order_shape(
     *, order_id: str, customer_id: str, billing_cycle: str, currency: str, total: Decimal, status: str,
-    created_at: datetime, lines: list[OrderLineItemOut], cancellable_until: datetime | None = None,
+    created_at: datetime, lines: list[dict[str, Any]], cancellable_until: datetime | None = None,
     days_left_to_cancel: int | None = None,
-) -> OrderOut:
-    return OrderOut(
-        id=order_id, alternate_id=order_id, reference_customer_id=customer_id, billing_cycle=billing_cycle,
-        currency_code=currency, currency_symbol=get_currency_symbol(currency, locale="en_US"),
-        total_price=money_str(total, currency), status=status, creation_date=created_at,
-        cancellable_until=cancellable_until, days_left_to_cancel=days_left_to_cancel, line_items=lines,
-        links={"self": Link(uri=f"{_customer_path(customer_id)}/orders/{order_id}")},
-    )
+) -> dict[str, Any]:
+    """An `OrderOut` as its JSON object, times left as `datetime` for the serialiser."""
+    return {
+        "id": order_id, "alternateId": order_id, "referenceCustomerId": customer_id, "billingCycle": billing_cycle,
+        "currencyCode": currency, "currencySymbol": _currency_symbol(currency), "totalPrice": _money(total, currency),
+        "status": status, "creationDate": created_at, "transactionType": "UserPurchase",
+        "cancellableUntil": cancellable_until, "daysLeftToCancel": days_left_to_cancel, "lineItems": lines,
+        "links": {"self": _link(f"{_customer_path(customer_id)}/orders/{order_id}")},
+        "attributes": {"objectType": "Order"},
+    }
 
 
 def placed_order_out(order: PlacedOrder, customer_id: str, *, cancellation_window: timedelta | None = None) -> OrderOut:
     """A just-placed order, as the checkout answers it: the same shape `order_out` gives when it is read back."""
     lines = [
-        _line_out(
+        _line_shape(
             customer_id=customer_id, number=placed.number, catalog_item_id=placed.line.item.catalog_item_id,
             product_id=placed.line.item.product_id, sku_id=placed.line.item.sku_id,
             availability_id=placed.line.item.availability_id, friendly_name=placed.line.friendly_name,
@@ -116,21 +148,24 @@ def placed_order_out(order: PlacedOrder, customer_id: str, *, cancellation_windo
         for placed in order.lines
     ]
     until = order.created_at + cancellation_window if cancellation_window is not None else None
-    return _order_out(order_id=order.id, customer_id=customer_id, billing_cycle=order.billing_cycle,
-                      currency=order.currency, total=order.total, status=order.status, created_at=order.created_at,
-                      lines=lines, cancellable_until=until,
-                      days_left_to_cancel=cancellation_window.days if cancellation_window is not None else None)
+    return OrderOut.model_validate(_order_shape(
+        order_id=order.id, customer_id=customer_id, billing_cycle=order.billing_cycle, currency=order.currency,
+        total=order.total, status=order.status, created_at=order.created_at, lines=lines, cancellable_until=until,
+        days_left_to_cancel=cancellation_window.days if cancellation_window is not None else None))
 
 
-def order_out(order: Order, lines: Sequence[OrderLineItem], *, now: datetime | None = None,
-              cancellation_window: timedelta | None = None) -> OrderOut:
-    """The order as the API shows it; given the reader's `now` and the policy's window (rule R5), it also
-    says until when, and for how many whole days, its remaining lines can be cancelled.
+def order_shape(order: Order, lines: Sequence[OrderLineItem], *, now: datetime | None = None,
+                cancellation_window: timedelta | None = None) -> dict[str, Any]:
+    """The order as the API shows it, as its JSON object (`OrderOut`'s fields; times as `datetime`).
 
-    A cancelled line shows quantity 0, as Partner Center does; its price stays what was paid.
+    Lists answer these objects as they are: a page of 50 orders built as models, validated and dumped
+    again cost more than reading it (bench/README.md). `order_out` gives the same as a model.
+    Given the reader's `now` and the policy's window (rule R5), it also says until when, and for how
+    many whole days, its remaining lines can be cancelled. A cancelled line shows quantity 0, as Partner
+    Center does; its price stays what was paid.
     """
-    line_outs = [
-        _line_out(
+    line_shapes = [
+        _line_shape(
             customer_id=order.customer_id, number=line.line_item_number, catalog_item_id=line.catalog_item_id,
             product_id=line.product_id, sku_id=line.sku_id, availability_id=line.availability_id,
             friendly_name=line.friendly_name, quantity=0 if line.status == CANCELLED else line.quantity,
@@ -145,10 +180,16 @@ def order_out(order: Order, lines: Sequence[OrderLineItem], *, now: datetime | N
         deadline = order.created_at + cancellation_window
         if now <= deadline:
             until, days_left = deadline, (deadline - now).days
-    return _order_out(order_id=order.id, customer_id=order.customer_id, billing_cycle=order.billing_cycle,
-                      currency=order.currency, total=order.total_price, status=order.status,
-                      created_at=order.created_at, lines=line_outs, cancellable_until=until,
-                      days_left_to_cancel=days_left)
+    return _order_shape(order_id=order.id, customer_id=order.customer_id, billing_cycle=order.billing_cycle,
+                        currency=order.currency, total=order.total_price, status=order.status,
+                        created_at=order.created_at, lines=line_shapes, cancellable_until=until,
+                        days_left_to_cancel=days_left)
+
+
+def order_out(order: Order, lines: Sequence[OrderLineItem], *, now: datetime | None = None,
+              cancellation_window: timedelta | None = None) -> OrderOut:
+    """`order_shape` as the `OrderOut` model."""
+    return OrderOut.model_validate(order_shape(order, lines, now=now, cancellation_window=cancellation_window))
 
 
 def subscription_out(subscription: Subscription) -> SubscriptionOut:
