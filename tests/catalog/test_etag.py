@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from partnerdesk.accounts.models import Role
+from partnerdesk.accounts.models import ApiToken, Role
 from partnerdesk.catalog.models import Product
 from partnerdesk.core.db import unpooled_engine
+from partnerdesk.core.secrets import hash_token
 from tests.catalog.factories import SOFTWARE_ID, START, build_catalog
 from tests.support.actors import customer_body
 
@@ -135,3 +136,27 @@ def test_the_body_is_the_json_it_always_was_with_links_to_other_pages(actors, de
     assert set(parsed["links"]) == {"self", "next", "previous"}
     assert parsed["links"]["self"]["uri"].startswith("/v1/products?")
     assert parsed["attributes"] == {"objectType": "Collection"}
+
+
+def test_the_one_trip_check_refuses_a_missing_or_revoked_token_and_a_foreign_customer(actors, desk, database_url):
+    """These two lists check the caller in the same worker-thread trip as their read (`allow_in_one_trip`): the
+    same answers as every other route, a token revoked by another process refused on its very next request."""
+    build_catalog(desk, markets=("FR",))
+    sales = actors(Role.sales_agent)
+    path = customer_list(actors)
+    for listed in (MARKET_LIST, path):
+        assert sales.client.get(listed).status_code == 401
+        assert sales.client.get(listed, headers={"Authorization": "Bearer pdk_not-a-token"}).status_code == 401
+    assert actors(Role.sales_agent, partner="Rival").get(path).status_code == 404
+    assert sales.get(path).status_code == 200
+    engine = unpooled_engine(database_url)
+    try:
+        with engine.begin() as connection:  # as `partnerdesk agents revoke-tokens` on another machine would
+            connection.execute(update(ApiToken.__table__).where(ApiToken.token_hash == hash_token(sales.token))
+                               .values(revoked_at=START))
+    finally:
+        engine.dispose()
+    for listed in (MARKET_LIST, path):
+        refused = sales.get(listed)
+        assert refused.status_code == 401
+        assert "etag" not in refused.headers

@@ -15,12 +15,13 @@ from functools import lru_cache
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from partnerdesk.accounts.auth import RequestContext, allow
+from partnerdesk.accounts.auth import GuardedRequest, RequestContext, allow, allow_in_one_trip
 from partnerdesk.accounts.models import Role
 from partnerdesk.catalog import admin, service
 from partnerdesk.catalog.schemas import (
+    MARKET_PARAMETER,
+    TARGET_VIEW_PARAMETER,
     AvailabilityIn,
     AvailabilityOut,
     AvailabilityUpdate,
@@ -30,6 +31,7 @@ from partnerdesk.catalog.schemas import (
     SkuIn,
     SkuOut,
     SkuUpdate,
+    documented_query,
     product_json,
 )
 from partnerdesk.core.idempotency import run_once
@@ -46,13 +48,9 @@ SkuId = Path(alias="skuId", min_length=1, max_length=40)
 AvailabilityId = Path(alias="availabilityId", min_length=1, max_length=40)
 CustomerId = Path(alias="customerId", min_length=1, max_length=64)
 Country = Query(None, description="The market: an ISO 3166-1 alpha-2 code such as FR.")
-TargetViewQuery = Query(
-    None,
-    alias="targetView",
-    description="Software, SoftwarePerpetual, SoftwareSubscriptions, AzureReservations, AzureReservationsVM "
-    "or AzureReservationsSQL. Partner Center's other views (Azure, MicrosoftAzure, OnlineServices, ...) hold "
-    "none of this catalog's products: an empty collection.",
-)
+# Required: documented by the routes' `openapi_extra` (catalog.schemas), checked by the service (2100, 2101).
+TargetViewQuery = Query(None, alias="targetView", include_in_schema=False)
+MarketQuery = Query(None, alias="country", include_in_schema=False)
 
 
 IfNoneMatch = Header(None, alias="If-None-Match",
@@ -113,32 +111,25 @@ async def page_on_the_loop(**params) -> PageRequest:
 page_on_the_loop.__signature__ = inspect.signature(page_params, eval_str=True)
 
 
-def _in_one_trip(ctx: RequestContext, answer: Callable[[], Response]) -> Response:
-    """Reads, ends the request's read transaction and builds the answer, in the one trip to a worker thread this
-    route makes: the session dependency then closes the session without a trip of its own (`core.deps`)."""
-    response = answer()
-    ctx.db.commit()
-    return response
-
-
 # Reading by market
 
 
-@router.get("/v1/products", response_model=Collection[ProductOut], responses=PAGE_OF_PRODUCTS_RESPONSES)
+@router.get("/v1/products", response_model=Collection[ProductOut], responses=PAGE_OF_PRODUCTS_RESPONSES,
+            openapi_extra=documented_query(MARKET_PARAMETER, TARGET_VIEW_PARAMETER))
 async def list_products(
     request: Request,
-    ctx: RequestContext = allow(*READERS),
+    guarded: GuardedRequest = allow_in_one_trip(*READERS),
     page: PageRequest = Depends(page_on_the_loop),
-    country: str | None = Country,
+    country: str | None = MarketQuery,
     target_view: str | None = TargetViewQuery,
     if_none_match: str | None = IfNoneMatch,
 ) -> Response:
-    def answer() -> Response:
+    def answer(ctx: RequestContext) -> Response:
         listed = service.products_for_market(ctx.db, country=country, target_view=target_view, now=ctx.now,
                                              page=page)
         return _product_page(request, listed, if_none_match)
 
-    return await run_in_threadpool(_in_one_trip, ctx, answer)
+    return await guarded.run(answer)
 
 
 @router.get("/v1/products/{productId}", response_model=ProductOut)
@@ -149,9 +140,10 @@ def get_product(
     return ProductOut.of(row, country=country.strip().upper() if country else None)
 
 
-@router.get("/v1/products/{productId}/skus", response_model=Collection[SkuOut])
+@router.get("/v1/products/{productId}/skus", response_model=Collection[SkuOut],
+            openapi_extra=documented_query(MARKET_PARAMETER))
 def list_skus(
-    product_id: str = ProductId, country: str | None = Country, ctx: RequestContext = allow(*READERS)
+    product_id: str = ProductId, country: str | None = MarketQuery, ctx: RequestContext = allow(*READERS)
 ) -> Collection[SkuOut]:
     _product, rows = service.list_skus(ctx.db, product_id=product_id, country=country, now=ctx.now)
     market = service.market(country)
@@ -172,13 +164,14 @@ def get_sku(
 
 
 @router.get(
-    "/v1/products/{productId}/skus/{skuId}/availabilities", response_model=Collection[AvailabilityOut]
+    "/v1/products/{productId}/skus/{skuId}/availabilities", response_model=Collection[AvailabilityOut],
+    openapi_extra=documented_query(MARKET_PARAMETER),
 )
 def list_availabilities(
     request: Request,
     product_id: str = ProductId,
     sku_id: str = SkuId,
-    country: str | None = Country,
+    country: str | None = MarketQuery,
     ctx: RequestContext = allow(*READERS),
 ) -> Collection[AvailabilityOut]:
     product, sku, rows = service.list_availabilities(
@@ -220,21 +213,21 @@ def get_availability(
 
 
 @router.get("/v1/customers/{customerId}/products", response_model=Collection[ProductOut],
-            responses=PAGE_OF_PRODUCTS_RESPONSES)
+            responses=PAGE_OF_PRODUCTS_RESPONSES, openapi_extra=documented_query(TARGET_VIEW_PARAMETER))
 async def list_customer_products(
     request: Request,
     customer_id: str = CustomerId,
     target_view: str | None = TargetViewQuery,
-    ctx: RequestContext = allow(*READERS),
+    guarded: GuardedRequest = allow_in_one_trip(*READERS),
     page: PageRequest = Depends(page_on_the_loop),
     if_none_match: str | None = IfNoneMatch,
 ) -> Response:
-    def answer() -> Response:
+    def answer(ctx: RequestContext) -> Response:
         listed = service.products_for_customer(ctx.db, principal=ctx.principal, customer_id=customer_id,
                                                target_view=target_view, now=ctx.now, page=page)
         return _product_page(request, listed, if_none_match)
 
-    return await run_in_threadpool(_in_one_trip, ctx, answer)
+    return await guarded.run(answer)
 
 
 @router.get("/v1/customers/{customerId}/products/{productId}/skus", response_model=Collection[SkuOut])
