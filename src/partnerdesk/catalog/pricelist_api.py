@@ -18,6 +18,7 @@ from partnerdesk.catalog import pricelist
 from partnerdesk.catalog import pricelist_formats as formats
 from partnerdesk.catalog.errors import InvalidPriceList
 from partnerdesk.core.downloads import content_disposition
+from partnerdesk.core.markets import market_pattern
 from partnerdesk.core.schemas import ResponseModel
 
 router = APIRouter(tags=["catalog"])
@@ -56,7 +57,8 @@ class PriceListImportOut(ResponseModel):
 )
 def export_price_list(
     layout: str | None = FormatQuery,
-    market: str | None = Query(None, max_length=2, description="Only this market (FR); all when left out."),
+    market: str | None = Query(None, max_length=2, description="Only this market (FR, in any letter case); all "
+                               "when left out.", json_schema_extra={"pattern": market_pattern()}),
     ctx: RequestContext = allow(*PRICE_LIST_KEEPERS),
 ) -> Response:
     """The catalog's prices in the layout asked, ordered by catalog item id (so two exports compare byte for byte)."""

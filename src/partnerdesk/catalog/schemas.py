@@ -7,13 +7,21 @@ from datetime import datetime
 from typing import Any
 
 from babel.numbers import get_currency_symbol
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from partnerdesk.catalog.price_terms import PriceTermsOut, price_terms
 from partnerdesk.catalog.service import arm_region_name, availability_title, terms_of, vm_cores
-from partnerdesk.catalog.vocabulary import DISPLAY_NAMES, is_reserved_instance
+from partnerdesk.catalog.vocabulary import (
+    DISPLAY_NAMES,
+    OTHER_PARTNER_CENTER_VIEWS,
+    PRODUCT_TYPES,
+    TARGET_VIEWS,
+    is_reserved_instance,
+)
+from partnerdesk.core.markets import market_pattern
 from partnerdesk.core.money import money_str
 from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
+from partnerdesk.core.wire_types import PrintableLine, PrintableName, PrintableText, any_case_pattern
 
 # Responses
 
@@ -221,16 +229,38 @@ class AvailabilityOut(ResponseModel):
 _ID = Field(None, min_length=1, max_length=20, pattern=r"^[A-Za-z0-9]+$")
 
 
-class ItemTypeIn(CamelModel):
+class SubTypeIn(CamelModel):
     id: str = Field(min_length=1, max_length=40)
     display_name: str | None = Field(None, max_length=100)
-    sub_type: ItemTypeIn | None = None
+
+
+def _product_type_pairs(schema: dict[str, Any]) -> None:
+    """The document's product types: each type with one of its own sub-types, in any letter case, as
+    `catalog.validation.product_type` reads them (from the same `PRODUCT_TYPES`)."""
+    schema["required"] = ["id", "subType"]
+    schema["anyOf"] = [
+        {"properties": {"id": {"pattern": any_case_pattern([type_id])},
+                        "subType": {"type": "object", "required": ["id"],
+                                    "properties": {"id": {"pattern": any_case_pattern(sub_types)}}}}}
+        for type_id, sub_types in PRODUCT_TYPES.items()
+    ]
+
+
+class ItemTypeIn(CamelModel):
+    """A product type and its sub-type, as in {"id": "Software", "subType": {"id": "Perpetual"}}."""
+
+    model_config = ConfigDict(json_schema_extra=_product_type_pairs)
+
+    id: str = Field(min_length=1, max_length=40)
+    display_name: str | None = Field(None, max_length=100)
+    # Required (the document says so); left out, the service answers which sub-types the type has.
+    sub_type: SubTypeIn | None = None
 
 
 class ProductUpdate(CamelModel):
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field("", max_length=4000)
-    publisher: str = Field("", max_length=200)
+    title: PrintableName = Field(min_length=1, max_length=200)
+    description: PrintableText = Field("", max_length=4000)
+    publisher: PrintableLine = Field("", max_length=200)
     product_type: ItemTypeIn
 
 
@@ -308,3 +338,26 @@ class AvailabilityIn(AvailabilityUpdate):
     country: str = Field(min_length=1, max_length=64)
     segment: str = Field("Commercial", max_length=20)
     terms: list[TermIn] = Field(default_factory=list, max_length=1)
+
+
+# Query parameters the catalog's reads require. They are documented here rather than declared required to
+# FastAPI, so that leaving one out still gets the catalog's own answer (2100 or 2101, naming the values to
+# use) and not a generic "Field required"; the patterns come from the lists the service checks against.
+def required_query_parameter(name: str, description: str, pattern: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": True, "description": description,
+            "schema": {"type": "string", "pattern": pattern, "title": name}}
+
+
+MARKET_PARAMETER = required_query_parameter(
+    "country", "The market: an ISO 3166-1 alpha-2 code such as FR, in any letter case.", market_pattern())
+TARGET_VIEW_PARAMETER = required_query_parameter(
+    "targetView",
+    f"One of {', '.join(TARGET_VIEWS)}, in any letter case. Partner Center's other views "
+    f"({', '.join(OTHER_PARTNER_CENTER_VIEWS)}) hold none of this catalog's products: an empty collection.",
+    any_case_pattern([*TARGET_VIEWS, *OTHER_PARTNER_CENTER_VIEWS]),
+)
+
+
+def documented_query(*parameters: dict[str, Any]) -> dict[str, Any]:
+    """A route's `openapi_extra` adding these parameters to those FastAPI documents itself."""
+    return {"parameters": list(parameters)}
