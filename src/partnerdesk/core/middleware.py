@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from functools import lru_cache
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -146,10 +147,14 @@ class ConcretePathsMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Matching a path against every documented path cost more than the rest of this middleware's work, on
+        # every request; the document does not change once served, so each path's answer is kept (a bounded
+        # number of them: paths carry ids).
+        self.documented_methods = lru_cache(maxsize=4096)(documented_methods)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("path", "").startswith("/v1/"):
-            methods, concrete = documented_methods(scope["app"], scope["path"])
+            methods, concrete = self.documented_methods(scope["app"], scope["path"])
             method = "GET" if scope["method"] == "HEAD" else scope["method"]
             if concrete and method not in methods:
                 allowed = ", ".join(sorted(methods))
