@@ -26,6 +26,7 @@ from partnerdesk.billing.schemas import (
 )
 from partnerdesk.core.pagination import PageRequest, page_params, paginate, to_collection
 from partnerdesk.core.schemas import CamelModel, Collection
+from partnerdesk.core.wire_types import currency_pattern
 from partnerdesk.orders import presenters
 from partnerdesk.orders import service as orders
 from partnerdesk.orders.schemas import SubscriptionOut
@@ -41,7 +42,8 @@ def list_invoices(
     ctx: RequestContext = allow(*INVOICE_READERS),
     page: PageRequest = Depends(page_params),
     partner_id: str | None = Query(None, alias="partnerId", description="Operator only: one partner's."),
-    period: str | None = Query(None, description="Billing period YYYY-MM."),
+    period: str | None = Query(None, description="Billing period YYYY-MM.",
+                               json_schema_extra={"pattern": service.PERIOD_PATTERN}),
 ) -> Collection[InvoiceOut]:
     statement = service.search_invoices(ctx.principal, partner_id=partner_id, period=period)
     result = paginate(ctx.db, statement, page, sort=service.INVOICE_LIST_ORDER)
@@ -159,7 +161,8 @@ def update_billing_profile(
 def set_credit_limit(
     body: CreditLimitIn,
     partner_id: str = Path(alias="partnerId"),
-    currency: str = Path(min_length=3, max_length=3),
+    currency: str = Path(min_length=3, max_length=3, description="An ISO 4217 code such as EUR, in any letter case.",
+                         json_schema_extra={"pattern": currency_pattern()}),
     ctx: RequestContext = allow(Role.operator),
 ) -> BillingProfileOut:
     currency = currency.upper()

@@ -3,28 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from partnerdesk.billing.documents import period_in_words
 from partnerdesk.billing.models import BillingProfile, CreditLimit, InvoiceLineItem
-from partnerdesk.billing.service import InvoiceSummary
+from partnerdesk.billing.service import STATEMENT_LANGUAGES, InvoiceSummary
+from partnerdesk.core.markets import market_pattern
 from partnerdesk.core.money import money_str
 from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
+from partnerdesk.core.wire_types import PrintableName, any_case_pattern
+
+# What the document promises for a credit limit: a whole amount under 10^14 ("5000", "5000.00"), valid in every
+# currency. The service also takes cents up to the currency's own decimals ("5000.50" in EUR, not in JPY), a
+# rule JSON Schema cannot tie to the currency named in the path.
+WHOLE_AMOUNT_PATTERN = r"^[0-9]{1,14}(\.0+)?$"
 
 
 class CreditLimitIn(CamelModel):
     # A string, so no binary float ever carries money: "5000.00".
-    amount: str = Field(min_length=1, max_length=32)
+    amount: str = Field(min_length=1, max_length=32, json_schema_extra={"pattern": WHOLE_AMOUNT_PATTERN},
+                        description="An amount such as 5000.00, with at most the currency's decimals (EUR 2, "
+                        "JPY 0).")
 
 
 class BillingProfileIn(CamelModel):
-    company_name: str = Field(min_length=1, max_length=200)
+    company_name: PrintableName = Field(min_length=1, max_length=200)
     email: str = Field("", max_length=320)
-    country: str | None = Field(None, max_length=2)
+    # A market in any letter case, or "" for none.
+    country: Annotated[str, Field(json_schema_extra={"pattern": f"^$|{market_pattern()}"})] | None = Field(
+        None, max_length=2)
     # The language of the partner's invoice statements: "en" or "fr" (kept as it is when left out).
-    language: str | None = Field(None, max_length=8)
+    language: Annotated[str, Field(json_schema_extra={"pattern": any_case_pattern(STATEMENT_LANGUAGES)})] | None = \
+        Field(None, max_length=8)
 
 
 class CreditLimitOut(ResponseModel):

@@ -39,6 +39,7 @@ from partnerdesk.billing.models import (
     Invoice,
     InvoiceLineItem,
 )
+from partnerdesk.core.csv_safe import control_character_problem
 from partnerdesk.core.db import insert_ignoring_duplicates, new_id
 from partnerdesk.core.markets import normalise_country
 from partnerdesk.core.money import is_currency, minor_unit, money_str
@@ -46,7 +47,9 @@ from partnerdesk.core.pagination import ASC, DESC, SortKey
 from partnerdesk.jobs import service as jobs
 from partnerdesk.policies import service as policies
 
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# A billing month: YYYY-MM, the year from 1000 to 2999 (so that a period and the month after it are dates).
+PERIOD_PATTERN = r"^([12][0-9]{3})-(0[1-9]|1[0-2])$"
+_PERIOD = re.compile(PERIOD_PATTERN)
 CLI_ACTOR = "cli"
 CLOSE_INVOICE_JOB = "billing.close_invoice"
 STATEMENT_LANGUAGES = ("en", "fr")
@@ -136,6 +139,10 @@ def update_profile(
 ) -> BillingProfile:
     assert principal.partner_id is not None
     profile = profile_of(db, partner_id=principal.partner_id, now=now)
+    # Printed on every invoice statement and exported to spreadsheets: one line of printable text.
+    problem = control_character_problem(company_name, "companyName")
+    if problem is not None:
+        raise InvalidBillingProfile(problem, ["companyName"])
     if not company_name.strip():
         raise InvalidBillingProfile("companyName must not be blank.", ["companyName"])
     profile.company_name = company_name.strip()

@@ -14,7 +14,7 @@ from partnerdesk.core.idempotency import run_once
 from partnerdesk.core.pagination import PageRequest, page_params, paginate, to_collection
 from partnerdesk.core.schemas import Collection
 from partnerdesk.customers import service
-from partnerdesk.customers.schemas import CustomerIn, CustomerOut
+from partnerdesk.customers.schemas import FILTER_FIELDS, FILTER_OPERATOR, FILTER_PATTERN, CustomerIn, CustomerOut
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -41,7 +41,7 @@ def create_customer(body: CustomerIn, ctx: RequestContext = allow(*WRITERS)) -> 
     )
 
 
-_FILTER_FIELDS = {"companyname": "company_name_prefix", "domain": "domain_prefix"}
+_FILTER_FIELDS = {name.lower(): criterion for name, criterion in FILTER_FIELDS.items()}
 
 
 def _parse_partner_center_filter(raw: str | None) -> dict[str, str]:
@@ -52,14 +52,14 @@ def _parse_partner_center_filter(raw: str | None) -> dict[str, str]:
         spec = json.loads(raw)
         field = str(spec["Field"]).lower()
         value = str(spec["Value"])
-        operator = str(spec.get("Operator", "starts_with")).lower()
+        operator = str(spec.get("Operator", FILTER_OPERATOR)).lower()
     # RecursionError: deeply nested brackets ("[[[[...") exhaust the JSON parser's stack.
     except (ValueError, KeyError, TypeError, RecursionError):
         raise InvalidInput(
             'filter must be JSON such as {"Field": "CompanyName", "Value": "Fab", "Operator": "starts_with"}.',
             ["filter"],
         ) from None
-    if field not in _FILTER_FIELDS or operator != "starts_with":
+    if field not in _FILTER_FIELDS or operator != FILTER_OPERATOR:
         raise InvalidInput("filter supports Field CompanyName or Domain with Operator starts_with.", ["filter"])
     return {_FILTER_FIELDS[field]: value}
 
@@ -72,7 +72,9 @@ def list_customers(
     company_name: str | None = Query(None, alias="companyName", description="Company name prefix."),
     domain: str | None = Query(None, description="Domain prefix."),
     q: str | None = Query(None, description="Text found in the company name or the domain."),
-    filter_: str | None = Query(None, alias="filter", description="Partner Center filter JSON."),
+    filter_: str | None = Query(None, alias="filter", json_schema_extra={"pattern": FILTER_PATTERN},
+                                description='Partner Center filter JSON: {"Field": "CompanyName" or "Domain", '
+                                '"Value": "Fab", "Operator": "starts_with"}.'),
 ) -> Collection[CustomerOut]:
     criteria = {"company_name_prefix": company_name, "domain_prefix": domain, "text": q}
     criteria.update(_parse_partner_center_filter(filter_))

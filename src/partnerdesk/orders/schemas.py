@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from partnerdesk.catalog.price_terms import PriceTermsOut
 from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
-from partnerdesk.core.wire_types import StrictInteger
+from partnerdesk.core.wire_types import StrictInteger, any_case_pattern
 
 
 class ParticipantIn(CamelModel):
@@ -168,6 +168,13 @@ class OrderLineRefIn(CamelModel):
         return _without_read_only_fields(value, OrderLineItemOut, {"lineItemNumber"})
 
 
+def _cancelled_only(schema: dict[str, Any]) -> None:
+    """The one change an order accepts, in any letter case as `orders.cancellation.cancel_lines` reads it."""
+    from partnerdesk.orders.presenters import CANCELLED  # the presenters are built on these shapes
+
+    schema["pattern"] = any_case_pattern([CANCELLED])
+
+
 class OrderPatchIn(CamelModel):
     """`PATCH .../orders/{orderId}`: cancels the listed lines, or every line when none is listed (rule R5).
 
@@ -176,9 +183,11 @@ class OrderPatchIn(CamelModel):
 
     read_only_from = OrderOut
 
-    status: str = Field(min_length=1, max_length=16, description="cancelled")
+    status: str = Field(min_length=1, max_length=16, description="cancelled", json_schema_extra=_cancelled_only)
     line_items: list[OrderLineRefIn] | None = Field(
-        None, max_length=50, description="The lines to cancel; left out or empty: every line of the order.")
+        None, max_length=50, json_schema_extra={"uniqueItems": True},
+        description="The lines to cancel, each once; left out or empty: every line of the order. A number the "
+        "order has no line for is refused (400, code 3111).")
     reason: str | None = Field(None, max_length=500, description="Why the purchase is cancelled (activity log).")
 
     @model_validator(mode="before")

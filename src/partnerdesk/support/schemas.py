@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StrictStr, model_validator
+from pydantic import ConfigDict, Field, StrictStr, model_validator
 
 from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
-from partnerdesk.core.wire_types import StrictInteger
+from partnerdesk.core.wire_types import NotBlank, StrictInteger, any_case_pattern
+from partnerdesk.support.models import STATUSES
 
 ShortText = Annotated[StrictStr, Field(max_length=200)]
 
@@ -52,7 +53,8 @@ class RefundRequestOut(ResponseModel):
     customer_domain: str
     customer_tenant_id: str
     order_id: str
-    subscription_id: str | None
+    # Left out of the answer when the request names the order only (the routes drop nulls), so not required.
+    subscription_id: str | None = None
     reason: str
     reason_details: str
     amount: str
@@ -118,14 +120,23 @@ class ServiceRequestIn(CamelModel):
 
 
 class NoteIn(CamelModel):
-    text: str = Field(min_length=1, max_length=10_000)
+    text: NotBlank = Field(min_length=1, max_length=10_000)
+
+
+def _note_or_status(schema: dict[str, Any]) -> None:
+    """At least one of the two, not null (`support.service.update_request` refuses a PATCH that changes nothing)."""
+    schema["anyOf"] = [{"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                       for name in ("newNote", "status")]
 
 
 class ServiceRequestPatchIn(CamelModel):
     """`PATCH /v1/servicerequests/{id}`: a new note, a new status, or both."""
 
+    model_config = ConfigDict(json_schema_extra=_note_or_status)
+
     new_note: NoteIn | None = None
-    status: str | None = Field(None, max_length=20, description="open, attention_needed or closed")
+    status: Annotated[str, Field(json_schema_extra={"pattern": any_case_pattern(STATUSES)})] | None = Field(
+        None, max_length=20, description="open, attention_needed or closed")
 
     @model_validator(mode="before")
     @classmethod

@@ -3,29 +3,62 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
+from partnerdesk.webhooks.events import subscribable_event_types
 from partnerdesk.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 MAX_EVENT_TYPES = 50
 
 
+# What the document can say of an endpoint (`webhooks.service` checks it, with its own codes): an http(s) URL
+# without spaces or control characters, known event types, a description without control characters but tabs
+# and line breaks. What it cannot say: that the URL's host resolves to public addresses only (the SSRF guard).
+URL_PATTERN = "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s\\x00-\\x1f\\x85]+$"
+DESCRIPTION_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"
+
+
+def _url(schema: dict[str, Any]) -> None:
+    schema.update(format="uri", pattern=URL_PATTERN)
+
+
+def _event_type(schema: dict[str, Any]) -> None:
+    schema["enum"] = subscribable_event_types()
+
+
+EndpointUrl = Annotated[str, Field(json_schema_extra=_url)]
+EventType = Annotated[str, Field(json_schema_extra=_event_type)]
+Description = Annotated[str, Field(json_schema_extra={"pattern": DESCRIPTION_PATTERN})]
+
+
 class EndpointIn(CamelModel):
-    url: str = Field(min_length=1, max_length=2048, description="Where events are POSTed: an http(s) URL.")
-    event_types: list[str] = Field(min_length=1, max_length=MAX_EVENT_TYPES,
-                                   description="Event types to receive, e.g. order.created.")
-    description: str = Field("", max_length=500)
+    url: EndpointUrl = Field(min_length=1, max_length=2048, description="Where events are POSTed: an http(s) URL.")
+    event_types: list[EventType] = Field(min_length=1, max_length=MAX_EVENT_TYPES,
+                                         description="Event types to receive, e.g. order.created.")
+    description: Description = Field("", max_length=500)
+
+
+def _some_change_and_no_null(schema: dict[str, Any]) -> None:
+    """At least one field, and none null (`webhooks.service.update_endpoint`: leave a field out to keep it)."""
+    for field in schema["properties"].values():
+        options = [option for option in field.pop("anyOf", []) if option.get("type") != "null"]
+        if options:
+            field.update(options[0])
+        field.pop("default", None)
+    schema["anyOf"] = [{"required": [name]} for name in schema["properties"]]
 
 
 class EndpointPatch(CamelModel):
-    """Only the fields sent change; at least one is needed."""
+    """Only the fields sent change; at least one is needed, none null."""
 
-    url: str | None = Field(None, min_length=1, max_length=2048)
-    event_types: list[str] | None = Field(None, min_length=1, max_length=MAX_EVENT_TYPES)
-    description: str | None = Field(None, max_length=500)
+    model_config = ConfigDict(json_schema_extra=_some_change_and_no_null)
+
+    url: EndpointUrl | None = Field(None, min_length=1, max_length=2048)
+    event_types: list[EventType] | None = Field(None, min_length=1, max_length=MAX_EVENT_TYPES)
+    description: Description | None = Field(None, max_length=500)
     active: bool | None = None
 
 
