@@ -375,8 +375,10 @@ def charge(db: Session, *, partner_id: str, charges: Sequence[Charge], now: date
         target = open_invoice_ids(db, partner_id=partner_id, currencies=[items[0].currency], now=now,
                                   billed_at=items[0].billed_at)
         invoices.update(target)
-        add_lines(db, partner_id=partner_id, invoice_id=target[items[0].currency], charges=items, rates=rates,
-                  now=now)
+        # `open_invoice_ids` has just read this invoice open, of this partner, and holds it (shared lock on
+        # PostgreSQL) until the transaction ends: `add_lines`' own check would read the same row again.
+        _write_lines(db, partner_id=partner_id, invoice_id=target[items[0].currency], charges=items, rates=rates,
+                     now=now)
     schedule.start_schedules(db, [item for item in charges if item.charge_type == NEW_CHARGE_TYPE], now=now)
     return invoices
 
@@ -392,6 +394,12 @@ def add_lines(db: Session, *, partner_id: str, invoice_id: str, charges: Sequenc
         raise InvoiceClosed(
             f"Invoice {state.number} was closed on {state.closed_at:%Y-%m-%d} and never changes; a correction "
             "goes on the partner's next invoice as a credit.", [invoice_id, state.number])
+    _write_lines(db, partner_id=partner_id, invoice_id=invoice_id, charges=charges, rates=rates, now=now)
+
+
+def _write_lines(db: Session, *, partner_id: str, invoice_id: str, charges: Sequence[Charge],
+                 rates: dict[str, Decimal], now: datetime) -> None:
+    """Writes charges on an invoice known to be the partner's and open, in one statement."""
     rows = []
     for item in charges:
         rate = item.tax_rate if item.tax_rate is not None else rates.get(item.customer_country, Decimal(0))
