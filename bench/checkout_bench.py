@@ -25,7 +25,11 @@ Run from the repository root:
     .venv/bin/python bench/checkout_bench.py [--seconds 8] [--clients 16] [--rounds 3]
         [--engines sqlite,postgresql] [--compare-with GIT_REV]
 
-It prints, per engine, a Markdown table: each round of each version, then each version's medians.
+It prints, per engine, a Markdown table: each round of each version, then each version's medians, with
+the server's CPU time per naive INSERT and per checkout (from /proc, the uvicorn process only: the figure
+that moves least with the machine's load), and the load average when the engine's rounds began and ended.
+`--new-rev GIT_REV` measures that revision instead of this checkout (two fixed versions, e.g. a change
+on its own without what others committed meanwhile).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -250,9 +254,20 @@ def seed_version(version: Version, database_url: str, data_dir: Path) -> tuple[s
     return token, customer, item
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def served(version: Version, database_url: str, data_dir: Path) -> Iterator[str]:
-    """`version`'s app with the baselines, served by uvicorn with one worker; yields its base URL."""
+def served(version: Version, database_url: str, data_dir: Path) -> Iterator[Server]:
+    """`version`'s app with the baselines, served by uvicorn with one worker (its own process)."""
     factory, settings = version.app_factory()
     port = free_port()
     server = subprocess.Popen(
@@ -263,7 +278,7 @@ def served(version: Version, database_url: str, data_dir: Path) -> Iterator[str]
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(server, f"{base}/bench/constant", version.label)
-        yield base
+        yield Server(base, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -305,9 +320,11 @@ def wrk(url: str, *, seconds: int, clients: int, script: str | None, workdir: Pa
     return figures
 
 
-def run_workloads(base: str, token: str, customer: str, item: str, *, seconds: int, clients: int,
+def run_workloads(server: Server, token: str, customer: str, item: str, *, seconds: int, clients: int,
                   workdir: Path) -> dict[str, dict[str, float]]:
-    """Warms the app up, then runs each workload once; returns wrk's figures by workload."""
+    """Warms the app up, then runs each workload once; returns wrk's figures by workload, with the server's
+    CPU milliseconds per request (per checkout, a cart and its checkout, for the checkout workloads)."""
+    base = server.base
     urls = {"constant": f"{base}/bench/constant", "insert": f"{base}/bench/insert",
             "checkout": base, "checkout_ids": base}
     scripts = {"constant": None, "insert": INSERT_LUA}
@@ -316,16 +333,22 @@ def run_workloads(base: str, token: str, customer: str, item: str, *, seconds: i
                                         "with_request_ids": "true" if kind == "checkout_ids" else "false"}
     for kind in ("constant", "checkout"):  # warm-up
         wrk(urls[kind], seconds=2, clients=clients, script=scripts[kind], workdir=workdir)
-    return {kind: wrk(urls[kind], seconds=seconds, clients=clients, script=scripts[kind], workdir=workdir)
-            for kind in WORKLOADS}
+    runs = {}
+    for kind in WORKLOADS:
+        before = server.cpu_seconds()
+        figures = wrk(urls[kind], seconds=seconds, clients=clients, script=scripts[kind], workdir=workdir)
+        done = figures.get("checkouts_per_s", figures["rps"]) * seconds
+        figures["cpu_ms"] = 1000 * (server.cpu_seconds() - before) / max(done, 1)
+        runs[kind] = figures
+    return runs
 
 
 def measure(version: Version, databases: Databases, name: str, *, seconds: int, clients: int) -> dict[str, float]:
     """One round of `version` in a fresh database: the figures of its row in the table."""
     with databases.fresh(name) as (database_url, data_dir):
         token, customer, item = seed_version(version, database_url, data_dir)
-        with served(version, database_url, data_dir) as base:
-            runs = run_workloads(base, token, customer, item, seconds=seconds, clients=clients, workdir=data_dir)
+        with served(version, database_url, data_dir) as server:
+            runs = run_workloads(server, token, customer, item, seconds=seconds, clients=clients, workdir=data_dir)
     return row_of(runs)
 
 
@@ -337,6 +360,7 @@ def row_of(runs: dict[str, dict[str, float]]) -> dict[str, float]:
         "ratio": runs["checkout"]["checkouts_per_s"] / insert,
         "ratio_ids": runs["checkout_ids"]["checkouts_per_s"] / insert,
         "p99": runs["checkout"]["p99_ms"], "p99_ids": runs["checkout_ids"]["p99_ms"],
+        "cpu_insert": runs["insert"]["cpu_ms"], "cpu_checkout": runs["checkout"]["cpu_ms"],
         "errors": sum(runs[kind]["errors"] for kind in WORKLOADS),
     }
 
@@ -347,9 +371,15 @@ def medians(rows: list[dict[str, float]]) -> dict[str, float]:
             for key in rows[0]}
 
 
+def load_average() -> str:
+    one, five, _fifteen = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
 def run_engine(databases: Databases, versions: list[Version], *, seconds: int, clients: int,
                rounds: int) -> dict[str, list[dict[str, float]]]:
     """`rounds` rounds, each measuring every version once (their order flips every round); rows by version."""
+    print(f"{databases.name}: {load_average()} at the start", flush=True)
     rows: dict[str, list[dict[str, float]]] = {version.label: [] for version in versions}
     for round_number in range(1, rounds + 1):
         ordered = versions if round_number % 2 else versions[::-1]
@@ -357,6 +387,7 @@ def run_engine(databases: Databases, versions: list[Version], *, seconds: int, c
             name = f"partnerdesk_bench_{round_number}_{versions.index(version)}"
             print(f"{databases.name}: round {round_number}, {version.label}", file=sys.stderr, flush=True)
             rows[version.label].append(measure(version, databases, name, seconds=seconds, clients=clients))
+    print(f"{databases.name}: {load_average()} at the end", flush=True)
     return rows
 
 
@@ -370,6 +401,8 @@ COLUMNS = (
     ("MS-RequestId / insert", "ratio_ids", "{:.3f}"),
     ("checkout p99 ms", "p99", "{:.1f}"),
     ("MS-RequestId p99 ms", "p99_ids", "{:.1f}"),
+    ("CPU ms/insert", "cpu_insert", "{:.2f}"),
+    ("CPU ms/checkout", "cpu_checkout", "{:.2f}"),
     ("errors", "errors", "{:.0f}"),
 )
 
@@ -389,7 +422,8 @@ def print_table(name: str, rows: dict[str, list[dict[str, float]]], *, seconds: 
                                 for column, (cell, width) in enumerate(zip(line, widths, strict=True))) + " |")
     if len(rows) == 2:
         (old_label, old), (new_label, new) = ((label, medians(runs)) for label, runs in rows.items())
-        changes = ", ".join(f"{heading} x{new[key] / old[key]:.2f}" for heading, key, _format in COLUMNS[:4])
+        changes = ", ".join(f"{heading} x{new[key] / old[key]:.2f}" for heading, key, _format in COLUMNS
+                            if key in ("constant", "insert", "checkout", "checkout_ids", "cpu_insert", "cpu_checkout"))
         print(f"\n{new_label} / {old_label}, medians: {changes}")
 
 
@@ -420,17 +454,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compare-with", metavar="GIT_REV",
                         help="Also measure this revision (a git worktree of it), alternating with this checkout.")
+    parser.add_argument("--new-rev", metavar="GIT_REV",
+                        help="With --compare-with: measure this revision (a worktree) instead of this checkout.")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     options = {"seconds": args.seconds, "clients": args.clients, "rounds": args.rounds}
     current = Version("working tree", ROOT)
-    with tempfile.TemporaryDirectory(prefix="partnerdesk-bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="partnerdesk-bench-") as scratch, ExitStack() as stack:
         if args.compare_with is None:
             run(args.engines.split(","), [current], Path(scratch), **options)
             return
-        with checked_out(args.compare_with, Path(scratch)) as old:
-            run(args.engines.split(","), [old, current], Path(scratch), **options)
+        old = stack.enter_context(checked_out(args.compare_with, Path(scratch)))
+        if args.new_rev is not None:
+            current = stack.enter_context(checked_out(args.new_rev, Path(scratch)))
+        run(args.engines.split(","), [old, current], Path(scratch), **options)
 
 
 if __name__ == "__main__":
