@@ -9,8 +9,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from partnerdesk.accounts.auth import RequestContext, allow
+from partnerdesk.accounts.auth import GuardedRequest, RequestContext, allow, allow_in_one_trip
 from partnerdesk.accounts.models import Role
+from partnerdesk.catalog.api import page_on_the_loop
 from partnerdesk.core.idempotency import run_once
 from partnerdesk.core.pagination import (
     ASC,
@@ -46,9 +47,9 @@ router = APIRouter(prefix="/v1/customers/{customerId}", tags=["orders"])
 def _json(shape: ResponseModel) -> Response:
     """`shape` as the JSON answer FastAPI would have made of it (`response_model` still documents it).
 
-    Returned from a plain `def` route, a model is validated again against `response_model` in a trip of
-    its own to a worker thread, then serialised; it was built from the desk's own rows just now, so a list
-    route serialises it itself, in the route's own trip (bench/README.md, "Checkout: profile").
+    A model returned from a route is validated again against `response_model` (from a plain `def` route,
+    in a trip of its own to a worker thread), then serialised; it was built from the desk's own rows just
+    now, so a list route serialises it itself, in the route's own trip (bench/README.md, "Checkout: profile").
     """
     return Response(shape.model_dump_json(by_alias=True), media_type="application/json")
 
@@ -60,6 +61,8 @@ PURCHASE_READERS = (Role.operator, Role.admin_agent, Role.sales_agent, Role.help
 @router.post("/carts", status_code=201, response_model=CartOut)
 def create_cart(body: CartIn, customer_id: str = Path(alias="customerId"),
                 ctx: RequestContext = allow(*BUYERS)) -> JSONResponse:
+    # `allow`, not `allow_in_one_trip`: the caller is checked before the body is (a refused role gets 403 and
+    # an anonymous caller 401 whatever it sends, and a refused body still counts toward the request rates).
     def create() -> tuple[int, dict]:
         view = service.create_cart(ctx.db, principal=ctx.principal, customer_id=customer_id,
                                    lines=body.line_items, now=ctx.now)
@@ -85,36 +88,44 @@ def update_cart(body: CartIn, customer_id: str = Path(alias="customerId"), cart_
     return presenters.cart_out(view)
 
 
+# Checkout and the orders list, hot routes with no body, check their caller, do their work and commit in one
+# trip to a worker thread (`allow_in_one_trip`), where `allow` takes three.
 @router.post("/carts/{cartId}/checkout", status_code=201, response_model=CheckoutOut)
-def checkout(customer_id: str = Path(alias="customerId"), cart_id: str = Path(alias="cartId"),
-             ctx: RequestContext = allow(*BUYERS)) -> JSONResponse:
-    def place() -> tuple[int, dict]:
-        result = flows.checkout(ctx.db, principal=ctx.principal, customer_id=customer_id, cart_id=cart_id,
-                                now=ctx.now, request_id=ctx.request_id)
-        return 201, result.model_dump(mode="json")
+async def checkout(customer_id: str = Path(alias="customerId"), cart_id: str = Path(alias="cartId"),
+                   guarded: GuardedRequest = allow_in_one_trip(*BUYERS)) -> JSONResponse:
+    def answer(ctx: RequestContext) -> JSONResponse:
+        def place() -> tuple[int, dict]:
+            result = flows.checkout(ctx.db, principal=ctx.principal, customer_id=customer_id, cart_id=cart_id,
+                                    now=ctx.now, request_id=ctx.request_id)
+            return 201, result.model_dump(mode="json")
 
-    return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
-                    operation=f"POST /v1/customers/{customer_id}/carts/{cart_id}/checkout", payload=None,
-                    now=ctx.now, work=place)
+        return run_once(ctx.db, scope=ctx.principal.idempotency_scope, request_id=ctx.request_id,
+                        operation=f"POST /v1/customers/{customer_id}/carts/{cart_id}/checkout", payload=None,
+                        now=ctx.now, work=place)
+
+    return await guarded.run(answer)
 
 
 @router.get("/orders", response_model=Collection[OrderOut])
-def list_orders(
+async def list_orders(
     request: Request,
     customer_id: str = Path(alias="customerId"),
-    ctx: RequestContext = allow(*PURCHASE_READERS),
-    page: PageRequest = Depends(page_params),
+    guarded: GuardedRequest = allow_in_one_trip(*PURCHASE_READERS),
+    page: PageRequest = Depends(page_on_the_loop),
     billing_type: str | None = Query(None, alias="billingType", description="one_time or recurring."),
     billing_cycle: str | None = Query(None, alias="billingCycle", description="one_time, monthly, annual, ..."),
 ) -> Response:
-    statement = service.search_orders(ctx.db, principal=ctx.principal, customer_id=customer_id,
-                                      billing_type=billing_type, billing_cycle=billing_cycle)
-    result = paginate(ctx.db, statement, page, sort=service.ORDER_LIST_ORDER)
-    lines = service.lines_shown(ctx.db, [order.id for order in result.rows])
-    window = cancellation.cancellation_window(ctx.db)
-    return _json(to_collection(result, request.url.path, dict(request.query_params),
-                               lambda order: presenters.order_shape(order, lines[order.id], now=ctx.now,
-                                                                   cancellation_window=window)))
+    def answer(ctx: RequestContext) -> Response:
+        statement = service.search_orders(ctx.db, principal=ctx.principal, customer_id=customer_id,
+                                          billing_type=billing_type, billing_cycle=billing_cycle)
+        result = paginate(ctx.db, statement, page, sort=service.ORDER_LIST_ORDER)
+        lines = service.lines_shown(ctx.db, [order.id for order in result.rows])
+        window = cancellation.cancellation_window(ctx.db)
+        return _json(to_collection(result, request.url.path, dict(request.query_params),
+                                   lambda order: presenters.order_shape(order, lines[order.id], now=ctx.now,
+                                                                       cancellation_window=window)))
+
+    return await guarded.run(answer)
 
 
 @router.get("/orders/{orderId}", response_model=OrderOut)
