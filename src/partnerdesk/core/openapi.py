@@ -176,64 +176,175 @@ def _strings_without_nul(node: Any) -> None:
             _strings_without_nul(value)
 
 
-# OpenAPI links: what a created resource's answer feeds into (a client's next calls; schemathesis follows
-# them in its stateful phase). (method, path, status) of the answer -> (name, method, path, parameters).
+# OpenAPI links: what an answer feeds into (a client's next calls; schemathesis follows them in its stateful
+# phase, tests/test_api_stateful.py). A purchase's whole life is linked: customer -> cart -> checkout -> order,
+# subscription, software -> keys and downloads -> the download link; the order -> its cancellation, or a refund
+# request filed on it -> the operator's decision; a webhook endpoint -> its reads, changes, tests and deletion.
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """One link of an answer: the operation it leads to, and the runtime expressions (OpenAPI 3.0, "Link
+    Object") that give that operation its parameters and, for some, the fields of its body."""
+
+    name: str
+    method: str
+    path: str
+    parameters: dict[str, str]
+    body: dict[str, Any] | None = None
+
+
 CUSTOMER = {"customerId": "$request.path.customerId"}
-LINKS: dict[tuple[str, str, str], list[tuple[str, str, str, dict[str, str]]]] = {
+NEW_CUSTOMER = {"customerId": "$response.body#/id"}
+PLACED_ORDER = {**CUSTOMER, "orderId": "$response.body#/orders/0/id"}
+PLACED_SUBSCRIPTION = {**CUSTOMER, "subscriptionId": "$response.body#/orders/0/lineItems/0/subscriptionId"}
+SOFTWARE = "/v1/customers/{customerId}/software"
+KEYS_AND_DOWNLOADS = "/v1/customers/{customerId}/software/{softwareId}/keysanddownloads"
+ORDER = "/v1/customers/{customerId}/orders/{orderId}"
+SUBSCRIPTION = "/v1/customers/{customerId}/subscriptions/{subscriptionId}"
+SERVICE_REQUEST = "/v1/servicerequests/{requestId}"
+WEBHOOK = "/v1/webhooks/{webhookId}"
+# The first purchase of a software list, with the first version, language and file type it offers.
+FIRST_SOFTWARE = {**CUSTOMER, "softwareId": "$response.body#/items/0/id"}
+FIRST_CHOICE = {"version": "$response.body#/items/0/versions/0", "language": "$response.body#/items/0/languages/0",
+                "fileType": "$response.body#/items/0/fileTypes/0"}
+# A download link's token is the last segment of its URI (schemathesis' regex extractor; any client can do the same).
+DOWNLOAD_TOKEN = "$response.body#/downloads/0/uri#regex:/v1/downloads/([^/?]+)$"
+# A refund request (rule R6) for the whole of a placed order.
+# Filing is POST /v1/servicerequests/{agentLocale}: the language the agent reads the answers in.
+AGENT_LOCALE = "en-US"
+REFUND_OF_PLACED_ORDER = {
+    "supportTopicId": 1001,
+    "customerId": "$request.path.customerId",
+    "refundRequest": {"customerTenantId": "$request.path.customerId", "orderId": "$response.body#/orders/0/id",
+                      "reason": "purchased_by_mistake", "amount": "$response.body#/orders/0/totalPrice",
+                      "currency": "$response.body#/orders/0/currencyCode"},
+}
+ORDER_FOLLOW_UPS = [
+    FollowUp("GetOrder", "get", ORDER, {**CUSTOMER, "orderId": "$response.body#/id"}),
+    FollowUp("GetSubscription", "get", SUBSCRIPTION,
+             {**CUSTOMER, "subscriptionId": "$response.body#/lineItems/0/subscriptionId"}),
+    FollowUp("ListSoftware", "get", SOFTWARE, CUSTOMER),
+    FollowUp("ListEntitlements", "get", "/v1/customers/{customerId}/entitlements", CUSTOMER),
+]
+WEBHOOK_FOLLOW_UPS = [
+    FollowUp("GetWebhook", "get", WEBHOOK, {"webhookId": "$response.body#/id"}),
+    FollowUp("UpdateWebhook", "patch", WEBHOOK, {"webhookId": "$response.body#/id"}),
+    FollowUp("DeleteWebhook", "delete", WEBHOOK, {"webhookId": "$response.body#/id"}),
+    FollowUp("RotateWebhookSecret", "post", WEBHOOK + "/rotate-secret", {"webhookId": "$response.body#/id"}),
+    FollowUp("SendTestEvent", "post", WEBHOOK + "/test", {"webhookId": "$response.body#/id"}),
+    FollowUp("ListDeliveries", "get", WEBHOOK + "/deliveries", {"webhookId": "$response.body#/id"}),
+]
+SERVICE_REQUEST_FOLLOW_UPS = [
+    FollowUp("GetServiceRequest", "get", SERVICE_REQUEST, {"requestId": "$response.body#/id"}),
+    FollowUp("ApproveRefund", "post", SERVICE_REQUEST + "/refundrequest/approve", {"requestId": "$response.body#/id"}),
+    FollowUp("RejectRefund", "post", SERVICE_REQUEST + "/refundrequest/reject", {"requestId": "$response.body#/id"}),
+    FollowUp("UpdateServiceRequest", "patch", SERVICE_REQUEST, {"requestId": "$response.body#/id"}),
+    FollowUp("ListAttachments", "get", SERVICE_REQUEST + "/attachments", {"requestId": "$response.body#/id"}),
+]
+# (method, path, status) of the answer -> its links.
+LINKS: dict[tuple[str, str, str], list[FollowUp]] = {
     ("post", "/v1/customers", "201"): [
-        ("GetCustomer", "get", "/v1/customers/{customerId}", {"customerId": "$response.body#/id"}),
-        ("CreateCart", "post", "/v1/customers/{customerId}/carts", {"customerId": "$response.body#/id"}),
-        ("ListOrders", "get", "/v1/customers/{customerId}/orders", {"customerId": "$response.body#/id"}),
-        ("ListSubscriptions", "get", "/v1/customers/{customerId}/subscriptions", {"customerId": "$response.body#/id"}),
-        ("CreateAzurePlan", "post", "/v1/customers/{customerId}/subscriptions/azureplan",
-         {"customerId": "$response.body#/id"}),
-        ("ListServiceRequests", "get", "/v1/customers/{customerId}/servicerequests",
-         {"customerId": "$response.body#/id"}),
+        FollowUp("GetCustomer", "get", "/v1/customers/{customerId}", NEW_CUSTOMER),
+        FollowUp("CreateCart", "post", "/v1/customers/{customerId}/carts", NEW_CUSTOMER),
+        FollowUp("ListOrders", "get", "/v1/customers/{customerId}/orders", NEW_CUSTOMER),
+        FollowUp("ListSubscriptions", "get", "/v1/customers/{customerId}/subscriptions", NEW_CUSTOMER),
+        FollowUp("CreateAzurePlan", "post", "/v1/customers/{customerId}/subscriptions/azureplan", NEW_CUSTOMER),
+        FollowUp("ListServiceRequests", "get", "/v1/customers/{customerId}/servicerequests", NEW_CUSTOMER),
     ],
     ("post", "/v1/customers/{customerId}/carts", "201"): [
-        ("GetCart", "get", "/v1/customers/{customerId}/carts/{cartId}", {**CUSTOMER, "cartId": "$response.body#/id"}),
-        ("UpdateCart", "put", "/v1/customers/{customerId}/carts/{cartId}",
-         {**CUSTOMER, "cartId": "$response.body#/id"}),
-        ("Checkout", "post", "/v1/customers/{customerId}/carts/{cartId}/checkout",
-         {**CUSTOMER, "cartId": "$response.body#/id"}),
+        FollowUp("GetCart", "get", "/v1/customers/{customerId}/carts/{cartId}",
+                 {**CUSTOMER, "cartId": "$response.body#/id"}),
+        FollowUp("UpdateCart", "put", "/v1/customers/{customerId}/carts/{cartId}",
+                 {**CUSTOMER, "cartId": "$response.body#/id"}),
+        FollowUp("Checkout", "post", "/v1/customers/{customerId}/carts/{cartId}/checkout",
+                 {**CUSTOMER, "cartId": "$response.body#/id"}),
+    ],
+    ("put", "/v1/customers/{customerId}/carts/{cartId}", "200"): [
+        FollowUp("Checkout", "post", "/v1/customers/{customerId}/carts/{cartId}/checkout",
+                 {**CUSTOMER, "cartId": "$request.path.cartId"}),
     ],
     ("post", "/v1/customers/{customerId}/carts/{cartId}/checkout", "201"): [
-        ("GetOrder", "get", "/v1/customers/{customerId}/orders/{orderId}",
-         {**CUSTOMER, "orderId": "$response.body#/orders/0/id"}),
-        ("CancelOrder", "patch", "/v1/customers/{customerId}/orders/{orderId}",
-         {**CUSTOMER, "orderId": "$response.body#/orders/0/id"}),
-        ("GetSubscription", "get", "/v1/customers/{customerId}/subscriptions/{subscriptionId}",
-         {**CUSTOMER, "subscriptionId": "$response.body#/orders/0/lineItems/0/subscriptionId"}),
-        ("UpdateSubscription", "patch", "/v1/customers/{customerId}/subscriptions/{subscriptionId}",
-         {**CUSTOMER, "subscriptionId": "$response.body#/orders/0/lineItems/0/subscriptionId"}),
+        FollowUp("GetOrder", "get", ORDER, PLACED_ORDER),
+        FollowUp("GetSubscription", "get", SUBSCRIPTION, PLACED_SUBSCRIPTION),
+        FollowUp("ListSoftware", "get", SOFTWARE, CUSTOMER),
+        FollowUp("RequestRefund", "post", SERVICE_REQUEST, {"requestId": AGENT_LOCALE}, REFUND_OF_PLACED_ORDER),
+    ],
+    ("get", ORDER, "200"): ORDER_FOLLOW_UPS[1:],
+    ("patch", ORDER, "200"): ORDER_FOLLOW_UPS[:2],
+    ("get", SOFTWARE, "200"): [
+        FollowUp("GetKeysAndDownloads", "post", KEYS_AND_DOWNLOADS, FIRST_SOFTWARE, FIRST_CHOICE),
+        FollowUp("GetSoftware", "get", SOFTWARE + "/{softwareId}", FIRST_SOFTWARE),
+    ],
+    ("get", SOFTWARE + "/{softwareId}", "200"): [
+        # The purchase is one line of an order: cancelling it cancels that line (rule R5).
+        FollowUp("CancelPurchase", "patch", ORDER, {**CUSTOMER, "orderId": "$response.body#/orderId"},
+                 {"status": "cancelled", "lineItems": [{"lineItemNumber": "$response.body#/lineItemNumber"}]}),
+        FollowUp("GetKeysAndDownloads", "post", KEYS_AND_DOWNLOADS,
+                 {**CUSTOMER, "softwareId": "$response.body#/id"},
+                 {"version": "$response.body#/versions/0", "language": "$response.body#/languages/0",
+                  "fileType": "$response.body#/fileTypes/0"}),
+    ],
+    ("post", KEYS_AND_DOWNLOADS, "200"): [
+        FollowUp("Download", "get", "/v1/downloads/{token}", {"token": DOWNLOAD_TOKEN}),
+    ],
+    # A subscription is bought with an order: cancelling that order ends it (rule R5).
+    ("get", SUBSCRIPTION, "200"): [
+        FollowUp("UpdateSubscription", "patch", SUBSCRIPTION, {**CUSTOMER, "subscriptionId": "$response.body#/id"}),
+        FollowUp("CancelOrder", "patch", ORDER, {**CUSTOMER, "orderId": "$response.body#/orderId"},
+                 {"status": "cancelled"}),
     ],
     ("post", "/v1/customers/{customerId}/subscriptions/azureplan", "201"): [
-        ("GetSubscription", "get", "/v1/customers/{customerId}/subscriptions/{subscriptionId}",
-         {**CUSTOMER, "subscriptionId": "$response.body#/id"}),
-        ("UpdateSubscription", "patch", "/v1/customers/{customerId}/subscriptions/{subscriptionId}",
-         {**CUSTOMER, "subscriptionId": "$response.body#/id"}),
-        ("Register", "post", "/v1/customers/{customerId}/subscriptions/{subscriptionId}/registrations",
-         {**CUSTOMER, "subscriptionId": "$response.body#/id"}),
+        FollowUp("GetSubscription", "get", SUBSCRIPTION, {**CUSTOMER, "subscriptionId": "$response.body#/id"}),
+        FollowUp("UpdateSubscription", "patch", SUBSCRIPTION, {**CUSTOMER, "subscriptionId": "$response.body#/id"}),
+        FollowUp("Register", "post", SUBSCRIPTION + "/registrations",
+                 {**CUSTOMER, "subscriptionId": "$response.body#/id"}),
+    ],
+    ("post", SUBSCRIPTION + "/registrations", "202"): [
+        FollowUp("GetRegistrationStatus", "get", SUBSCRIPTION + "/registrationstatus",
+                 {**CUSTOMER, "subscriptionId": "$request.path.subscriptionId"}),
     ],
     # Filing a service request (POST /v1/servicerequests/{agentLocale}, one path item with its GET).
-    ("post", "/v1/servicerequests/{requestId}", "201"): [
-        ("GetServiceRequest", "get", "/v1/servicerequests/{requestId}", {"requestId": "$response.body#/id"}),
-        ("UpdateServiceRequest", "patch", "/v1/servicerequests/{requestId}", {"requestId": "$response.body#/id"}),
-        ("ListAttachments", "get", "/v1/servicerequests/{requestId}/attachments", {"requestId": "$response.body#/id"}),
+    ("post", SERVICE_REQUEST, "201"): SERVICE_REQUEST_FOLLOW_UPS[:3],
+    ("get", SERVICE_REQUEST, "200"): SERVICE_REQUEST_FOLLOW_UPS[3:],
+    ("patch", SERVICE_REQUEST, "200"): SERVICE_REQUEST_FOLLOW_UPS[:1],
+    ("post", SERVICE_REQUEST + "/refundrequest/approve", "200"): [
+        FollowUp("GetServiceRequest", "get", SERVICE_REQUEST, {"requestId": "$request.path.requestId"}),
+    ],
+    ("post", "/v1/webhooks", "201"): WEBHOOK_FOLLOW_UPS,
+    ("patch", WEBHOOK, "200"): WEBHOOK_FOLLOW_UPS[:1] + WEBHOOK_FOLLOW_UPS[2:3],
+    ("post", WEBHOOK + "/rotate-secret", "200"): [
+        FollowUp("GetWebhook", "get", WEBHOOK, {"webhookId": "$request.path.webhookId"}),
+    ],
+    ("post", WEBHOOK + "/test", "202"): [
+        FollowUp("ListDeliveries", "get", WEBHOOK + "/deliveries", {"webhookId": "$request.path.webhookId"}),
+    ],
+    ("delete", WEBHOOK, "204"): [
+        FollowUp("GetWebhook", "get", WEBHOOK, {"webhookId": "$request.path.webhookId"}),
     ],
 }
 
 
+def linked_operations() -> set[str]:
+    """"METHOD /path" of every operation a link starts from or leads to."""
+    return {f"{method.upper()} {path}" for method, path, _status in LINKS} | {
+        f"{follow_up.method.upper()} {follow_up.path}" for follow_ups in LINKS.values() for follow_up in follow_ups}
+
+
 def _add_links(paths: dict[str, dict[str, Any]]) -> None:
-    for (method, path, status), links in LINKS.items():
+    for (method, path, status), follow_ups in LINKS.items():
         response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
         if response is None:
-            continue
-        for name, target_method, target_path, parameters in links:
-            target = paths.get(target_path, {}).get(target_method)
-            if target is not None:
-                response.setdefault("links", {})[name] = {"operationId": target["operationId"],
-                                                          "parameters": parameters}
+            raise RuntimeError(f"core.openapi.LINKS: {method.upper()} {path} has no {status} answer to link from.")
+        for follow_up in follow_ups:
+            target = paths.get(follow_up.path, {}).get(follow_up.method)
+            if target is None:
+                raise RuntimeError(f"core.openapi.LINKS: {follow_up.name} leads to "
+                                   f"{follow_up.method.upper()} {follow_up.path}, which the document lacks.")
+            link: dict[str, Any] = {"operationId": target["operationId"], "parameters": follow_up.parameters}
+            if follow_up.body is not None:
+                link["requestBody"] = follow_up.body
+            response.setdefault("links", {})[follow_up.name] = link
 
 
 def install_openapi(app: FastAPI) -> None:
