@@ -44,6 +44,8 @@ from partnerdesk.core.wire_types import (
 from partnerdesk.customers import api as customers_api
 from partnerdesk.customers.schemas import DOMAIN_PATTERN, EMAIL_PATTERN, FILTER_PATTERN
 from partnerdesk.customers.service import normalise_domain
+from partnerdesk.hybrid import service as hybrid
+from partnerdesk.hybrid.schemas import EstimateIn
 from partnerdesk.support.models import STATUSES
 
 
@@ -245,3 +247,34 @@ def test_every_documented_customer_filter_is_read(text):
 def test_customer_filters_the_desk_refuses_are_not_documented(text):
     assert not as_json_schema(FILTER_PATTERN).match(text)
     assert not accepted(customers_api._parse_partner_center_filter, text)
+
+
+def test_hybrid_benefit_bounds_documented_are_those_the_estimate_checks():
+    document = EstimateIn.model_json_schema()
+    vm, licence = document["$defs"]["VmIn"]["properties"], document["$defs"]["LicenseIn"]["properties"]
+    documented = {
+        "hoursPerMonth": document["properties"]["hoursPerMonth"], "count": vm["count"],
+        "vCpus": vm["vCpus"]["anyOf"][0], "cores": licence["cores"], "processorLicenses": licence["processorLicenses"],
+    }
+    assert {field: (schema["minimum"], schema["maximum"]) for field, schema in documented.items()} == {
+        "hoursPerMonth": (1, hybrid.MAX_HOURS_PER_MONTH), "count": (1, hybrid.MAX_COUNT),
+        "vCpus": (1, hybrid.MAX_VCPUS), "cores": (0, hybrid.MAX_CORES),
+        "processorLicenses": (0, hybrid.MAX_PROCESSOR_LICENCES),
+    }
+    assert hybrid._whole(hybrid.MAX_HOURS_PER_MONTH, "hoursPerMonth", maximum=hybrid.MAX_HOURS_PER_MONTH,
+                         what="hours") == 744
+    assert document["properties"]["vms"]["minItems"] == 1
+
+
+@pytest.mark.parametrize(("field", "words", "check"), [
+    ("edition", ["Datacenter", "STANDARD"], lambda value: hybrid._edition(value, "edition")),
+    ("term", ["p1y", "P3Y"], hybrid._term),
+])
+def test_hybrid_benefit_words_documented_are_those_the_estimate_reads(field, words, check):
+    definitions = EstimateIn.model_json_schema()["$defs"]
+    schema = (definitions["LicenseIn"] if field == "edition" else definitions["ReservationIn"])["properties"][field]
+    for word in words:
+        assert as_json_schema(schema["pattern"]).match(word) and check(word)
+    assert not as_json_schema(schema["pattern"]).match("P2Y")
+    with pytest.raises(DeskError):
+        check("P2Y")

@@ -7,6 +7,7 @@ what kind of value each field holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -14,13 +15,28 @@ from typing import Any
 from pydantic import Field
 
 from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
+from partnerdesk.core.wire_types import NotBlank, any_case_pattern, currency_pattern
+from partnerdesk.hybrid.calculation import EDITIONS, RESERVATION_TERMS
+
+
+# What the document can say of an estimate, from the lists and bounds `hybrid.service` checks against (the
+# service still checks, naming the field as `vms[0].vCpus`). Bounds are read when the document is built: the
+# service imports these shapes.
+def _bounded(name: str, minimum: int) -> Callable[[dict[str, Any]], None]:
+    def add_bounds(schema: dict[str, Any]) -> None:
+        from partnerdesk.hybrid import service
+
+        target = next((option for option in schema.get("anyOf", []) if option.get("type") == "integer"), schema)
+        target.update(minimum=minimum, maximum=getattr(service, name))
+
+    return add_bounds
 
 
 class VmIn(CamelModel):
-    name: str = Field(min_length=1, max_length=100)
-    count: int
+    name: NotBlank = Field(min_length=1, max_length=100)
+    count: int = Field(json_schema_extra=_bounded("MAX_COUNT", 1))
     # Optional when `size` names a size of the rate table: the table knows its vCPUs.
-    v_cpus: int | None = None
+    v_cpus: int | None = Field(None, json_schema_extra=_bounded("MAX_VCPUS", 1))
     windows_rate_per_hour: Decimal | None = None
     base_rate_per_hour: Decimal | None = None
     # The ARM size name ("Standard_D4s_v5") and region ("westeurope"): rates from the operator's rate
@@ -30,24 +46,27 @@ class VmIn(CamelModel):
 
 
 class LicenseIn(CamelModel):
-    edition: str = Field(max_length=40)
-    cores: int = 0
+    edition: str = Field(max_length=40, json_schema_extra={"pattern": any_case_pattern(EDITIONS)},
+                         description="Datacenter or Standard, in any letter case.")
+    cores: int = Field(0, json_schema_extra=_bounded("MAX_CORES", 0))
     # Legacy 2-processor licences, 16 core licences each.
-    processor_licenses: int = 0
+    processor_licenses: int = Field(0, json_schema_extra=_bounded("MAX_PROCESSOR_LICENCES", 0))
     software_assurance: bool
     in_use_on_premises: bool = False
 
 
 class ReservationIn(CamelModel):
-    term: str = Field(max_length=8)
+    term: str = Field(max_length=8, json_schema_extra={"pattern": any_case_pattern(RESERVATION_TERMS)},
+                      description="P1Y or P3Y.")
 
 
 class EstimateIn(CamelModel):
-    currency: str = Field(max_length=40)
-    hours_per_month: int = 730
+    currency: str = Field(max_length=40, json_schema_extra={"pattern": currency_pattern()},
+                          description="An ISO 4217 code such as EUR, in any letter case.")
+    hours_per_month: int = Field(730, json_schema_extra=_bounded("MAX_HOURS_PER_MONTH", 1))
     # The one-time 180-day overlap during which Standard licences may run on-premises and in Azure.
     migration_overlap: bool = False
-    vms: list[VmIn] = Field(max_length=200)
+    vms: list[VmIn] = Field(max_length=200, json_schema_extra={"minItems": 1})
     licenses: list[LicenseIn] = Field(default_factory=list, max_length=200)
     reservation: ReservationIn | None = None
 

@@ -53,6 +53,7 @@ from partnerdesk.policies import service as policies
 MAX_COUNT = 100_000
 MAX_VCPUS = 1024
 MAX_CORES = 10_000_000
+MAX_PROCESSOR_LICENCES = MAX_CORES // calculation.CORES_PER_PROCESSOR_LICENCE
 MAX_RATE = Decimal("10000")
 # A month has at most 744 hours (31 days).
 MAX_HOURS_PER_MONTH = 744
@@ -114,7 +115,7 @@ def _licence(licence: LicenseIn, position: int) -> calculation.LicenceHolding:
         edition=_edition(licence.edition, f"{field}.edition"),
         cores=_whole(licence.cores, f"{field}.cores", minimum=0, maximum=MAX_CORES, what="number of core licences"),
         processor_licences=_whole(licence.processor_licenses, f"{field}.processorLicenses", minimum=0,
-                                  maximum=MAX_CORES // calculation.CORES_PER_PROCESSOR_LICENCE,
+                                  maximum=MAX_PROCESSOR_LICENCES,
                                   what="number of 2-processor licences"),
         software_assurance=licence.software_assurance, in_use_on_premises=licence.in_use_on_premises)
     if holding.total_cores == 0:
