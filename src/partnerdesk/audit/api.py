@@ -59,7 +59,7 @@ def list_activity(
         start=start_date,
         end=end_date,
     )
-    result = paginate(ctx.db, service.query(ctx.principal, filters), page)
+    result = paginate(ctx.db, service.query(ctx.principal, filters), page, sort=service.ACTIVITY_ORDER)
     return to_collection(result, request.url.path, dict(request.query_params), ActivityRecordOut.model_validate)
 
 
@@ -129,7 +129,7 @@ def list_audit_records(
     if wanted and wanted[0] == "companyname":
         named = select(Customer.id).where(Customer.company_name_folded.contains(wanted[1].casefold(), autoescape=True))
         statement = statement.where(ActivityRecord.customer_id.in_(named))
-    result = paginate(ctx.db, statement, page)
+    result = paginate(ctx.db, statement, page, sort=service.AUDIT_RECORD_ORDER)
     ids = {record.customer_id for record in result.rows if record.customer_id}
     names = dict(ctx.db.execute(select(Customer.id, Customer.company_name).where(Customer.id.in_(ids))).all()) \
         if ids else {}

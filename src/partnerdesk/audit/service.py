@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from partnerdesk.accounts.service import Principal
 from partnerdesk.audit.models import ActivityRecord
 from partnerdesk.core.errors import Forbidden
+from partnerdesk.core.pagination import DESC, SortKey
 
 # Most writes of the desk append a record; the id is the database's own counter.
 _INSERT_RECORD = insert(ActivityRecord.__table__)
@@ -80,6 +81,12 @@ def recorded_actions(db: Session, principal: Principal) -> list[str]:
     return list(db.scalars(select(readable.c.action).distinct().order_by(readable.c.action)))
 
 
+# The order of the activity lists, newest first: the keys their keyset pages start after (`core.pagination`).
+# Two names, so that a continuation token of one list is refused by the other.
+ACTIVITY_ORDER = SortKey("activity", (ActivityRecord.occurred_at, DESC), (ActivityRecord.id, DESC))
+AUDIT_RECORD_ORDER = SortKey("auditrecords", *ACTIVITY_ORDER.columns)
+
+
 def query(principal: Principal, filters: ActivityFilter) -> Select:
     """The records `principal` may read, newest first; agents see only their partner's."""
     statement = select(ActivityRecord)
@@ -102,4 +109,4 @@ def query(principal: Principal, filters: ActivityFilter) -> Select:
         statement = statement.where(ActivityRecord.occurred_at >= filters.start)
     if filters.end:
         statement = statement.where(ActivityRecord.occurred_at < filters.end)
-    return statement.order_by(ActivityRecord.occurred_at.desc(), ActivityRecord.id.desc())
+    return statement.order_by(*ACTIVITY_ORDER.clauses())

@@ -16,11 +16,12 @@ from fastapi.responses import JSONResponse
 from partnerdesk.accounts.auth import RequestContext, allow
 from partnerdesk.accounts.models import Role
 from partnerdesk.core.idempotency import run_once
-from partnerdesk.core.pagination import PageRequest, page_params, paginate, to_collection
+from partnerdesk.core.pagination import ASC, DESC, PageRequest, SortKey, page_params, paginate, to_collection
 from partnerdesk.core.schemas import Collection
 from partnerdesk.customers.api import READERS as CUSTOMER_READERS
 from partnerdesk.hybrid import presenters, service
 from partnerdesk.hybrid.errors import InvalidRateTable
+from partnerdesk.hybrid.models import StoredEstimate, VmRate
 from partnerdesk.hybrid.schemas import EstimateIn, EstimateOut, RateImportOut, StoredEstimateOut, VmRateOut
 
 router = APIRouter(tags=["hybrid benefit"])
@@ -53,13 +54,22 @@ def keep_estimate(body: EstimateIn, customer_id: str = Path(alias="customerId"),
                     payload=body.model_dump(mode="json"), now=ctx.now, work=keep)
 
 
+# The lists' orders (their service's), the keys their keyset pages start after (`core.pagination`): set here
+# on the statement too, so the order and the key cannot drift apart.
+ESTIMATE_ORDER = SortKey("hybrid-estimates", (StoredEstimate.created_at, DESC), (StoredEstimate.id, ASC))
+RATE_ORDER = SortKey("hybrid-rates", (VmRate.currency, ASC), (VmRate.size, ASC), (VmRate.region, ASC),
+                     (VmRate.id, ASC))
+
+
 @router.get("/v1/customers/{customerId}/hybridbenefit/estimates", response_model=Collection[StoredEstimateOut],
             response_model_exclude_none=True)
 def list_estimates(request: Request, customer_id: str = Path(alias="customerId"),
                    ctx: RequestContext = allow(*ESTIMATE_KEEPERS),
                    page: PageRequest = Depends(page_params)) -> Collection[StoredEstimateOut]:
     statement = service.customer_estimates(ctx.db, principal=ctx.principal, customer_id=customer_id)
-    return to_collection(paginate(ctx.db, statement, page), request.url.path, dict(request.query_params),
+    statement = statement.order_by(None).order_by(*ESTIMATE_ORDER.clauses())
+    return to_collection(paginate(ctx.db, statement, page, sort=ESTIMATE_ORDER), request.url.path,
+                         dict(request.query_params),
                          presenters.stored_estimate_out)
 
 
@@ -71,7 +81,9 @@ def list_rates(request: Request, ctx: RequestContext = allow(*EVERYONE), page: P
                currency: str | None = Query(None, max_length=3)) -> Collection[VmRateOut]:
     """The operator's VM rate table: hourly rates with and without the Windows licence."""
     statement = service.search_rates(size=vm_size, region=region, currency=currency)
-    return to_collection(paginate(ctx.db, statement, page), request.url.path, dict(request.query_params),
+    statement = statement.order_by(None).order_by(*RATE_ORDER.clauses())
+    return to_collection(paginate(ctx.db, statement, page, sort=RATE_ORDER), request.url.path,
+                         dict(request.query_params),
                          presenters.rate_out)
 
 

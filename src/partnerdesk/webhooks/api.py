@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from partnerdesk.accounts.auth import RequestContext, allow
 from partnerdesk.accounts.models import Role
 from partnerdesk.core.idempotency import REPLAY_HEADER, run_once
-from partnerdesk.core.pagination import PageRequest, page_params, paginate, to_collection
+from partnerdesk.core.pagination import ASC, DESC, PageRequest, SortKey, page_params, paginate, to_collection
 from partnerdesk.core.schemas import Collection
 from partnerdesk.webhooks import service
 from partnerdesk.webhooks.events import EVENT_TYPES
@@ -97,11 +97,18 @@ def create_webhook(body: EndpointIn, ctx: RequestContext = allow(*ADMINS)) -> JS
     return _answer_with_secret(ctx, "POST /v1/webhooks", body.model_dump(mode="json"), 201, change)
 
 
+# The lists' orders (their service's), the keys their keyset pages start after (`core.pagination`): set here
+# on the statement too, so the order and the key cannot drift apart.
+ENDPOINT_ORDER = SortKey("webhooks", (WebhookEndpoint.created_at, ASC), (WebhookEndpoint.id, ASC))
+DELIVERY_ORDER = SortKey("webhook-deliveries", (WebhookDelivery.created_at, DESC), (WebhookDelivery.id, DESC))
+
+
 @router.get("", response_model=Collection[EndpointOut])
 def list_webhooks(
     request: Request, ctx: RequestContext = allow(*ADMINS), page: PageRequest = Depends(page_params)
 ) -> Collection[EndpointOut]:
-    result = paginate(ctx.db, service.search_endpoints(ctx.principal), page)
+    statement = service.search_endpoints(ctx.principal).order_by(None).order_by(*ENDPOINT_ORDER.clauses())
+    result = paginate(ctx.db, statement, page, sort=ENDPOINT_ORDER)
     return to_collection(result, request.url.path, dict(request.query_params), EndpointOut.of)
 
 
@@ -166,7 +173,7 @@ def list_deliveries(
 ) -> Collection[DeliveryOut]:
     statement = service.search_deliveries(ctx.db, principal=ctx.principal, endpoint_id=webhook_id,
                                           status=status)
-    result = paginate(ctx.db, statement, page)
+    result = paginate(ctx.db, statement.order_by(None).order_by(*DELIVERY_ORDER.clauses()), page, sort=DELIVERY_ORDER)
     progress = service.delivery_progress(ctx.db, list(result.rows))
 
     def convert(delivery: WebhookDelivery) -> DeliveryOut:
