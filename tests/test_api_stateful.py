@@ -48,7 +48,7 @@ SUPPORT_TOPIC = 1006
 POOL_KEYS = 3000
 # Scenarios per run and the most steps in each: enough for each scenario to reach a refund decision and a
 # download, few enough for the suite's two busy cores (see docs/api-conformance.md for the figures).
-STATEFUL_SCENARIOS = {"sqlite": 60, "postgresql": 30}
+STATEFUL_SCENARIOS = {"sqlite": 60, "postgresql": 45}
 MAX_STEPS = 50
 # After this many steps a scenario may also just read its customer again (see read_the_customer_again).
 FILLER_AFTER = 30
