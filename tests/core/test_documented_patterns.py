@@ -46,7 +46,9 @@ from partnerdesk.customers.schemas import DOMAIN_PATTERN, EMAIL_PATTERN, FILTER_
 from partnerdesk.customers.service import normalise_domain
 from partnerdesk.hybrid import service as hybrid
 from partnerdesk.hybrid.schemas import EstimateIn
+from partnerdesk.support import service as support
 from partnerdesk.support.models import STATUSES
+from partnerdesk.support.schemas import ServiceRequestIn
 
 
 def as_json_schema(pattern: str) -> re.Pattern[str]:
@@ -278,3 +280,26 @@ def test_hybrid_benefit_words_documented_are_those_the_estimate_reads(field, wor
     assert not as_json_schema(schema["pattern"]).match("P2Y")
     with pytest.raises(DeskError):
         check("P2Y")
+
+
+@FAST
+@given(matching(support.PHONE_PATTERN))
+@example("+33 4 72 00 00 00")
+def test_every_documented_phone_number_is_accepted(phone):
+    contact = support.Contact("Ana", "Silva", "ana@contoso.example", phone)
+    assert support._contact(contact).phone_number == phone.strip()
+
+
+def test_support_topics_and_severities_documented_are_those_the_service_reads():
+    document = ServiceRequestIn.model_json_schema()["properties"]
+    as_number = next(option for option in document["supportTopicId"]["anyOf"] if option["type"] == "integer")
+    as_text = next(option for option in document["supportTopicId"]["anyOf"] if option["type"] == "string")
+    assert as_number["enum"] == [topic.id for topic in support.SUPPORT_TOPICS]
+    for topic_id in as_number["enum"]:
+        assert support.support_topic(topic_id) == support.support_topic(str(topic_id))
+        assert as_json_schema(as_text["pattern"]).match(str(topic_id))
+    assert not as_json_schema(as_text["pattern"]).match("999") and not accepted(support.support_topic, "999")
+    for severity in ("minimal", "MODERATE", "Critical"):
+        assert as_json_schema(document["severity"]["pattern"]).match(severity) and support._severity(severity)
+    assert not accepted(support._severity, "urgent")
+    assert not as_json_schema(document["severity"]["pattern"]).match("urgent")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StrictStr, model_validator
 
+from partnerdesk.core.markets import market_pattern
 from partnerdesk.core.schemas import CamelModel, Link, ResponseModel
 from partnerdesk.core.wire_types import NotBlank, StrictInteger, any_case_pattern
+from partnerdesk.customers.schemas import EMAIL_PATTERN
 from partnerdesk.support.models import STATUSES
 
 ShortText = Annotated[StrictStr, Field(max_length=200)]
@@ -21,11 +24,35 @@ class SupportTopicOut(ResponseModel):
     attributes: dict[str, str] = Field(default_factory=lambda: {"objectType": "SupportTopic"})
 
 
+# What the document says of a new request, from the lists `support.service` checks against (read when the
+# document is built: the service imports these shapes).
+def _from_service(name: str, *, any_case: bool = False) -> Callable[[dict[str, Any]], None]:
+    def add_pattern(schema: dict[str, Any]) -> None:
+        from partnerdesk.support import service
+
+        value = getattr(service, name)
+        schema["pattern"] = any_case_pattern(value) if any_case else value
+
+    return add_pattern
+
+
+def _support_topics(schema: dict[str, Any]) -> None:
+    """A topic id of `GET /v1/servicerequests/supporttopics`, as a number or its digits."""
+    from partnerdesk.support.service import SUPPORT_TOPICS
+
+    ids = [topic.id for topic in SUPPORT_TOPICS]
+    for option in schema.get("anyOf", []):
+        if option.get("type") == "integer":
+            option["enum"] = ids
+        elif option.get("type") == "string":
+            option["pattern"] = any_case_pattern(str(topic_id) for topic_id in ids)
+
+
 class ContactIn(CamelModel):
-    first_name: str = Field(min_length=1, max_length=100)
-    last_name: str = Field(min_length=1, max_length=100)
-    email: str = Field(min_length=3, max_length=320)
-    phone_number: str = Field(min_length=1, max_length=40)
+    first_name: NotBlank = Field(min_length=1, max_length=100)
+    last_name: NotBlank = Field(min_length=1, max_length=100)
+    email: str = Field(min_length=3, max_length=320, json_schema_extra={"pattern": EMAIL_PATTERN})
+    phone_number: str = Field(min_length=1, max_length=40, json_schema_extra=_from_service("PHONE_PATTERN"))
 
 
 class ContactOut(ResponseModel):
@@ -103,12 +130,15 @@ def _without_read_only_fields(value: Any, kept: set[str]) -> Any:
 
 
 class ServiceRequestIn(CamelModel):
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(min_length=1, max_length=10_000)
-    severity: str = Field(min_length=1, max_length=16, description="minimal, moderate or critical")
-    support_topic_id: Annotated[StrictStr, Field(min_length=1, max_length=20)] | StrictInteger
+    title: NotBlank = Field(min_length=1, max_length=200)
+    description: NotBlank = Field(min_length=1, max_length=10_000)
+    severity: str = Field(min_length=1, max_length=16, description="minimal, moderate or critical",
+                          json_schema_extra=_from_service("SEVERITIES", any_case=True))
+    support_topic_id: Annotated[StrictStr, Field(min_length=1, max_length=20)] | StrictInteger = Field(
+        json_schema_extra=_support_topics)
     primary_contact: ContactIn
-    country_code: str | None = Field(None, max_length=2)
+    country_code: Annotated[str, Field(json_schema_extra={"pattern": f"^$|{market_pattern()}"})] | None = Field(
+        None, max_length=2)
     customer_id: str | None = Field(None, max_length=36)
     refund_request: RefundRequestIn | None = None
 

@@ -88,7 +88,10 @@ SEVERITIES = ("minimal", "moderate", "critical")
 REFUND_REASONS = ("purchased_by_mistake", "wrong_product", "customer_cancelled", "other")
 FILERS = (Role.admin_agent, Role.helpdesk_agent)
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}-[A-Za-z]{2}$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 ().\-/]{2,38}$")
+# Read after strip(), so it never ends with a space; written so, the document's pattern admits only numbers
+# the check accepts.
+PHONE_PATTERN = r"^\+?[0-9][0-9 ().\-/]{1,37}[0-9().\-/]$"
+_PHONE = re.compile(PHONE_PATTERN)
 
 
 @dataclass(frozen=True)
