@@ -249,9 +249,7 @@ def test_linked_operations_walk_the_life_cycles(app, actors, stocked_desk, datab
             """A step open late in a scenario, so one that has followed every link it could runs on to its end
             (without it hypothesis stops the run there, and its next run starts again from the same choices);
             open earlier, hypothesis would draw it instead of the links."""
-            case = get_customer.Case(path_parameters={"customerId": self.customer_id})
-            self.recorder.record_case(case=case)
-            self.step(StepInput.initial(case))
+            self.first_call(get_customer.Case(path_parameters={"customerId": self.customer_id}))
 
         def setup(self) -> None:
             self.steps_taken = 0

@@ -305,10 +305,13 @@ LINKS: dict[tuple[str, str, str], list[FollowUp]] = {
                  {**CUSTOMER, "subscriptionId": "$request.path.subscriptionId"}),
     ],
     # Filing a service request (POST /v1/servicerequests/{agentLocale}, one path item with its GET).
-    ("post", SERVICE_REQUEST, "201"): SERVICE_REQUEST_FOLLOW_UPS[:3],
+    ("post", SERVICE_REQUEST, "201"): SERVICE_REQUEST_FOLLOW_UPS[1:3],
     ("get", SERVICE_REQUEST, "200"): SERVICE_REQUEST_FOLLOW_UPS[3:],
     ("patch", SERVICE_REQUEST, "200"): SERVICE_REQUEST_FOLLOW_UPS[:1],
     ("post", SERVICE_REQUEST + "/refundrequest/approve", "200"): [
+        FollowUp("GetServiceRequest", "get", SERVICE_REQUEST, {"requestId": "$request.path.requestId"}),
+    ],
+    ("post", SERVICE_REQUEST + "/refundrequest/reject", "200"): [
         FollowUp("GetServiceRequest", "get", SERVICE_REQUEST, {"requestId": "$request.path.requestId"}),
     ],
     ("post", "/v1/webhooks", "201"): WEBHOOK_FOLLOW_UPS,
