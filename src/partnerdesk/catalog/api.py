@@ -8,7 +8,6 @@ it never buys). Who may write: the operator only.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 from collections.abc import Callable
 from functools import lru_cache
@@ -102,15 +101,6 @@ def _product_page(request: Request, listed: service.ProductList, if_none_match: 
     return Response(body, media_type="application/json", headers=headers)
 
 
-async def page_on_the_loop(**params) -> PageRequest:
-    """`core.pagination.page_params`, with its parameters, run on the event loop: it does no I/O, and FastAPI
-    would send it, a plain `def`, to a worker thread of its own (a trip costs more than its work)."""
-    return page_params(**params)
-
-
-page_on_the_loop.__signature__ = inspect.signature(page_params, eval_str=True)
-
-
 # Reading by market
 
 
@@ -119,7 +109,7 @@ page_on_the_loop.__signature__ = inspect.signature(page_params, eval_str=True)
 async def list_products(
     request: Request,
     guarded: GuardedRequest = allow_in_one_trip(*READERS),
-    page: PageRequest = Depends(page_on_the_loop),
+    page: PageRequest = Depends(page_params),
     country: str | None = MarketQuery,
     target_view: str | None = TargetViewQuery,
     if_none_match: str | None = IfNoneMatch,
@@ -219,7 +209,7 @@ async def list_customer_products(
     customer_id: str = CustomerId,
     target_view: str | None = TargetViewQuery,
     guarded: GuardedRequest = allow_in_one_trip(*READERS),
-    page: PageRequest = Depends(page_on_the_loop),
+    page: PageRequest = Depends(page_params),
     if_none_match: str | None = IfNoneMatch,
 ) -> Response:
     def answer(ctx: RequestContext) -> Response:

@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse, Response
 
 from partnerdesk.accounts.auth import GuardedRequest, RequestContext, allow, allow_in_one_trip
 from partnerdesk.accounts.models import Role
-from partnerdesk.catalog.api import page_on_the_loop
 from partnerdesk.core.idempotency import run_once
 from partnerdesk.core.pagination import (
     ASC,
@@ -111,7 +110,7 @@ async def list_orders(
     request: Request,
     customer_id: str = Path(alias="customerId"),
     guarded: GuardedRequest = allow_in_one_trip(*PURCHASE_READERS),
-    page: PageRequest = Depends(page_on_the_loop),
+    page: PageRequest = Depends(page_params),
     billing_type: str | None = Query(None, alias="billingType", description="one_time or recurring."),
     billing_cycle: str | None = Query(None, alias="billingCycle", description="one_time, monthly, annual, ..."),
 ) -> Response:
