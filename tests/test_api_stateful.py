@@ -18,6 +18,11 @@ and the test fails if a walk did not reach the deep end of its life cycle (check
 cancelled, keys, a refund decided, a webhook deleted and gone): a walk that stops at the first creation
 would pass every check and prove nothing.
 
+Only the documented extension points of the state machine are used (`setup`, `teardown`, `before_call`,
+`after_call`, `validate_response`): each scenario's customer (and order) is created in `setup` through the
+same checks; schemathesis' own starting calls draw random path ids, which `before_call` replaces with the
+scenario's own (ids it created, or reached with a success), while ids a link took from an answer are kept.
+
 Both walks run on SQLite and PostgreSQL. The stateless phases (every operation, every role) are
 tests/test_api_fuzz.py; docs/api-conformance.md has the figures.
 """
@@ -32,8 +37,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import FlakyStrategyDefinition, InvalidDefinition
-from hypothesis.stateful import Bundle, initialize, multiple, precondition, rule
-from schemathesis.generation.stateful.state_machine import StepInput, normalize_name
 
 from partnerdesk.accounts.models import Role
 from partnerdesk.core.openapi import linked_operations
@@ -50,8 +53,6 @@ POOL_KEYS = 3000
 # download, few enough for the suite's two busy cores (see docs/api-conformance.md for the figures).
 STATEFUL_SCENARIOS = {"sqlite": 60, "postgresql": 45}
 MAX_STEPS = 50
-# After this many steps a scenario may also just read its customer again (see read_the_customer_again).
-FILLER_AFTER = 30
 MAX_RESTARTS = 10
 
 STATEFUL_CONFIG = {
@@ -99,6 +100,7 @@ def _service_request(number: int, linked: dict) -> dict:
 WELL_FORMED_BODIES = {
     "POST /v1/customers/{customerId}/carts": lambda number, _linked: {
         "lineItems": [software_line(quantity=number % 3 + 1)]},
+    "POST /v1/customers": lambda number, _linked: customer_body(domain=f"walk-{number}.onmicrosoft.com"),
     "PUT /v1/customers/{customerId}/carts/{cartId}": lambda number, _linked: {
         "lineItems": [software_line(quantity=number % 2 + 1, line_id=0), software_line(quantity=1, line_id=1)]},
     "POST /v1/customers/{customerId}/subscriptions/azureplan": lambda number, _linked: {
@@ -132,10 +134,8 @@ class WalkPlan:
     leaves_out: tuple[str, ...]  # operations of the other walk (parts of their paths)
     # What the walk must have reached ("METHOD /path status", or a tuple of which one will do), or it proved little.
     must_reach: list[str | tuple[str, ...]]
-    # A scenario starts from a customer made by the test (with an order placed for it in the purchase walk);
-    # the set-up walk also from a webhook endpoint.
+    # A scenario starts from a customer made by the test (with an order placed for it in the purchase walk).
     starts_with_an_order: bool = False
-    starts: frozenset[str] = frozenset()
 
 
 WALKS = {
@@ -155,7 +155,7 @@ WALKS = {
         # Following a download link (keys -> the link's URI) is seven calls deep: most runs reach it (1-4 times
         # in 30-70 scenarios), too few to require it without making the test fail now and then.
     ]),
-    "set-up": WalkPlan(leaves_out=PURCHASE_ONLY, starts=frozenset({"POST /v1/webhooks"}), must_reach=[
+    "set-up": WalkPlan(leaves_out=PURCHASE_ONLY, must_reach=[
         "POST /v1/customers/{customerId}/subscriptions/azureplan 201",
         "POST /v1/customers/{customerId}/subscriptions/{subscriptionId}/registrations 202",
         "GET /v1/customers/{customerId}/subscriptions/{subscriptionId}/registrationstatus 200",
@@ -194,6 +194,29 @@ def without_continuation_token(case) -> None:
         case.query.pop("continuationToken", None)
 
 
+# What a creation's answer names (its "id"): the scenario's own from then on, for its starting calls.
+CREATED = {
+    "POST /v1/customers": "customerId",
+    "POST /v1/customers/{customerId}/carts": "cartId",
+    "POST /v1/customers/{customerId}/subscriptions/azureplan": "subscriptionId",
+    "POST /v1/servicerequests/{requestId}": "requestId",
+    "POST /v1/webhooks": "webhookId",
+}
+SOFTWARE_LIST = "GET /v1/customers/{customerId}/software"
+KEYS_AND_DOWNLOADS = "POST /v1/customers/{customerId}/software/{softwareId}/keysanddownloads"
+
+
+def strings_in(value) -> set[str]:
+    """Every string of an answer's JSON: the ids a link may take from it (a link's URI ends with its token)."""
+    if isinstance(value, str):
+        return {value, value.split("?")[0].rsplit("/", 1)[-1]}
+    if isinstance(value, dict):
+        return set().union(*(strings_in(item) for item in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(strings_in(item) for item in value)) if value else set()
+    return set()
+
+
 @pytest.mark.parametrize("walk", list(WALKS))
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_linked_operations_walk_the_life_cycles(app, actors, stocked_desk, database_flavour, walk) -> None:
@@ -204,63 +227,75 @@ def test_linked_operations_walk_the_life_cycles(app, actors, stocked_desk, datab
     schema = document.include(name=sorted(operations))
     tokens = {role: actors(role).token for role in (Role.admin_agent, Role.operator)}
     new_customer = schema["/v1/customers"]["POST"]
-    get_customer = schema["/v1/customers/{customerId}"]["GET"]
-    if plan.starts_with_an_order:
-        new_cart = schema["/v1/customers/{customerId}/carts"]["POST"]
-        checkout = schema["/v1/customers/{customerId}/carts/{cartId}/checkout"]["POST"]
+    new_cart = schema["/v1/customers/{customerId}/carts"]["POST"]
+    checkout = schema["/v1/customers/{customerId}/carts/{cartId}/checkout"]["POST"]
+    list_software = schema["/v1/customers/{customerId}/software"]["GET"]
+    agent = actors(Role.admin_agent)
     numbers = itertools.count(1)
     answers: Counter[str] = Counter()  # "METHOD /path status"
-    transitions: Counter[str] = Counter()  # the link followed ("RANDOM" for a scenario's own first calls)
+    # How each call got its path ids: "<answer that gave them> -> <call>", or "RANDOM -> <call>" when schemathesis
+    # drew them (a scenario's starting call), which the walk replaces with the scenario's own.
+    transitions: Counter[str] = Counter()
     scenarios: Counter[str] = Counter()
 
     machine = schema.as_state_machine()
 
     class Walk(machine):
-        def first_call(self, case):
-            """A call the test makes itself, recorded as schemathesis records its own first calls, so that the
-            links followed from its answer count towards their limits per scenario and its checks find it."""
-            start = StepInput.initial(case)
-            self.recorder.record_case(case=case)
-            self.control.record_step(start, self.recorder)
-            return self.step(start)
-
-        @initialize(target=Bundle("starts"))
-        def start_with_a_customer_and_an_order(self):
+        def setup(self) -> None:
             """Every scenario starts from a customer of its own, and (in the purchase walk) an order placed for
-            it, as its first calls: hypothesis ends a scenario after 15-20 calls (when the choices it draws fill
-            its buffer), too few to reach a download or a refund decision from a bare customer often enough.
-            The cart and checkout links are still walked from the customer."""
+            it, made by the test before the first step (through every check too): schemathesis' starting calls
+            then act on them instead of meeting the 404 of an id drawn at random (the stateless tests probe
+            those), and the links go on from the answers those calls get. Hypothesis ends a scenario after 15-20
+            calls (when the choices it draws fill its buffer), too few to reach a download or a refund decision
+            from a bare customer often enough."""
             scenarios["begun"] += 1
             number = next(numbers)
-            customer = self.first_call(new_customer.Case(
-                body=customer_body(domain=f"walk-{number}.onmicrosoft.com")))
-            self.customer_id = customer.response.json()["id"]
-            if not plan.starts_with_an_order:
-                return customer
-            cart = self.first_call(new_cart.Case(path_parameters={"customerId": self.customer_id},
-                                                 body=WELL_FORMED_BODIES[new_cart.label](number, {})))
-            placed = self.first_call(checkout.Case(path_parameters={"customerId": self.customer_id,
-                                                                    "cartId": cart.response.json()["id"]}))
-            return multiple(customer, cart, placed)
+            # Path parameter -> the scenario's own ids, newest last; and every value an answer carried, with
+            # the operation that gave it (what a link can take a path id from).
+            self.own: dict[str, list[str]] = {}
+            self.given_by: dict[str, str] = {}
+            self.choice: dict[str, str] = {}
+            customer = self.own_call(new_customer.Case(body=customer_body(domain=f"walk-{number}.onmicrosoft.com")))
+            self.own["customerId"] = [customer.json()["id"]]
+            if plan.starts_with_an_order:
+                customer_id = {"customerId": self.own["customerId"][0]}
+                cart = self.own_call(new_cart.Case(path_parameters=customer_id,
+                                                   body=WELL_FORMED_BODIES[new_cart.label](number, {})))
+                placed = self.own_call(checkout.Case(path_parameters={**customer_id, "cartId": cart.json()["id"]}))
+                self.own["cartId"] = [cart.json()["id"]]
+                self.own["orderId"] = [placed.json()["orders"][0]["id"]]
+                # The software bought (its keys and downloads are a starting call's).
+                self.own_call(list_software.Case(path_parameters=customer_id), status=200)
 
-        @precondition(lambda self: self.steps_taken >= FILLER_AFTER)
-        @rule()
-        def read_the_customer_again(self) -> None:
-            """A step open late in a scenario, so one that has followed every link it could runs on to its end
-            (without it hypothesis stops the run there, and its next run starts again from the same choices);
-            open earlier, hypothesis would draw it instead of the links."""
-            self.first_call(get_customer.Case(path_parameters={"customerId": self.customer_id}))
+        def teardown(self) -> None:
+            """A partner may have 20 webhook endpoints (`webhooks.service`): the scenario's own are deleted at its
+            end, as a client cleans up, so the next scenarios can create theirs (not counted as the walk's)."""
+            for webhook_id in self.own.get("webhookId", []):
+                assert agent.delete(f"/v1/webhooks/{webhook_id}").status_code in (204, 404)
 
-        def setup(self) -> None:
-            self.steps_taken = 0
-
-        def step(self, input):
-            self.steps_taken += 1
-            transitions[input.transition.id if input.transition else f"RANDOM -> {input.case.operation.label}"] += 1
-            return super().step(input)
+        def own_call(self, case, status=201):
+            """A call of the test's own, checked and recorded as the walk's steps are."""
+            case.headers = {"Authorization": f"Bearer {tokens[Role.admin_agent]}"}
+            response = case.call()
+            self.after_call(response, case)
+            self.validate_response(response, case)
+            assert response.status_code == status, response.text
+            return response
 
         def before_call(self, case) -> None:
             label = case.operation.label
+            source = "RANDOM"
+            for name, value in (case.path_parameters or {}).items():
+                # The last path id names the resource the call is about, and where it came from.
+                if isinstance(value, str) and value in self.given_by:
+                    source = self.given_by[value]
+                    continue
+                source = "RANDOM"
+                if name in self.own:
+                    case.path_parameters[name] = self.own[name][-1]
+            transitions[f"{source} -> {label}"] += 1
+            if source == "RANDOM" and label == KEYS_AND_DOWNLOADS and self.choice:
+                case.body = dict(self.choice)
             role = Role.operator if label in OPERATOR_OPERATIONS else Role.admin_agent
             case.headers = case.headers or {}
             case.headers["Authorization"] = f"Bearer {tokens[role]}"
@@ -275,12 +310,29 @@ def test_linked_operations_walk_the_life_cycles(app, actors, stocked_desk, datab
         def after_call(self, response, case) -> None:
             super().after_call(response, case)
             answers[f"{case.operation.label} {response.status_code}"] += 1
+            if response.status_code >= 400:
+                return
+            # The ids of what the call reached are the scenario's own from now on (not a POST's: the path of
+            # POST /v1/servicerequests/{requestId} names the culture of the request it files, as Partner Center's).
+            for name, value in (case.path_parameters or {}).items() if case.method != "POST" else ():
+                if isinstance(value, str) and value not in self.own.setdefault(name, []):
+                    self.own[name].append(value)
+            try:
+                body = response.json()
+            except ValueError:
+                return
+            label = case.operation.label
+            if label in CREATED and isinstance(body, dict) and isinstance(body.get("id"), str):
+                self.own.setdefault(CREATED[label], []).append(body["id"])
+            if label == SOFTWARE_LIST:
+                for item in body.get("items", []):
+                    self.own.setdefault("softwareId", []).append(item["id"])
+                    # What a client asks the keys of the software with, as the link from the listing does.
+                    self.choice = {"version": item["versions"][0], "language": item["languages"][0],
+                                   "fileType": item["fileTypes"][0]}
+            for value in strings_in(body):
+                self.given_by[value] = case.operation.label
 
-    # Scenarios start from the customer above (or a webhook endpoint): schemathesis' other starting calls (a
-    # cart, a checkout, an approval... of random ids) meet only the 404s the stateless tests probe already,
-    # and would take the steps a scenario has.
-    for name in machine.root_rules - {normalize_name(f"RANDOM -> {label}") for label in plan.starts}:
-        setattr(Walk, name, None)
     wanted = STATEFUL_SCENARIOS[database_flavour]
     restarts = walked_out = 0
     while scenarios["begun"] < wanted:
@@ -290,16 +342,12 @@ def test_linked_operations_walk_the_life_cycles(app, actors, stocked_desk, datab
                                        deadline=None, suppress_health_check=list(HealthCheck), database=None,
                                        phases=[Phase.generate]))
         except InvalidDefinition as stop:
-            # Every link of a scenario has had its turns and its customer has nothing left to walk: hypothesis
-            # calls that "no progress", schemathesis' own runner starts the next scenario.
-            # That scenario is counted, and ran to its end.
             if "No progress can be made" not in str(stop):
                 raise
             walked_out += 1
         except FlakyStrategyDefinition:
             # Hypothesis replays the first choices of an earlier scenario to branch off it, and expects the same
-            # rules to be open; against a live server they need not be (a new scenario's customer, a link value
-            # schemathesis chose to leave out the first time). That is no failure of the server, and
+            # rules to be open; against a live server they need not be. That is no failure of the server, and
             # schemathesis' own runner starts again then too. A check that fails raises a FailureGroup instead.
             restarts += 1
             assert restarts <= MAX_RESTARTS, "hypothesis kept replaying scenarios that had gone differently"
