@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import FlakyStrategyDefinition, InvalidDefinition
 
 from partnerdesk.accounts.models import Role
-from partnerdesk.core.openapi import linked_operations
+from partnerdesk.core.openapi import AGENT_LOCALE, linked_operations
 from partnerdesk.policies import service as policies
 from tests.orders.factories import SOFTWARE_PRODUCT, load_catalog, software_line
 from tests.software.factories import OFFICE_SKU, add_file, file_bytes, make_keys
@@ -266,6 +266,20 @@ def test_linked_operations_walk_the_life_cycles(app, actors, stocked_desk, datab
                 self.own["orderId"] = [placed.json()["orders"][0]["id"]]
                 # The software bought (its keys and downloads are a starting call's).
                 self.own_call(list_software.Case(path_parameters=customer_id), status=200)
+                if number % 3 == 0:
+                    # Every third scenario has a refund request of its order on file from the start, so the
+                    # operator's decision, when schemathesis draws it as a starting call, finds one to decide
+                    # (the documented API cannot feed this filing's answer to the links). Not counted as the
+                    # walk's: the walk must still file its own through the order's link.
+                    order = placed.json()["orders"][0]
+                    refund = {**_service_request(number, {}), "supportTopicId": 1001,
+                              "customerId": customer_id["customerId"],
+                              "refundRequest": {"customerTenantId": customer_id["customerId"], "orderId": order["id"],
+                                                "reason": "purchased_by_mistake", "amount": order["totalPrice"],
+                                                "currency": order["currencyCode"]}}
+                    file_request = schema["/v1/servicerequests/{requestId}"]["POST"]
+                    self.own_call(file_request.Case(path_parameters={"requestId": AGENT_LOCALE}, body=refund),
+                                  counted=False)
 
         def teardown(self) -> None:
             """A partner may have 20 webhook endpoints (`webhooks.service`): the scenario's own are deleted at its
@@ -273,11 +287,17 @@ def test_linked_operations_walk_the_life_cycles(app, actors, stocked_desk, datab
             for webhook_id in self.own.get("webhookId", []):
                 assert agent.delete(f"/v1/webhooks/{webhook_id}").status_code in (204, 404)
 
-        def own_call(self, case, status=201):
+        counted = True  # whether after_call counts the answer as the walk's (what must_reach looks at)
+
+        def own_call(self, case, status=201, *, counted=True):
             """A call of the test's own, checked and recorded as the walk's steps are."""
             case.headers = {"Authorization": f"Bearer {tokens[Role.admin_agent]}"}
             response = case.call()
-            self.after_call(response, case)
+            self.counted = counted
+            try:
+                self.after_call(response, case)
+            finally:
+                self.counted = True
             self.validate_response(response, case)
             assert response.status_code == status, response.text
             return response
@@ -309,7 +329,8 @@ def test_linked_operations_walk_the_life_cycles(app, actors, stocked_desk, datab
 
         def after_call(self, response, case) -> None:
             super().after_call(response, case)
-            answers[f"{case.operation.label} {response.status_code}"] += 1
+            if self.counted:
+                answers[f"{case.operation.label} {response.status_code}"] += 1
             if response.status_code >= 400:
                 return
             # The ids of what the call reached are the scenario's own from now on (not a POST's: the path of
